@@ -1,0 +1,93 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, maskSecrets } from "./load.ts";
+
+const emptyDir = () => mkdtempSync(join(tmpdir(), "plumbline-config-"));
+
+describe("loadConfig", () => {
+  it("gives the documented defaults", () => {
+    const config = loadConfig({}, emptyDir());
+    expect(config).toMatchObject({
+      dataDir: "./data",
+      host: "127.0.0.1",
+      port: 4318,
+      grpcPort: 4317,
+      rulesDir: "./rules",
+      ingestKeys: [],
+      clickhouse: { database: "plumbline", user: "default", retentionDays: 30 },
+      ingest: { flushIntervalMs: 200 },
+      telemetry: { enabled: false },
+    });
+    expect(config.clickhouse.url).toBeUndefined();
+  });
+
+  it("lets the environment override the file, and the file override defaults", () => {
+    const dir = emptyDir();
+    writeFileSync(
+      join(dir, "plumbline.config.json"),
+      JSON.stringify({ port: 5000, grpcPort: 5001, clickhouse: { database: "fromfile" } }),
+    );
+    const config = loadConfig({ PLUMBLINE_PORT: "6000", PLUMBLINE_INGEST_KEYS: "a, b,,c" }, dir);
+    expect(config.port).toBe(6000);
+    expect(config.grpcPort).toBe(5001);
+    expect(config.clickhouse.database).toBe("fromfile");
+    expect(config.ingestKeys).toEqual(["a", "b", "c"]);
+  });
+
+  it("reads the file named by PLUMBLINE_CONFIG", () => {
+    const dir = emptyDir();
+    const file = join(dir, "custom.json");
+    writeFileSync(file, JSON.stringify({ rulesDir: "/etc/rules" }));
+    expect(loadConfig({ PLUMBLINE_CONFIG: file }, emptyDir()).rulesDir).toBe("/etc/rules");
+  });
+
+  it("names the key and the bad value", () => {
+    expect(() => loadConfig({ PLUMBLINE_PORT: "http" }, emptyDir())).toThrow(
+      /PLUMBLINE_PORT="http"/,
+    );
+    expect(() => loadConfig({ PLUMBLINE_CLICKHOUSE_URL: "not a url" }, emptyDir())).toThrow(
+      /PLUMBLINE_CLICKHOUSE_URL="not a url"/,
+    );
+    const dir = emptyDir();
+    writeFileSync(join(dir, "plumbline.config.json"), JSON.stringify({ port: 70000 }));
+    expect(() => loadConfig({}, dir)).toThrow(/plumbline\.config\.json: port=70000/);
+  });
+
+  it("says when the file is not JSON", () => {
+    const dir = emptyDir();
+    writeFileSync(join(dir, "plumbline.config.json"), "{ nope");
+    expect(() => loadConfig({}, dir)).toThrow(ConfigError);
+    expect(() => loadConfig({}, dir)).toThrow(/is not JSON/);
+  });
+
+  it("turns own telemetry on only with the usual OTEL_* variables", () => {
+    expect(loadConfig({}, emptyDir()).telemetry.enabled).toBe(false);
+    const on = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" }, emptyDir());
+    expect(on.telemetry).toEqual({ enabled: true, endpoint: "http://collector:4318" });
+    const disabled = loadConfig(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318", OTEL_SDK_DISABLED: "true" },
+      emptyDir(),
+    );
+    expect(disabled.telemetry.enabled).toBe(false);
+  });
+
+  it("masks secrets", () => {
+    const config = loadConfig(
+      {
+        PLUMBLINE_API_KEY: "s3cret",
+        PLUMBLINE_INGEST_KEYS: "k1,k2",
+        PLUMBLINE_CLICKHOUSE_PASSWORD: "pw",
+      },
+      emptyDir(),
+    );
+    const text = JSON.stringify(maskSecrets(config));
+    expect(text).not.toMatch(/s3cret|k1|k2|"pw"/);
+    expect(maskSecrets(config)).toMatchObject({
+      apiKey: "***",
+      ingestKeys: ["***", "***"],
+      clickhouse: { password: "***" },
+    });
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * The one schema every setting goes through. Defaults live here and nowhere else.
+ */
+
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const keyList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(",")).map((k) => k.trim()).filter(Boolean));
+
+export const configSchema = z.object({
+  /** Where embedded ClickHouse (chDB) keeps its files. Ignored in server mode. */
+  dataDir: z.string().min(1).default("./data"),
+  /** Interface to listen on; 0.0.0.0 for every IPv4 interface, :: for every interface. */
+  host: z.string().min(1).default("127.0.0.1"),
+  /** OTLP/HTTP and the API. */
+  port: port.default(4318),
+  /** OTLP/gRPC. 0 turns the gRPC receiver off. */
+  grpcPort: port.default(4317),
+  clickhouse: z
+    .object({
+      /** Unset: embedded chDB in dataDir. Set: a ClickHouse server over HTTP(S). */
+      url: z.url({ protocol: /^https?$/ }).optional(),
+      user: z.string().default("default"),
+      password: z.string().default(""),
+      database: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a database name: letters, digits and _")
+        .default("plumbline"),
+      /**
+       * The span table. Point it at a table the collector's clickhouseexporter already writes
+       * (same layout) to share it.
+       */
+      tracesTable: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a table name: letters, digits and _")
+        .default("otel_traces"),
+      /** Days kept in otel_traces and agent_outputs (TTL). 0 keeps everything. */
+      retentionDays: z.coerce.number().int().min(0).max(36500).default(30),
+    })
+    .prefault({}),
+  /** Where rule files live. */
+  rulesDir: z.string().min(1).default("./rules"),
+  /** When non-empty, OTLP requests must carry one of these keys. */
+  ingestKeys: keyList.default([]),
+  /** When set, /api/* requests must carry it. */
+  apiKey: z.string().min(1).optional(),
+  ingest: z
+    .object({
+      /** Largest request body, checked before and after decompression. */
+      maxBodyBytes: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .default(16 * 1024 * 1024),
+      /** A batch is written at least this often… */
+      flushIntervalMs: z.coerce.number().int().min(1).max(10_000).default(200),
+      /** …or as soon as it holds this many spans. */
+      flushMaxSpans: z.coerce.number().int().min(1).default(10_000),
+      /** Spans waiting for the store beyond which requests get 429 + Retry-After. */
+      maxQueuedSpans: z.coerce.number().int().min(1).default(200_000),
+    })
+    .prefault({}),
+  /** Plumbline's own OpenTelemetry: on only when the user sets the usual OTEL_* variables. */
+  telemetry: z
+    .object({
+      enabled: z.boolean().default(false),
+      /** The endpoint from OTEL_EXPORTER_OTLP(_TRACES)_ENDPOINT, to refuse exporting to ourselves. */
+      endpoint: z.string().optional(),
+    })
+    .prefault({}),
+  logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
