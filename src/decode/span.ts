@@ -8,14 +8,7 @@
  * bigint otherwise (no precision is lost); bytes become a Uint8Array; an empty AnyValue is null.
  */
 export type AttrValue =
-  | string
-  | number
-  | bigint
-  | boolean
-  | Uint8Array
-  | null
-  | AttrValue[]
-  | AttrMap;
+  string | number | bigint | boolean | Uint8Array | null | AttrValue[] | AttrMap;
 
 /** Attributes (or a kvlist value) by key; a repeated key keeps its last value. */
 export interface AttrMap {
