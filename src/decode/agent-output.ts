@@ -31,7 +31,7 @@ export interface AgentOutput {
   provider: string;
   requestModel: string;
   responseModel: string;
-  /** The input as readable text (messages serialised as JSON when structured). */
+  /** The input as readable text: a "role: text" line per message, other parts as JSON. */
   inputText: string;
   /** The output as readable text; for structured output the JSON text. */
   outputText: string;

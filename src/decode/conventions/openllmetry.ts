@@ -1,0 +1,82 @@
+/**
+ * OpenLLMetry (Traceloop) entity spans, made by the SDK's workflow/task/agent/tool decorators:
+ * `traceloop.span.kind`, `traceloop.entity.name`, and the call's arguments and return value as
+ * JSON text in `traceloop.entity.input` (`{"args": [...], "kwargs": {...}}`) and
+ * `traceloop.entity.output`. Their LLM spans carry `gen_ai.*` attributes and are genai.ts's.
+ */
+
+import { emptyOutput } from "../agent-output.ts";
+import type { Convention, OutputKind } from "../agent-output.ts";
+import type { AttrMap } from "../span.ts";
+import {
+  errorTypeOf,
+  firstString,
+  getString,
+  isRecord,
+  structured,
+  unquoteJsonString,
+} from "./read-attrs.ts";
+
+/**
+ * Span kinds that are outputs. A workflow is the unit a Traceloop user decorates as "one run
+ * of my agent", so it counts as an agent run (named after the workflow); an agent span is one
+ * too. A task is an inner step of a workflow (often plain code) and produces no output.
+ */
+const OUTPUT_BY_SPAN_KIND: ReadonlyMap<string, { kind: OutputKind; operation: string }> = new Map([
+  ["workflow", { kind: "agent", operation: "invoke_agent" }],
+  ["agent", { kind: "agent", operation: "invoke_agent" }],
+  ["tool", { kind: "tool", operation: "execute_tool" }],
+]);
+
+const CONVERSATION_KEYS = [
+  "traceloop.association.properties.session_id",
+  "traceloop.association.properties.conversation_id",
+];
+
+/** An OpenLLMetry entity span: `traceloop.span.kind` is set. */
+export function isOpenLlmetrySpan(attrs: AttrMap): boolean {
+  return getString(attrs, "traceloop.span.kind") !== "";
+}
+
+/** The OpenLLMetry (Traceloop SDK) convention. */
+export const openLlmetryConvention: Convention = {
+  name: "openllmetry",
+  extract(span) {
+    const attrs = span.attributes;
+    const spanKind = getString(attrs, "traceloop.span.kind");
+    const mapped = OUTPUT_BY_SPAN_KIND.get(spanKind);
+    if (mapped === undefined) return null;
+
+    const out = emptyOutput("openllmetry", mapped.kind, mapped.operation);
+    const entityName = getString(attrs, "traceloop.entity.name");
+    const input = getString(attrs, "traceloop.entity.input");
+    out.conversationId = firstString(attrs, CONVERSATION_KEYS);
+    out.inputText = readableInput(input);
+    // The output is json.dumps / JSON.stringify of the return value: a string reads as itself.
+    out.outputText = unquoteJsonString(getString(attrs, "traceloop.entity.output"));
+    out.errorType = errorTypeOf(span);
+    if (mapped.kind === "tool") {
+      out.toolName = entityName;
+      out.toolArguments = input;
+      out.toolResult = out.outputText;
+    } else {
+      out.agentName =
+        entityName || (spanKind === "workflow" ? getString(attrs, "traceloop.workflow.name") : "");
+    }
+    return out;
+  },
+};
+
+/**
+ * The entity input as text: when the call had exactly one argument (positional or keyword) and
+ * it was a string, that string; otherwise the JSON text as recorded.
+ */
+function readableInput(input: string): string {
+  if (!input.startsWith('{"args"')) return input;
+  const call = structured(input);
+  if (!isRecord(call)) return input;
+  const args = Array.isArray(call.args) ? call.args : [];
+  const kwargs = isRecord(call.kwargs) ? Object.values(call.kwargs) : [];
+  const values = args.concat(kwargs);
+  return values.length === 1 && typeof values[0] === "string" ? values[0] : input;
+}
