@@ -1,0 +1,199 @@
+/**
+ * Numbered, idempotent migrations. Every statement is `IF NOT EXISTS`, so running them twice,
+ * or from two processes at once, is harmless; `plumbline_migrations` records what ran.
+ *
+ * Identifiers (database, table names) come from the config, which only accepts
+ * `[A-Za-z_][A-Za-z0-9_]*`; numbers are validated integers. Nothing else is interpolated.
+ */
+
+import type { ClickHouseClient } from "@clickhouse/client";
+
+export interface TableNames {
+  database: string;
+  /** Fully qualified names, ready for SQL text. */
+  traces: string;
+  outputs: string;
+  ingestStats: string;
+  migrations: string;
+}
+
+export interface MigrationContext {
+  tables: TableNames;
+  retentionDays: number;
+}
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements(ctx: MigrationContext): string[];
+}
+
+/** Table names for a database and span table already validated by the config schema. */
+export function tableNames(database: string, tracesTable: string): TableNames {
+  return {
+    database,
+    traces: `${database}.${tracesTable}`,
+    outputs: `${database}.agent_outputs`,
+    ingestStats: `${database}.ingest_stats`,
+    migrations: `${database}.plumbline_migrations`,
+  };
+}
+
+function ttl(column: string, days: number): string {
+  return days > 0 ? `TTL ${column} + toIntervalDay(${Math.trunc(days)})` : "";
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "otel_traces in the clickhouseexporter layout",
+    // Column names, types and order as the OpenTelemetry Collector contrib clickhouseexporter
+    // creates them (exporter/clickhouseexporter/internal/sqltemplates/traces_table.sql), so a
+    // table the exporter already wrote can be shared unchanged.
+    statements: ({ tables, retentionDays }) => [
+      `CREATE TABLE IF NOT EXISTS ${tables.traces} (
+  Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
+  TraceId String CODEC(ZSTD(1)),
+  SpanId String CODEC(ZSTD(1)),
+  ParentSpanId String CODEC(ZSTD(1)),
+  TraceState String CODEC(ZSTD(1)),
+  SpanName LowCardinality(String) CODEC(ZSTD(1)),
+  SpanKind LowCardinality(String) CODEC(ZSTD(1)),
+  ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+  ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ScopeName String CODEC(ZSTD(1)),
+  ScopeVersion String CODEC(ZSTD(1)),
+  SpanAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  Duration UInt64 CODEC(ZSTD(1)),
+  StatusCode LowCardinality(String) CODEC(ZSTD(1)),
+  StatusMessage String CODEC(ZSTD(1)),
+  Events Nested (
+    Timestamp DateTime64(9),
+    Name LowCardinality(String),
+    Attributes Map(LowCardinality(String), String)
+  ) CODEC(ZSTD(1)),
+  Links Nested (
+    TraceId String,
+    SpanId String,
+    TraceState String,
+    Attributes Map(LowCardinality(String), String)
+  ) CODEC(ZSTD(1)),
+  INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+  INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_span_attr_value mapValues(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_duration Duration TYPE minmax GRANULARITY 1
+) ENGINE = MergeTree
+PARTITION BY toDate(Timestamp)
+ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))
+${ttl("toDateTime(Timestamp)", retentionDays)}
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`,
+    ],
+  },
+  {
+    version: 2,
+    name: "agent_outputs",
+    // ReplacingMergeTree on a key that ends in the span's identity: a span a client re-sends
+    // after a lost acknowledgement collapses into one row at merge time (FINAL for exact counts).
+    statements: ({ tables, retentionDays }) => [
+      `CREATE TABLE IF NOT EXISTS ${tables.outputs} (
+  Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
+  TraceId String CODEC(ZSTD(1)),
+  SpanId String CODEC(ZSTD(1)),
+  ParentSpanId String CODEC(ZSTD(1)),
+  ServiceName LowCardinality(String),
+  ServiceVersion LowCardinality(String),
+  SpanName LowCardinality(String),
+  Convention LowCardinality(String),
+  Kind LowCardinality(String),
+  Operation LowCardinality(String),
+  AgentName LowCardinality(String),
+  AgentId String CODEC(ZSTD(1)),
+  ConversationId String CODEC(ZSTD(1)),
+  Provider LowCardinality(String),
+  RequestModel LowCardinality(String),
+  ResponseModel LowCardinality(String),
+  Model LowCardinality(String),
+  InputText String CODEC(ZSTD(3)),
+  OutputText String CODEC(ZSTD(3)),
+  OutputJson String CODEC(ZSTD(3)),
+  OutputIsJson Bool,
+  OutputType LowCardinality(String),
+  FinishReason LowCardinality(String),
+  ToolName LowCardinality(String),
+  ToolCallId String CODEC(ZSTD(1)),
+  ToolArguments String CODEC(ZSTD(3)),
+  ToolResult String CODEC(ZSTD(3)),
+  InputTokens Nullable(UInt64),
+  OutputTokens Nullable(UInt64),
+  DurationNs UInt64 CODEC(ZSTD(1)),
+  StatusCode LowCardinality(String),
+  StatusMessage String CODEC(ZSTD(1)),
+  ErrorType LowCardinality(String),
+  SpanAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  InsertedAt DateTime64(3) DEFAULT now64(3),
+  INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+  INDEX idx_model Model TYPE set(100) GRANULARITY 4,
+  INDEX idx_tool ToolName TYPE set(100) GRANULARITY 4
+) ENGINE = ReplacingMergeTree(InsertedAt)
+PARTITION BY toDate(Timestamp)
+ORDER BY (ServiceName, AgentName, Operation, Timestamp, SpanId, TraceId)
+${ttl("toDateTime(Timestamp)", retentionDays)}
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`,
+    ],
+  },
+  {
+    version: 3,
+    name: "ingest_stats",
+    // Per minute, service and span name: what was received, rejected, understood. Summed by
+    // ClickHouse at merge time; queries still sum() because merges are eventual.
+    statements: ({ tables, retentionDays }) => [
+      `CREATE TABLE IF NOT EXISTS ${tables.ingestStats} (
+  Minute DateTime,
+  ServiceName LowCardinality(String),
+  SpanName LowCardinality(String),
+  Received UInt64,
+  Rejected UInt64,
+  Outputs UInt64,
+  Unrecognised UInt64
+) ENGINE = SummingMergeTree
+PARTITION BY toYYYYMM(Minute)
+ORDER BY (ServiceName, SpanName, Minute)
+${ttl("Minute", retentionDays)}`,
+    ],
+  },
+];
+
+/** Creates the database and applies every migration not yet recorded. Returns what ran. */
+export async function runMigrations(
+  client: ClickHouseClient,
+  ctx: MigrationContext,
+  migrations: Migration[] = MIGRATIONS,
+): Promise<number[]> {
+  const { tables } = ctx;
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${tables.database}` });
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${tables.migrations} (
+  Version UInt32, Name String, AppliedAt DateTime64(3) DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree ORDER BY Version`,
+  });
+  const result = await client.query({
+    query: `SELECT DISTINCT Version FROM ${tables.migrations}`,
+    format: "JSONEachRow",
+  });
+  const applied = new Set((await result.json<{ Version: number }>()).map((r) => r.Version));
+  const ran: number[] = [];
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (applied.has(migration.version)) continue;
+    for (const statement of migration.statements(ctx)) await client.command({ query: statement });
+    await client.insert({
+      table: tables.migrations,
+      values: [{ Version: migration.version, Name: migration.name }],
+      format: "JSONEachRow",
+    });
+    ran.push(migration.version);
+  }
+  return ran;
+}

@@ -1,0 +1,71 @@
+/**
+ * The store: owns the ClickHouse client, runs migrations at start, writes batches, answers
+ * health probes. Everything that touches ClickHouse goes through here or src/store/queries.
+ */
+
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { ClientOptions } from "./client.ts";
+import type { TableNames } from "./migrations.ts";
+import type { WriteBatch } from "./write-batch.ts";
+
+export interface StoreOptions extends ClientOptions {
+  database: string;
+  tracesTable: string;
+  retentionDays: number;
+}
+
+export type PingResult = { ok: true } | { ok: false; reason: string };
+
+export interface Store {
+  readonly client: ClickHouseClient;
+  readonly tables: TableNames;
+  /** Inserts every row of the batch; throws the client's error on failure. */
+  write(batch: WriteBatch): Promise<void>;
+  ping(): Promise<PingResult>;
+  close(): Promise<void>;
+}
+
+/** Wraps a client in a Store. The schema is ensure-schema.ts's job. */
+export function createStore(client: ClickHouseClient, tables: TableNames): Store {
+  return {
+    client,
+    tables,
+    async write(batch) {
+      if (batch.traces.length > 0) {
+        await client.insert({ table: tables.traces, values: batch.traces, format: "JSONEachRow" });
+      }
+      if (batch.outputs.length > 0) {
+        await client.insert({
+          table: tables.outputs,
+          values: batch.outputs,
+          format: "JSONEachRow",
+        });
+      }
+      if (batch.stats.length > 0) {
+        await client.insert({
+          table: tables.ingestStats,
+          values: batch.stats,
+          format: "JSONEachRow",
+        });
+      }
+    },
+    async ping() {
+      try {
+        const result = await client.ping();
+        if (result.success) return { ok: true };
+        return { ok: false, reason: describe(result.error) };
+      } catch (error) {
+        return { ok: false, reason: describe(error) };
+      }
+    },
+    close: () => client.close(),
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return code ? `${error.message} (${String(code)})` : error.message;
+  }
+  return String(error);
+}
