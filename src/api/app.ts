@@ -1,0 +1,143 @@
+/**
+ * The HTTP application on the OTLP/HTTP port: the OTLP receiver, health probes and the JSON
+ * API. Errors become JSON `{error: {code, message}}` in one place (onError).
+ */
+
+import { Hono } from "hono";
+import { z } from "zod";
+import { PlumblineError } from "../errors.ts";
+import { keyChecker, presentedKey } from "../receive/auth.ts";
+import type { Ingest } from "../receive/ingest.ts";
+import { otlpHttpRoutes } from "../receive/otlp-http.ts";
+import type { GroupCommitter } from "../store/group-commit.ts";
+import { getTrace, listOutputs, unrecognisedStats } from "../store/queries.ts";
+import type { Store } from "../store/store.ts";
+import { parseTimeParam } from "./time-param.ts";
+
+export interface AppDeps {
+  store: Store;
+  committer: GroupCommitter;
+  ingest: Ingest;
+  maxBodyBytes: number;
+  ingestKeys: readonly string[];
+  apiKey?: string | undefined;
+}
+
+const timeParam = z.string().transform((text, ctx) => {
+  const ms = parseTimeParam(text);
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: `"${text}" is not a time: use ISO 8601, unix milliseconds, or a duration ago like 15m, 24h, 7d`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const outputsQuery = z.object({
+  service: z.string().min(1).optional(),
+  agent: z.string().min(1).optional(),
+  operation: z.string().min(1).optional(),
+  since: timeParam.optional(),
+  until: timeParam.optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+});
+
+const HEX_TRACE_ID = /^[0-9a-f]{32}$/;
+
+/** Builds the application; no socket is opened here (tests call `app.request()`). */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+
+  app.route("/", otlpHttpRoutes(deps));
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/readyz", async (c) => {
+    const ping = await deps.store.ping();
+    const health = deps.committer.health();
+    if (ping.ok && health.ok) return c.json({ ready: true });
+    const reason = !ping.ok ? `store unreachable: ${ping.reason}` : health.ok ? "" : health.reason;
+    return c.json({ ready: false, reason }, 503);
+  });
+
+  if (deps.apiKey !== undefined) {
+    const isValid = keyChecker([deps.apiKey]);
+    app.use("/api/*", async (c, next) => {
+      if (!isValid(presentedKey((h) => c.req.header(h)))) {
+        throw new PlumblineError("unauthorized", "missing or invalid API key", 401);
+      }
+      await next();
+    });
+  }
+
+  app.get("/api/outputs", async (c) => {
+    const query = parseInput(outputsQuery, c.req.query(), "query parameter");
+    return c.json({ outputs: await listOutputs(deps.store, query) });
+  });
+
+  app.get("/api/traces/:traceId", async (c) => {
+    const traceId = c.req.param("traceId").toLowerCase();
+    if (!HEX_TRACE_ID.test(traceId)) {
+      throw new PlumblineError(
+        "invalid_trace_id",
+        `trace id "${traceId}" is not 32 hex digits`,
+        400,
+      );
+    }
+    const trace = await getTrace(deps.store, traceId);
+    if (trace.spans.length === 0 && trace.outputs.length === 0) {
+      throw new PlumblineError("not_found", `no spans stored for trace ${traceId}`, 404);
+    }
+    return c.json({ traceId, ...trace });
+  });
+
+  app.get("/api/stats/unrecognised", async (c) => {
+    const { since } = parseInput(
+      z.object({ since: timeParam.prefault("24h") }),
+      c.req.query(),
+      "query parameter",
+    );
+    return c.json({
+      since: new Date(since).toISOString(),
+      services: await unrecognisedStats(deps.store, since),
+    });
+  });
+
+  app.notFound((c) =>
+    c.json(
+      { error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } },
+      404,
+    ),
+  );
+
+  app.onError((error, c) => {
+    if (error instanceof PlumblineError) {
+      if (error.retryAfterMs !== undefined) {
+        c.header("retry-after", String(Math.ceil(error.retryAfterMs / 1000)));
+      }
+      return c.json(
+        { error: { code: error.code, message: error.message } },
+        error.httpStatus as 400,
+      );
+    }
+    console.error("unhandled error", error);
+    return c.json({ error: { code: "internal", message: "internal error" } }, 500);
+  });
+
+  return app;
+}
+
+/** Validates request input; a failure is a 400 that names each bad parameter and value. */
+export function parseInput<T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  what: string,
+): z.output<T> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const message = parsed.error.issues
+    .map((issue) => `${what} "${issue.path.join(".")}": ${issue.message}`)
+    .join("; ");
+  throw new PlumblineError("invalid_input", message, 400);
+}

@@ -1,0 +1,72 @@
+/**
+ * `plumbline <command>`: serve (the default for npm start) and config check.
+ */
+
+import { ConfigError, loadConfig, maskSecrets } from "../config/index.ts";
+import { createLogger } from "../log.ts";
+import { startService } from "../service.ts";
+
+const USAGE = `usage: plumbline <command>
+
+commands:
+  serve          run the service (OTLP/HTTP, OTLP/gRPC, API)
+  config check   print the resolved configuration, secrets masked, and exit
+  help           this text
+
+Configuration: plumbline.config.json (or the file in PLUMBLINE_CONFIG), then PLUMBLINE_*
+environment variables, which win. See README.md.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = "help", sub] = argv;
+  switch (command) {
+    case "serve":
+      return serveCommand();
+    case "config":
+      if (sub === "check") return configCheck();
+      process.stderr.write(`unknown config subcommand "${sub ?? ""}"\n${USAGE}\n`);
+      return 2;
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE + "\n");
+      return 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+function configCheck(): number {
+  const config = loadConfig(process.env);
+  process.stdout.write(JSON.stringify(maskSecrets(config), null, 2) + "\n");
+  return 0;
+}
+
+async function serveCommand(): Promise<number> {
+  const config = loadConfig(process.env);
+  const log = createLogger(config.logLevel);
+  const service = await startService(config, log);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info("shutting down", { signal });
+      resolve();
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  await service.close();
+  log.info("stopped");
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+    else
+      process.stderr.write(
+        `plumbline: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+    process.exit(1);
+  },
+);

@@ -1,0 +1,90 @@
+/**
+ * The path every OTLP request takes once decoded, whatever its transport: spans become
+ * `otel_traces` rows, recognised spans also become `agent_outputs` rows, and all of it is
+ * committed together before the request is answered.
+ */
+
+import type { RejectedSpan } from "../decode/decode-request.ts";
+import { inheritAgentNames } from "../decode/inherit-agent.ts";
+import { normaliseSpans } from "../decode/normalise.ts";
+import type { DecodedSpan } from "../decode/span.ts";
+import { toOtelTracesRow } from "../decode/span-row.ts";
+import type { PlumblineError } from "../errors.ts";
+import type { GroupCommitter } from "../store/group-commit.ts";
+import type { AgentOutputRow } from "../store/rows.ts";
+import type { IngestStatRow, WriteBatch } from "../store/write-batch.ts";
+
+export type IngestResult =
+  { ok: true; rejectedSpans: number; errorMessage: string } | { ok: false; error: PlumblineError };
+
+/** Called with the outputs of every committed request (rule evaluation hooks in here). */
+export type CommittedListener = (outputs: AgentOutputRow[]) => void;
+
+export interface Ingest {
+  (spans: DecodedSpan[], rejected: RejectedSpan[]): Promise<IngestResult>;
+}
+
+export function createIngest(
+  committer: GroupCommitter,
+  listeners: CommittedListener[] = [],
+  now: () => number = Date.now,
+): Ingest {
+  return async (spans, rejected) => {
+    const { rows: outputs, unrecognised } = normaliseSpans(spans);
+    inheritAgentNames(outputs, spans);
+    const batch: WriteBatch = {
+      traces: spans.map(toOtelTracesRow),
+      outputs,
+      stats: ingestStats(now(), spans, rejected, outputs, unrecognised),
+    };
+    const result = await committer.submit(batch);
+    if (!result.ok) return result;
+    for (const listener of listeners) listener(outputs);
+    return { ok: true, rejectedSpans: rejected.length, errorMessage: describeRejected(rejected) };
+  };
+}
+
+function ingestStats(
+  nowMs: number,
+  spans: DecodedSpan[],
+  rejected: RejectedSpan[],
+  outputs: AgentOutputRow[],
+  unrecognised: DecodedSpan[],
+): IngestStatRow[] {
+  const minute = Math.floor(nowMs / 60_000) * 60;
+  const byKey = new Map<string, IngestStatRow>();
+  const row = (service: string, spanName: string) => {
+    const key = `${service}\u0000${spanName}`;
+    let stat = byKey.get(key);
+    if (stat === undefined) {
+      stat = {
+        Minute: minute,
+        ServiceName: service,
+        SpanName: spanName,
+        Received: 0,
+        Rejected: 0,
+        Outputs: 0,
+        Unrecognised: 0,
+      };
+      byKey.set(key, stat);
+    }
+    return stat;
+  };
+  for (const span of spans) row(span.resource.serviceName, span.name).Received++;
+  for (const output of outputs) row(output.ServiceName, output.SpanName).Outputs++;
+  for (const span of unrecognised) row(span.resource.serviceName, span.name).Unrecognised++;
+  for (const r of rejected) {
+    const stat = row(r.serviceName, "");
+    stat.Received++;
+    stat.Rejected++;
+  }
+  return [...byKey.values()];
+}
+
+// OTLP partialSuccess.error_message: a human-readable summary; the first few reasons in full.
+function describeRejected(rejected: RejectedSpan[]): string {
+  if (rejected.length === 0) return "";
+  const shown = rejected.slice(0, 5).map((r) => `${r.path}: ${r.reason}`);
+  const more = rejected.length > shown.length ? `; and ${rejected.length - shown.length} more` : "";
+  return `${rejected.length} span(s) rejected: ${shown.join("; ")}${more}`;
+}

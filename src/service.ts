@@ -1,0 +1,121 @@
+/**
+ * The composition root: opens the store, wires receive → decode → store, starts the HTTP and
+ * gRPC listeners, and shuts down in order (stop accepting, flush what was acknowledged, close).
+ */
+
+import { serve, type ServerType } from "@hono/node-server";
+import type { AddressInfo } from "node:net";
+import { createApp } from "./api/app.ts";
+import type { Config } from "./config/index.ts";
+import type { Logger } from "./log.ts";
+import { createIngest, type CommittedListener, type Ingest } from "./receive/ingest.ts";
+import { startOtlpGrpc, type GrpcReceiver } from "./receive/otlp-grpc.ts";
+import { createGroupCommitter } from "./store/group-commit.ts";
+import { createClickHouseClient } from "./store/client.ts";
+import { ensureSchema } from "./store/ensure-schema.ts";
+import { tableNames } from "./store/migrations.ts";
+import { createStore, type Store } from "./store/store.ts";
+import { ingestMetrics, startOwnTelemetry } from "./telemetry.ts";
+
+export interface RunningService {
+  httpPort: number;
+  grpcPort: number;
+  store: Store;
+  /** Stops accepting, writes everything acknowledged, closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  /** Called after each request's rows are committed. */
+  onCommitted?: CommittedListener[];
+}
+
+export async function startService(
+  config: Config,
+  log: Logger,
+  options: ServiceOptions = {},
+): Promise<RunningService> {
+  const telemetry = startOwnTelemetry(config, log);
+  const { clickhouse } = config;
+  const client = createClickHouseClient({ dataDir: config.dataDir, ...clickhouse });
+  const store = createStore(client, tableNames(clickhouse.database, clickhouse.tracesTable));
+  const schema = await ensureSchema(
+    store,
+    { tables: store.tables, retentionDays: clickhouse.retentionDays },
+    (error) => log.warn("store not reachable yet; retrying", { error: String(error) }),
+  ).catch(async (error: unknown) => {
+    await client.close().catch(() => undefined);
+    throw error;
+  });
+  const committer = createGroupCommitter(
+    {
+      write: (batch) => store.write(batch),
+      ping: async () => schema.ready() && (await store.ping()).ok,
+    },
+    config.ingest,
+  );
+  if (!schema.ready()) committer.markFailing("store unreachable; schema not yet created");
+  const ingest = withMetrics(createIngest(committer, options.onCommitted ?? []));
+  const receiverOptions = {
+    ingest,
+    maxBodyBytes: config.ingest.maxBodyBytes,
+    ingestKeys: config.ingestKeys,
+  };
+  const app = createApp({ ...receiverOptions, store, committer, apiKey: config.apiKey });
+
+  const http = await listen(app.fetch, config.host, config.port);
+  let grpc: GrpcReceiver | undefined;
+  if (config.grpcPort !== 0) {
+    grpc = await startOtlpGrpc(receiverOptions, grpcHost(config.host), config.grpcPort);
+  }
+  const httpPort = (http.address() as AddressInfo).port;
+  log.info("plumbline listening", {
+    otlpHttp: `http://${config.host}:${httpPort}`,
+    otlpGrpc: grpc ? `${config.host}:${grpc.port}` : "off",
+    storage: config.clickhouse.url ?? `embedded (${config.dataDir})`,
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      // Stop accepting first; requests already in progress still get their answer.
+      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeIdleConnections?.();
+      schema.stop();
+      await Promise.all([grpc?.close(), committer.close()]);
+      await httpClosed;
+      await store.close();
+      await telemetry.shutdown().catch(() => undefined);
+    })());
+
+  return { httpPort, grpcPort: grpc?.port ?? 0, store, close };
+}
+
+function listen(
+  fetch: (request: Request) => Response | Promise<Response>,
+  hostname: string,
+  port: number,
+) {
+  return new Promise<ServerType & { closeIdleConnections?: () => void }>((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    server.once("error", reject);
+  });
+}
+
+// gRPC wants brackets around IPv6 literals.
+function grpcHost(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}
+
+function withMetrics(ingest: Ingest): Ingest {
+  const m = ingestMetrics();
+  return async (spans, rejected) => {
+    const started = performance.now();
+    const result = await ingest(spans, rejected);
+    m.ingestDuration.record(performance.now() - started);
+    m.spansReceived.add(spans.length + rejected.length);
+    if (rejected.length > 0) m.spansRejected.add(rejected.length);
+    if (!result.ok) m.requestsFailed.add(1, { code: result.error.code });
+    return result;
+  };
+}
