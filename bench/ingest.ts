@@ -1,0 +1,290 @@
+/**
+ * `npm run bench:ingest`: end-to-end ingest throughput against the storage ceiling, measured
+ * side by side in one run, plus export latency at half the maximum rate and peak RSS.
+ *
+ *   1. ceiling  — the same rows inserted straight into an embedded store in this process, in
+ *                 batches the size of a group commit: no HTTP, no decoding;
+ *   2. maximum  — N concurrent exporters post pre-serialised OTLP/HTTP protobuf requests
+ *                 (512 GenAI spans each, as the OTel JS SDK batches them) to `plumbline serve`
+ *                 running as a child process, as fast as it acknowledges them;
+ *   3. half     — the same at half the maximum rate (open loop), for p50/p99 latency.
+ * Each phase runs `--rounds` times (default 3) and the medians are printed.
+ *
+ * Options: --rounds N, --concurrency N (default 8), --requests N per round (default 120).
+ */
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from "@opentelemetry/sdk-trace-base";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { decodeProtobufRequest } from "../src/decode/decode-request.ts";
+import { normaliseSpans } from "../src/decode/normalise.ts";
+import { toOtelTracesRow } from "../src/decode/span-row.ts";
+import { createClickHouseClient } from "../src/store/client.ts";
+import { runMigrations, tableNames } from "../src/store/migrations.ts";
+import { createStore } from "../src/store/store.ts";
+import type { WriteBatch } from "../src/store/write-batch.ts";
+import { emitAgentRun } from "../test/helpers/agent-traffic.ts";
+import { freePort } from "../test/helpers/service.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "3" },
+    concurrency: { type: "string", default: "8" },
+    requests: { type: "string", default: "120" },
+    rules: { type: "string" },
+  },
+});
+const ROUNDS = Number(args.rounds);
+const CONCURRENCY = Number(args.concurrency);
+const REQUESTS = Number(args.requests);
+const SPANS_PER_REQUEST = 512;
+const FLUSH_MAX_SPANS = 10_000;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
+
+/** Realistic GenAI spans from the real SDK, serialised as the proto exporter sends them. */
+function makeBodies(count: number): { bodies: Uint8Array[]; spanBytes: number } {
+  const memory = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({
+      "service.name": "bench-agent",
+      "service.version": "2.3.1",
+      "deployment.environment.name": "production",
+      "telemetry.sdk.language": "nodejs",
+      "telemetry.sdk.name": "opentelemetry",
+      "telemetry.sdk.version": "2.12.0",
+    }),
+    spanProcessors: [new SimpleSpanProcessor(memory)],
+  });
+  const tracer = provider.getTracer("@acme/agent-runtime", "0.14.0");
+  const bodies: Uint8Array[] = [];
+  let bytes = 0;
+  for (let b = 0; b < count; b++) {
+    memory.reset();
+    while (memory.getFinishedSpans().length < SPANS_PER_REQUEST) {
+      const n = memory.getFinishedSpans().length + b * SPANS_PER_REQUEST;
+      emitAgentRun(tracer, {
+        agent: n % 3 === 0 ? "order-intake" : "support-triage",
+        userText: `Customer #${n} writes: Hello, my order ${n * 7} arrived this morning but the box was crushed and the blender jar is cracked along the base, so it leaks as soon as I fill it. I need it for a party on Saturday. Can you send a replacement jar or a new blender before Friday? I have photos of the damage if you need them. Thanks, Dana`,
+        answer: JSON.stringify({
+          intent: "replacement",
+          order_id: `ORD-${n * 7}`,
+          priority: n % 5 === 0 ? "high" : "normal",
+          reply:
+            "I am sorry your blender arrived damaged. I have arranged a replacement that ships today by express delivery and should reach you on Thursday. You do not need to return the cracked jar.",
+        }),
+        tool: {
+          name: "lookup_order",
+          args: { order_id: `ORD-${n * 7}` },
+          result: { status: "delivered", items: 2 },
+        },
+      });
+    }
+    const spans = memory.getFinishedSpans().slice(0, SPANS_PER_REQUEST) as ReadableSpan[];
+    const body = ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array;
+    bytes += body.byteLength;
+    bodies.push(body);
+  }
+  return { bodies, spanBytes: bytes / (count * SPANS_PER_REQUEST) };
+}
+
+/** Rows exactly as ingest would write them, grouped like group commits. */
+function rowsFor(bodies: Uint8Array[]): WriteBatch[] {
+  const batches: WriteBatch[] = [];
+  let current: WriteBatch = { traces: [], outputs: [], stats: [] };
+  for (const body of bodies) {
+    const decoded = decodeProtobufRequest(body);
+    if (!decoded.ok) throw new Error(decoded.message);
+    current.traces.push(...decoded.spans.map(toOtelTracesRow));
+    current.outputs.push(...normaliseSpans(decoded.spans).rows);
+    if (current.traces.length >= FLUSH_MAX_SPANS) {
+      batches.push(current);
+      current = { traces: [], outputs: [], stats: [] };
+    }
+  }
+  if (current.traces.length > 0) batches.push(current);
+  return batches;
+}
+
+async function ceiling(bodies: Uint8Array[]): Promise<number[]> {
+  const dir = mkdtempSync(join(tmpdir(), "plumbline-bench-ceiling-"));
+  const client = createClickHouseClient({ dataDir: dir, user: "default", password: "" });
+  const tables = tableNames("plumbline", "otel_traces");
+  await runMigrations(client, { tables, retentionDays: 0 });
+  const store = createStore(client, tables);
+  const batches = rowsFor(bodies);
+  const spans = batches.reduce((n, b) => n + b.traces.length, 0);
+  const rates: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const started = performance.now();
+    for (const batch of batches) await store.write(batch);
+    rates.push(spans / ((performance.now() - started) / 1000));
+  }
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  return rates;
+}
+
+interface Child {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function startService(extraEnv: Record<string, string>): Promise<Child> {
+  const dir = mkdtempSync(join(tmpdir(), "plumbline-bench-service-"));
+  const port = await freePort();
+  const child = spawn(process.execPath, ["bin/plumbline.js", "serve"], {
+    env: {
+      ...process.env,
+      PLUMBLINE_DATA_DIR: dir,
+      PLUMBLINE_PORT: String(port),
+      PLUMBLINE_GRPC_PORT: "0",
+      PLUMBLINE_LOG_LEVEL: "warn",
+      PLUMBLINE_MAX_BODY_BYTES: String(64 << 20),
+      ...extraEnv,
+    },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (
+      await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
+    if (i > 300) throw new Error("service did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    pid: child.pid as number,
+    async stop() {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function post(url: string, body: Uint8Array): Promise<number> {
+  const started = performance.now();
+  return fetch(`${url}/v1/traces`, {
+    method: "POST",
+    headers: { "content-type": "application/x-protobuf" },
+    body,
+  }).then(async (res) => {
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`export answered ${res.status}`);
+    return performance.now() - started;
+  });
+}
+
+/** Closed loop: CONCURRENCY exporters, each sending its next request when acknowledged. */
+async function maximum(url: string, bodies: Uint8Array[]): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < bodies.length) await post(url, bodies[next++] as Uint8Array);
+    }),
+  );
+  return (bodies.length * SPANS_PER_REQUEST) / ((performance.now() - started) / 1000);
+}
+
+/** Open loop at a fixed request rate; returns each request's latency. */
+async function atRate(
+  url: string,
+  bodies: Uint8Array[],
+  spansPerSecond: number,
+): Promise<number[]> {
+  const intervalMs = (SPANS_PER_REQUEST / spansPerSecond) * 1000;
+  const started = performance.now();
+  const pending: Promise<number>[] = [];
+  for (let i = 0; i < bodies.length; i++) {
+    const due = started + i * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    pending.push(post(url, bodies[i] as Uint8Array));
+  }
+  return Promise.all(pending);
+}
+
+async function storedSpans(url: string): Promise<number> {
+  const body = (await (await fetch(`${url}/api/stats/unrecognised?since=1d`)).json()) as {
+    services: { received: number }[];
+  };
+  return body.services.reduce((n, s) => n + s.received, 0);
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+async function main(): Promise<void> {
+  console.log(`generating ${REQUESTS} requests of ${SPANS_PER_REQUEST} spans…`);
+  const { bodies, spanBytes } = makeBodies(REQUESTS);
+  console.log(`average span: ${spanBytes.toFixed(0)} bytes of OTLP protobuf`);
+
+  const ceilingRates = await ceiling(bodies);
+
+  const env: Record<string, string> = {};
+  if (args.rules !== undefined) env["PLUMBLINE_RULES_DIR"] = args.rules;
+  const service = await startService(env);
+  const maxRates: number[] = [];
+  const latencies: number[][] = [];
+  try {
+    for (let r = 0; r < ROUNDS; r++) maxRates.push(await maximum(service.url, bodies));
+    const half = median(maxRates) / 2;
+    const halfBodies = bodies.slice(0, Math.max(20, Math.floor(bodies.length / 2)));
+    for (let r = 0; r < ROUNDS; r++) latencies.push(await atRate(service.url, halfBodies, half));
+    const stored = await storedSpans(service.url);
+    const expected =
+      ROUNDS * bodies.length * SPANS_PER_REQUEST + ROUNDS * halfBodies.length * SPANS_PER_REQUEST;
+    const rss = peakRssMb(service.pid);
+
+    const ceilingMedian = median(ceilingRates);
+    const maxMedian = median(maxRates);
+    const p50 = median(latencies.map((l) => quantile(l, 0.5)));
+    const p99 = median(latencies.map((l) => quantile(l, 0.99)));
+    console.log("");
+    console.log(
+      `rounds: ${ROUNDS}, exporters: ${CONCURRENCY}, spans per request: ${SPANS_PER_REQUEST}`,
+    );
+    console.log(
+      `storage ceiling (direct inserts)      ${ceilingMedian.toFixed(0)} spans/s  (rounds: ${ceilingRates.map((x) => x.toFixed(0)).join(", ")})`,
+    );
+    console.log(
+      `end-to-end OTLP/HTTP, acknowledged    ${maxMedian.toFixed(0)} spans/s  (rounds: ${maxRates.map((x) => x.toFixed(0)).join(", ")})`,
+    );
+    console.log(
+      `end-to-end / ceiling                  ${((maxMedian / ceilingMedian) * 100).toFixed(0)}%`,
+    );
+    console.log(`stored / acknowledged spans           ${stored} / ${expected}`);
+    console.log(
+      `export latency at ${(maxMedian / 2).toFixed(0)} spans/s   p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms`,
+    );
+    console.log(`peak RSS of the service               ${rss.toFixed(0)} MB`);
+  } finally {
+    await service.stop();
+  }
+}
+
+await main();
