@@ -7,13 +7,24 @@
 import { OTLPTraceExporter as GrpcExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtoExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { context } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { generateText, stepCountIs, tool } from "ai";
+import { MockLanguageModelV3 } from "ai/test";
+import { z } from "zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emitAgentRun, makeProvider, RecordingExporter } from "./helpers/agent-traffic.ts";
 import { fetchJson } from "./helpers/http.ts";
 import { startTestService, type TestService } from "./helpers/service.ts";
 
 let service: TestService;
+
+type GenerateResult = Awaited<ReturnType<MockLanguageModelV3["doGenerate"]>>;
+const usage = (input: number, output: number): GenerateResult["usage"] => ({
+  inputTokens: { total: input, noCache: input, cacheRead: undefined, cacheWrite: undefined },
+  outputTokens: { total: output, text: output, reasoning: undefined },
+});
 
 beforeAll(async () => {
   service = await startTestService();
@@ -151,5 +162,97 @@ describe("a trace read back through the API", () => {
       TraceId: traceId,
       OutputText: "It ships tomorrow.",
     });
+  });
+});
+
+describe("the Vercel AI SDK with telemetry on, exporting to the service", () => {
+  it("stores the run, the model calls and the tool call with their fields", async () => {
+    const contextManager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(contextManager);
+    const exporter = new RecordingExporter(new ProtoExporter({ url: `${service.url}/v1/traces` }));
+    const provider = makeProvider(exporter, "weather-app");
+    const calls: GenerateResult[] = [
+      {
+        content: [
+          {
+            type: "tool-call",
+            toolCallId: "call-7",
+            toolName: "weather",
+            input: '{"city":"Lisbon"}',
+          },
+        ],
+        finishReason: { unified: "tool-calls", raw: "tool_calls" },
+        usage: usage(50, 12),
+        warnings: [],
+      },
+      {
+        content: [{ type: "text", text: "It is sunny and 21°C in Lisbon." }],
+        finishReason: { unified: "stop", raw: "stop" },
+        usage: usage(80, 11),
+        warnings: [],
+        response: { modelId: "gpt-4o-mini-2024-07-18" },
+      },
+    ];
+    const model = new MockLanguageModelV3({
+      provider: "openai.chat",
+      modelId: "gpt-4o-mini",
+      doGenerate: calls,
+    });
+    const result = await generateText({
+      model,
+      prompt: "What is the weather in Lisbon?",
+      tools: {
+        weather: tool({
+          description: "Current weather in a city",
+          inputSchema: z.object({ city: z.string() }),
+          execute: async ({ city }) => ({ city, sky: "sunny", celsius: 21 }),
+        }),
+      },
+      stopWhen: stepCountIs(3),
+      experimental_telemetry: {
+        isEnabled: true,
+        functionId: "weather-agent",
+        tracer: provider.getTracer("ai"),
+      },
+    });
+    expect(result.text).toBe("It is sunny and 21°C in Lisbon.");
+    await provider.shutdown();
+    context.disable();
+    expect(exporter.failures).toEqual([]);
+
+    const outputs = await service.rows<Record<string, unknown>>(
+      `SELECT Kind, Operation, AgentName, Convention, Model, OutputText, FinishReason, ToolName, ToolArguments, ToolResult, InputTokens, OutputTokens, ParentSpanId
+       FROM plumbline.agent_outputs WHERE ServiceName = 'weather-app' ORDER BY Timestamp, Kind`,
+    );
+    expect(outputs.map((o) => `${o["Kind"]}/${o["Operation"]}`)).toEqual([
+      "agent/invoke_agent",
+      "llm/chat",
+      "tool/execute_tool",
+      "llm/chat",
+    ]);
+    for (const o of outputs)
+      expect(o).toMatchObject({ AgentName: "weather-agent", Convention: "vercel-ai" });
+    expect(outputs[0]).toMatchObject({
+      OutputText: "It is sunny and 21°C in Lisbon.",
+      FinishReason: "stop",
+      ParentSpanId: "",
+    });
+    expect(outputs[1]).toMatchObject({
+      FinishReason: "tool-calls",
+      ToolName: "weather",
+      InputTokens: "50",
+    });
+    expect(outputs[2]).toMatchObject({ ToolName: "weather", ToolArguments: '{"city":"Lisbon"}' });
+    expect(JSON.parse(String(outputs[2]?.["ToolResult"]))).toEqual({
+      city: "Lisbon",
+      sky: "sunny",
+      celsius: 21,
+    });
+    expect(outputs[3]).toMatchObject({
+      OutputText: "It is sunny and 21°C in Lisbon.",
+      Model: "gpt-4o-mini-2024-07-18",
+      OutputTokens: "11",
+    });
+    expect(outputs[3]?.["ParentSpanId"]).not.toBe("");
   });
 });

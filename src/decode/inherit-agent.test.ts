@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { makeSpan } from "./conventions/make-span.ts";
+import { inheritAgentNames } from "./inherit-agent.ts";
+import { normaliseSpans } from "./normalise.ts";
+
+const agent = (spanId: string, name: string) =>
+  makeSpan({
+    spanId,
+    parentSpanId: "",
+    name: `invoke_agent ${name}`,
+    attributes: {
+      "gen_ai.operation.name": "invoke_agent",
+      "gen_ai.agent.name": name,
+      "gen_ai.agent.id": `id-${name}`,
+    },
+  });
+const chat = (spanId: string, parentSpanId: string, traceId = "4bf92f3577b34da6a3ce929d0e0e4736") =>
+  makeSpan({
+    traceId,
+    spanId,
+    parentSpanId,
+    name: "chat",
+    attributes: { "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o" },
+  });
+const plain = (spanId: string, parentSpanId: string) =>
+  makeSpan({ spanId, parentSpanId, name: "step" });
+
+describe("inheritAgentNames", () => {
+  it("names an LLM call after its nearest agent ancestor, through spans that are not outputs", () => {
+    const spans = [
+      agent("a000000000000001", "planner"),
+      plain("b000000000000001", "a000000000000001"),
+      chat("c000000000000001", "b000000000000001"),
+    ];
+    const { rows } = normaliseSpans(spans);
+    inheritAgentNames(rows, spans);
+    const call = rows.find((r) => r.SpanId === "c000000000000001");
+    expect(call).toMatchObject({ AgentName: "planner", AgentId: "id-planner" });
+  });
+
+  it("takes the nearest of nested agents and keeps names an output already has", () => {
+    const inner = agent("a000000000000002", "researcher");
+    inner.parentSpanId = "a000000000000001";
+    const spans = [
+      agent("a000000000000001", "planner"),
+      inner,
+      chat("c000000000000001", "a000000000000002"),
+    ];
+    const { rows } = normaliseSpans(spans);
+    inheritAgentNames(rows, spans);
+    expect(rows.find((r) => r.SpanId === "c000000000000001")?.AgentName).toBe("researcher");
+    expect(rows.find((r) => r.SpanId === "a000000000000002")?.AgentName).toBe("researcher");
+  });
+
+  it("does not cross traces, and survives a parent cycle", () => {
+    const spans = [
+      agent("a000000000000001", "planner"),
+      chat("c000000000000001", "a000000000000001", "ffffffffffffffffffffffffffffffff"),
+      plain("d000000000000001", "d000000000000002"),
+      plain("d000000000000002", "d000000000000001"),
+      chat("c000000000000002", "d000000000000001"),
+    ];
+    const { rows } = normaliseSpans(spans);
+    inheritAgentNames(rows, spans);
+    expect(rows.find((r) => r.SpanId === "c000000000000001")?.AgentName).toBe("");
+    expect(rows.find((r) => r.SpanId === "c000000000000002")?.AgentName).toBe("");
+  });
+});
