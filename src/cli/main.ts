@@ -4,7 +4,6 @@
 
 import { ConfigError, loadConfig, maskSecrets } from "../config/index.ts";
 import { createLogger } from "../log.ts";
-import { startService } from "../service.ts";
 
 const USAGE = `usage: plumbline <command>
 
@@ -45,6 +44,8 @@ function configCheck(): number {
 async function serveCommand(): Promise<number> {
   const config = loadConfig(process.env);
   const log = createLogger(config.logLevel);
+  // Loaded here, not at the top: the other commands need neither chDB nor the servers.
+  const { startService } = await import("../service.ts");
   const service = await startService(config, log);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
