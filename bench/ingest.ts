@@ -26,7 +26,7 @@ import {
   type ReadableSpan,
 } from "@opentelemetry/sdk-trace-base";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { decodeProtobufRequest } from "../src/decode/decode-request.ts";
+import { decodeProtobufRequest } from "../src/decode/decode-protobuf-request.ts";
 import { normaliseSpans } from "../src/decode/normalise.ts";
 import { toOtelTracesRow } from "../src/decode/span-row.ts";
 import { createClickHouseClient } from "../src/store/client.ts";

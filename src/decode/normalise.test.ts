@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makeEvent, makeSpan } from "./conventions/make-span.ts";
-import { nanosToDateTime64, normaliseSpan, normaliseSpans, outputJsonText } from "./normalise.ts";
+import { normaliseSpan, normaliseSpans, outputJsonText } from "./normalise.ts";
 import { StatusCode } from "./span.ts";
 
 const chat = {
@@ -250,16 +250,5 @@ describe("outputJsonText", () => {
     "```json\n```",
   ])("does not read %j as JSON", (text) => {
     expect(outputJsonText(text)).toBe("");
-  });
-});
-
-describe("nanosToDateTime64", () => {
-  it.each([
-    [0n, "0.000000000"],
-    [5n, "0.000000005"],
-    [1_000_000_000n, "1.000000000"],
-    [1_700_000_000_123_456_789n, "1700000000.123456789"],
-  ])("writes %s as %s", (nanos, text) => {
-    expect(nanosToDateTime64(nanos)).toBe(text);
   });
 });

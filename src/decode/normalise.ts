@@ -12,6 +12,7 @@ import { openInferenceConvention } from "./conventions/openinference.ts";
 import { openLlmetryConvention } from "./conventions/openllmetry.ts";
 import { getString } from "./conventions/read-attrs.ts";
 import { vercelAiConvention } from "./conventions/vercel-ai.ts";
+import { nanosToDateTime64 } from "./span-row.ts";
 import { StatusCode } from "./span.ts";
 import type { DecodedSpan } from "./span.ts";
 
@@ -106,13 +107,6 @@ function statusName(code: number): string {
 
 /** error.type's fallback value in the OTel semantic conventions (registry/attributes/error.md). */
 export const ERROR_TYPE_OTHER = "_OTHER";
-
-/** Unix nanoseconds as DateTime64(9) text: "<seconds>.<9 digits>". */
-export function nanosToDateTime64(nanos: bigint): string {
-  const seconds = nanos / 1_000_000_000n;
-  const fraction = nanos % 1_000_000_000n;
-  return `${seconds}.${fraction.toString().padStart(9, "0")}`;
-}
 
 /**
  * The output as JSON text when it is a JSON object or array, "" otherwise (a bare string or

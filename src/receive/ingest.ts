@@ -4,7 +4,7 @@
  * committed together before the request is answered.
  */
 
-import type { RejectedSpan } from "../decode/decode-request.ts";
+import type { RejectedSpan } from "../decode/decode-result.ts";
 import { inheritAgentNames } from "../decode/inherit-agent.ts";
 import { normaliseSpans } from "../decode/normalise.ts";
 import type { DecodedSpan } from "../decode/span.ts";

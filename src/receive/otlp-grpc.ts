@@ -8,7 +8,7 @@
  */
 
 import * as grpc from "@grpc/grpc-js";
-import { decodeProtobufRequest } from "../decode/decode-request.ts";
+import { decodeProtobufRequest } from "../decode/decode-protobuf-request.ts";
 import { encodeExportResponseProtobuf, encodeStatusProtobuf } from "../decode/encode-response.ts";
 import { keyChecker, presentedKey } from "./auth.ts";
 import type { Ingest } from "./ingest.ts";

@@ -15,7 +15,7 @@ import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import { queueFull, storeUnavailable } from "../errors.ts";
 import type { DecodedSpan } from "../decode/span.ts";
-import type { RejectedSpan } from "../decode/decode-request.ts";
+import type { RejectedSpan } from "../decode/decode-result.ts";
 import type { Ingest, IngestResult } from "./ingest.ts";
 import { otlpHttpRoutes } from "./otlp-http.ts";
 

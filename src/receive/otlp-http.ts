@@ -6,7 +6,8 @@
  */
 
 import { Hono } from "hono";
-import { decodeJsonRequest, decodeProtobufRequest } from "../decode/decode-request.ts";
+import { decodeJsonRequest } from "../decode/decode-json-request.ts";
+import { decodeProtobufRequest } from "../decode/decode-protobuf-request.ts";
 import {
   encodeExportResponseJson,
   encodeExportResponseProtobuf,

@@ -1,217 +1,26 @@
 /**
- * OTLP/HTTP and OTLP/gRPC trace export requests (protobuf or JSON) to DecodedSpan[]. A span
- * with invalid ids is rejected on its own (the request's partial success counts it); a body
- * that cannot be read at all is one failure with a message saying what and where.
+ * OTLP/HTTP JSON trace export requests to DecodedSpan[], after the proto3 JSON mapping as OTLP
+ * amends it (hex trace and span ids, lowerCamelCase or proto field names, enums as numbers or
+ * names). A span with invalid ids is rejected on its own; a body that is not JSON, or not
+ * shaped like an ExportTraceServiceRequest, is one failure naming the JSON path at fault.
  */
 
-import { otlpTypes } from "./otlp-schema.ts";
-import type { PbAnyValue, PbExportTraceServiceRequest, PbKeyValue, PbLong } from "./otlp-schema.ts";
+import {
+  decodeFailure,
+  idsProblem,
+  linkId,
+  MAX_VALUE_DEPTH,
+  rejection,
+  setAttr,
+  TOO_DEEP_BODY,
+  TOO_DEEP_VALUE,
+  toResource,
+  ZERO_SPAN_ID,
+  ZERO_TRACE_ID,
+} from "./decode-result.ts";
+import type { DecodeResult, RejectedSpan } from "./decode-result.ts";
 import { SpanKind, StatusCode } from "./span.ts";
-import type { AttrMap, AttrValue, DecodedResource, DecodedSpan } from "./span.ts";
-
-/** A span left out of the result, and why. */
-export interface RejectedSpan {
-  /** Where it was, e.g. "resourceSpans[0].scopeSpans[1].spans[3]". */
-  path: string;
-  serviceName: string;
-  /** Lowercase hex when the span id itself is valid, else "". */
-  spanId: string;
-  reason: string;
-}
-
-export type DecodeResult =
-  { ok: true; spans: DecodedSpan[]; rejected: RejectedSpan[] } | { ok: false; message: string };
-
-/** AnyValues nested deeper than this many levels are replaced by TOO_DEEP_VALUE. */
-export const MAX_VALUE_DEPTH = 32;
-export const TOO_DEEP_VALUE = `[nested deeper than ${MAX_VALUE_DEPTH} levels]`;
-
-const TOO_DEEP_BODY = "the request body nests too deeply to decode";
-
-/** Decodes a binary protobuf `ExportTraceServiceRequest` (OTLP/HTTP protobuf and OTLP/gRPC). */
-export function decodeProtobufRequest(body: Uint8Array): DecodeResult {
-  let request: PbExportTraceServiceRequest;
-  try {
-    // A Buffer makes protobufjs read strings with Buffer#utf8Slice (fast, U+FFFD for bad UTF-8).
-    const buffer = Buffer.isBuffer(body)
-      ? body
-      : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    const decoded = otlpTypes.exportTraceServiceRequest.decode(buffer);
-    request = decoded as unknown as PbExportTraceServiceRequest;
-  } catch (error) {
-    const text = error instanceof Error ? error.message : String(error);
-    // protobufjs stops at 100 nested messages ("max depth exceeded"); a stack overflow is a RangeError.
-    if (text.includes("max depth") || text.includes("call stack")) return fail(TOO_DEEP_BODY);
-    return fail(
-      `not a valid OTLP ExportTraceServiceRequest protobuf (${body.length} bytes): ${text}`,
-    );
-  }
-  const out = { spans: [] as DecodedSpan[], rejected: [] as RejectedSpan[] };
-  for (const [i, rs] of request.resourceSpans.entries()) {
-    const resource = toResource(pbAttributes(rs.resource?.attributes ?? [], 1));
-    for (const [j, ss] of rs.scopeSpans.entries()) {
-      const scope = { name: ss.scope?.name ?? "", version: ss.scope?.version ?? "" };
-      for (const [k, s] of ss.spans.entries()) {
-        const traceId = hex(s.traceId);
-        const spanId = hex(s.spanId);
-        const parentSpanId = hex(s.parentSpanId);
-        const reason = idsProblem(traceId, spanId, parentSpanId);
-        if (reason !== "") {
-          out.rejected.push(rejection(i, j, k, resource, spanId, reason));
-          continue;
-        }
-        out.spans.push({
-          traceId,
-          spanId,
-          parentSpanId: parentSpanId === ZERO_SPAN_ID ? "" : parentSpanId,
-          traceState: s.traceState,
-          name: s.name,
-          kind: s.kind,
-          startTimeUnixNano: toUint64(s.startTimeUnixNano),
-          endTimeUnixNano: toUint64(s.endTimeUnixNano),
-          attributes: pbAttributes(s.attributes, 1),
-          events: s.events.map((e) => ({
-            timeUnixNano: toUint64(e.timeUnixNano),
-            name: e.name,
-            attributes: pbAttributes(e.attributes, 1),
-          })),
-          links: s.links.map((l) => ({
-            traceId: linkId(hex(l.traceId), ZERO_TRACE_ID),
-            spanId: linkId(hex(l.spanId), ZERO_SPAN_ID),
-            traceState: l.traceState,
-            attributes: pbAttributes(l.attributes, 1),
-          })),
-          statusCode: s.status?.code ?? StatusCode.Unset,
-          statusMessage: s.status?.message ?? "",
-          resource,
-          scope,
-        });
-      }
-    }
-  }
-  return { ok: true, ...out };
-}
-
-function pbAttributes(list: PbKeyValue[], depth: number): AttrMap {
-  const map: AttrMap = {};
-  for (const kv of list) setAttr(map, kv.key, pbValue(kv.value, depth));
-  return map;
-}
-
-const hasOwn = Object.prototype.hasOwnProperty;
-
-function pbValue(value: PbAnyValue | null, depth: number): AttrValue {
-  if (depth > MAX_VALUE_DEPTH) return TOO_DEEP_VALUE;
-  if (value === null) return null;
-  // The member the decoder set is an own property (unset ones are prototype defaults). Testing
-  // for it directly is cheaper than protobufjs's virtual `value` getter (Object.keys per call).
-  if (hasOwn.call(value, "stringValue")) return value.stringValue;
-  if (hasOwn.call(value, "intValue")) return toInt64(value.intValue);
-  if (hasOwn.call(value, "boolValue")) return value.boolValue;
-  if (hasOwn.call(value, "doubleValue")) return value.doubleValue;
-  if (hasOwn.call(value, "arrayValue")) {
-    return (value.arrayValue?.values ?? []).map((v) => pbValue(v, depth + 1));
-  }
-  if (hasOwn.call(value, "kvlistValue")) {
-    return pbAttributes(value.kvlistValue?.values ?? [], depth + 1);
-  }
-  // A copy, so a kept attribute does not pin the whole request body in memory.
-  if (hasOwn.call(value, "bytesValue")) return new Uint8Array(value.bytesValue);
-  return null; // an empty AnyValue
-}
-
-const TWO_POW_32 = 4294967296;
-
-/** fixed64 → bigint (times in nanoseconds). */
-function toUint64(value: PbLong): bigint {
-  if (typeof value === "number") return BigInt(value);
-  return (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0);
-}
-
-/** int64 → number when it is a safe integer, else bigint (AttrValue's rule). */
-function toInt64(value: PbLong): number | bigint {
-  if (typeof value === "number") return value;
-  const approx = value.high * TWO_POW_32 + (value.low >>> 0);
-  if (Number.isSafeInteger(approx)) return approx;
-  return BigInt.asIntN(64, (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0));
-}
-
-/** Lowercase hex of id bytes (protobufjs hands out Buffer views when decoding a Buffer). */
-function hex(bytes: Uint8Array): string {
-  if (bytes.length === 0) return ""; // unset: protobufjs's default is an empty array
-  const buffer = Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return buffer.toString("hex");
-}
-
-const ZERO_TRACE_ID = "0".repeat(32);
-const ZERO_SPAN_ID = "0".repeat(16);
-
-/**
- * Why a span's ids are invalid, or "" (trace.proto: trace_id is 16 bytes, span_id 8 bytes, neither
- * all zero; parent_span_id is empty or 8 bytes). Ids come as lowercase hex, or null when the JSON
- * text was not hex.
- */
-function idsProblem(traceId: string | null, spanId: string | null, parent: string | null): string {
-  if (traceId === null) return "traceId is not a hex string";
-  if (traceId.length !== 32) return `traceId is ${traceId.length / 2} bytes, expected 16`;
-  if (traceId === ZERO_TRACE_ID) return "traceId is all zero";
-  if (spanId === null) return "spanId is not a hex string";
-  if (spanId.length !== 16) return `spanId is ${spanId.length / 2} bytes, expected 8`;
-  if (spanId === ZERO_SPAN_ID) return "spanId is all zero";
-  if (parent === null) return "parentSpanId is not a hex string";
-  if (parent !== "" && parent.length !== 16) {
-    return `parentSpanId is ${parent.length / 2} bytes, expected 8 or none`;
-  }
-  return "";
-}
-
-/** A link id as the clickhouseexporter writes it: hex when valid, "" when empty/zero/malformed. */
-function linkId(id: string | null, zero: string): string {
-  return id === null || id.length !== zero.length || id === zero ? "" : id;
-}
-
-function rejection(
-  i: number,
-  j: number,
-  k: number,
-  resource: DecodedResource,
-  spanId: string | null,
-  reason: string,
-): RejectedSpan {
-  return {
-    path: `resourceSpans[${i}].scopeSpans[${j}].spans[${k}]`,
-    serviceName: resource.serviceName,
-    spanId: spanId !== null && spanId.length === 16 && spanId !== ZERO_SPAN_ID ? spanId : "",
-    reason,
-  };
-}
-
-function toResource(attributes: AttrMap): DecodedResource {
-  const serviceName = attributes["service.name"];
-  return { attributes, serviceName: typeof serviceName === "string" ? serviceName : "" };
-}
-
-/** Last duplicate wins; "__proto__" is stored as data, never as the prototype. */
-function setAttr(map: AttrMap, key: string, value: AttrValue): void {
-  if (key === "__proto__") {
-    Object.defineProperty(map, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else {
-    map[key] = value;
-  }
-}
-
-function fail(message: string): DecodeResult {
-  return { ok: false, message };
-}
-
-// ---- OTLP/JSON ---------------------------------------------------------------------------
+import type { AttrMap, AttrValue, DecodedSpan } from "./span.ts";
 
 /** Decodes an OTLP/JSON `ExportTraceServiceRequest` (UTF-8 bytes or text). */
 export function decodeJsonRequest(body: Uint8Array | string): DecodeResult {
@@ -219,11 +28,13 @@ export function decodeJsonRequest(body: Uint8Array | string): DecodeResult {
   try {
     parsed = JSON.parse(typeof body === "string" ? body : utf8.decode(body));
   } catch (error) {
-    if (error instanceof RangeError) return fail(TOO_DEEP_BODY);
-    return fail(`not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof RangeError) return decodeFailure(TOO_DEEP_BODY);
+    return decodeFailure(
+      `not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    return fail(
+    return decodeFailure(
       `not an OTLP ExportTraceServiceRequest: the body is ${describe(parsed)}, not an object`,
     );
   }
@@ -231,7 +42,7 @@ export function decodeJsonRequest(body: Uint8Array | string): DecodeResult {
     return { ok: true, ...jsonRequest(parsed as Json) };
   } catch (error) {
     if (error instanceof JsonShapeError)
-      return fail(`not an OTLP ExportTraceServiceRequest: ${error.message}`);
+      return decodeFailure(`not an OTLP ExportTraceServiceRequest: ${error.message}`);
     throw error;
   }
 }

@@ -1,135 +1,20 @@
-import { ROOT_CONTEXT, SpanKind as ApiSpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { createTraceState } from "@opentelemetry/api";
-import { JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
 import protobuf from "protobufjs";
 import { describe, expect, it, vi } from "vitest";
-import { decodeJsonRequest, decodeProtobufRequest, TOO_DEEP_VALUE } from "./decode-request.ts";
-import type { DecodeResult } from "./decode-request.ts";
+import {
+  LINK_SPAN,
+  LINK_TRACE,
+  nest,
+  nestedArrays,
+  okSpans,
+  PARENT,
+  sdkSpans,
+  TRACE,
+} from "./decode-fixtures.ts";
+import { decodeProtobufRequest, MAX_MESSAGE_DEPTH } from "./decode-protobuf-request.ts";
+import { TOO_DEEP_VALUE } from "./decode-result.ts";
 import { otlpRoot, otlpTypes } from "./otlp-schema.ts";
-import type { AttrValue, DecodedSpan } from "./span.ts";
-
-const TRACE = "0af7651916cd43dd8448eb211c80319c";
-const PARENT = "b7ad6b7169203331";
-const LINK_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
-const LINK_SPAN = "00f067aa0ba902b7";
-
-/** Spans from the real SDK: a server span (remote parent, every attribute kind, event, link,
- * error status) and an internal root span in a second scope. */
-function sdkSpans() {
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ "service.name": "checkout", "service.version": "2.1" }),
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
-  });
-  const parent = trace.setSpanContext(ROOT_CONTEXT, {
-    traceId: TRACE,
-    spanId: PARENT,
-    traceFlags: 1,
-    isRemote: true,
-    traceState: createTraceState("vendor=abc"),
-  });
-  const server = provider.getTracer("scope-a", "1.2.3").startSpan(
-    "POST /chat",
-    {
-      kind: ApiSpanKind.SERVER,
-      startTime: [1700000000, 123456789],
-      attributes: { str: "hi", bool: true, int: 42, neg: -7, double: 3.5, strs: ["a", "b"] },
-      links: [
-        {
-          context: { traceId: LINK_TRACE, spanId: LINK_SPAN, traceFlags: 1 },
-          attributes: { "link.kind": "follows", ints: [1, 2], bools: [true, false] },
-        },
-      ],
-    },
-    parent,
-  );
-  server.addEvent("exception", { "exception.message": "boom", count: 2 }, [1700000000, 5]);
-  server.setStatus({ code: SpanStatusCode.ERROR, message: "it broke" });
-  server.end([1700000001, 987654321]);
-  const internal = provider.getTracer("scope-b").startSpan("work", { startTime: [1700000002, 0] });
-  internal.end([1700000002, 1]);
-  return { spans: exporter.getFinishedSpans(), server, internal };
-}
-
-function okSpans(result: DecodeResult): DecodedSpan[] {
-  if (!result.ok) throw new Error(`expected ok, got: ${result.message}`);
-  return result.spans;
-}
-
-describe("bodies from the real OTLP exporter serializers", () => {
-  const { spans, server, internal } = sdkSpans();
-  const resource = {
-    attributes: { "service.name": "checkout", "service.version": "2.1" },
-    serviceName: "checkout",
-  };
-  const expected: DecodedSpan[] = [
-    {
-      traceId: TRACE,
-      spanId: server.spanContext().spanId,
-      parentSpanId: PARENT,
-      traceState: "vendor=abc",
-      name: "POST /chat",
-      kind: 2,
-      startTimeUnixNano: 1700000000123456789n,
-      endTimeUnixNano: 1700000001987654321n,
-      attributes: { str: "hi", bool: true, int: 42, neg: -7, double: 3.5, strs: ["a", "b"] },
-      events: [
-        {
-          timeUnixNano: 1700000000000000005n,
-          name: "exception",
-          attributes: { "exception.message": "boom", count: 2 },
-        },
-      ],
-      links: [
-        {
-          traceId: LINK_TRACE,
-          spanId: LINK_SPAN,
-          traceState: "",
-          attributes: { "link.kind": "follows", ints: [1, 2], bools: [true, false] },
-        },
-      ],
-      statusCode: 2,
-      statusMessage: "it broke",
-      resource,
-      scope: { name: "scope-a", version: "1.2.3" },
-    },
-    {
-      traceId: internal.spanContext().traceId,
-      spanId: internal.spanContext().spanId,
-      parentSpanId: "",
-      traceState: "",
-      name: "work",
-      kind: 1,
-      startTimeUnixNano: 1700000002000000000n,
-      endTimeUnixNano: 1700000002000000001n,
-      attributes: {},
-      events: [],
-      links: [],
-      statusCode: 0,
-      statusMessage: "",
-      resource,
-      scope: { name: "scope-b", version: "" },
-    },
-  ];
-
-  it("decodes ProtobufTraceSerializer output field by field", () => {
-    const result = decodeProtobufRequest(ProtobufTraceSerializer.serializeRequest(spans)!);
-    expect(result).toEqual({ ok: true, spans: expected, rejected: [] });
-    const [a, b] = okSpans(result);
-    expect(a?.resource).toBe(b?.resource); // one shared object per resource
-  });
-
-  it("decodes JsonTraceSerializer output to the same spans", () => {
-    const result = decodeJsonRequest(JsonTraceSerializer.serializeRequest(spans)!);
-    expect(result).toEqual({ ok: true, spans: expected, rejected: [] });
-  });
-});
+import type { AttrValue } from "./span.ts";
 
 const T = otlpTypes.exportTraceServiceRequest;
 const bytes = (hex: string) => Buffer.from(hex, "hex");
@@ -179,19 +64,30 @@ const encode = (request: object, type = T) => type.encode(type.fromObject(reques
 const anyValueType = otlpRoot.lookupType("opentelemetry.proto.common.v1.AnyValue");
 const spanType = otlpRoot.lookupType("opentelemetry.proto.trace.v1.Span");
 
-function nest(levels: number, leaf: object): object {
-  let value = leaf;
-  for (let i = 0; i < levels; i++) value = { arrayValue: { values: [value] } };
-  return value;
+/** A length-delimited field written by hand: protobufjs's own encoder refuses deep objects. */
+function field(id: number, bytes: Uint8Array | string): Uint8Array {
+  const writer = protobuf.Writer.create().uint32((id << 3) | 2);
+  return (typeof bytes === "string" ? writer.string(bytes) : writer.bytes(bytes)).finish();
 }
 
-function nestedArrays(levels: number, leaf: AttrValue): AttrValue {
-  let value = leaf;
-  for (let i = 0; i < levels; i++) value = [value];
-  return value;
+/** A request whose one span has attribute "deep": a string wrapped `levels` times by `wrap`. */
+function deepAttribute(levels: number, wrap: (anyValue: Uint8Array) => Uint8Array): Uint8Array {
+  let value = encode({ stringValue: "x" }, anyValueType);
+  for (let i = 0; i < levels; i++) value = wrap(value);
+  const attribute = Buffer.concat([field(1, "deep"), field(2, value)]);
+  const span = Buffer.concat([encode(pbSpan(), spanType), field(9, attribute)]);
+  return field(1, field(2, field(2, span))); // request → resourceSpans → scopeSpans → span
 }
 
 describe("decodeProtobufRequest", () => {
+  it("decodes ProtobufTraceSerializer output field by field", () => {
+    const { spans, expected } = sdkSpans();
+    const result = decodeProtobufRequest(ProtobufTraceSerializer.serializeRequest(spans)!);
+    expect(result).toEqual({ ok: true, spans: expected, rejected: [] });
+    const [a, b] = okSpans(result);
+    expect(a?.resource).toBe(b?.resource); // one shared object per resource
+  });
+
   it("converts every AnyValue kind, int64 to number or bigint, last duplicate key wins", () => {
     const attributes = [
       kv("s", { stringValue: "" }),
@@ -355,22 +251,34 @@ describe("decodeProtobufRequest", () => {
     expect(TOO_DEEP_VALUE).toBe("[nested deeper than 32 levels]");
   });
 
-  it("fails a body nested past protobufjs's limit, or that overflows the stack", () => {
-    // Built by hand: protobufjs's own encoder refuses objects this deep.
-    const field = (id: number, bytes: Uint8Array) =>
-      protobuf.Writer.create()
-        .uint32((id << 3) | 2)
-        .bytes(bytes)
-        .finish();
-    let value = encode({ stringValue: "x" }, anyValueType);
-    for (let i = 0; i < 60; i++) value = field(5, field(1, value)); // AnyValue{arrayValue{values}}
-    const attribute = Buffer.concat([field(1, Buffer.from("deep")), field(2, value)]);
-    const span = Buffer.concat([encode(pbSpan(), spanType), field(9, attribute)]);
-    const body = field(1, field(2, field(2, span))); // request → resourceSpans → scopeSpans → span
-    expect(decodeProtobufRequest(body)).toEqual({
+  it("keeps a kvlist nested past the cap, down to MAX_MESSAGE_DEPTH messages", () => {
+    // 3 messages a kvlist level: past protobufjs's default limit of 100 from ~31 levels on.
+    const kvlist = (levels: number) =>
+      deepAttribute(levels, (value) =>
+        field(6, field(1, Buffer.concat([field(1, "k"), field(2, value)]))),
+      );
+    const capped = (levels: number): AttrValue =>
+      levels === 0 ? TOO_DEEP_VALUE : { k: capped(levels - 1) };
+    for (const levels of [40, 330]) {
+      const [span] = okSpans(decodeProtobufRequest(kvlist(levels)));
+      expect(span!.attributes["deep"]).toEqual(capped(32));
+    }
+    expect(decodeProtobufRequest(kvlist(340))).toEqual({
       ok: false,
       message: "the request body nests too deeply to decode",
     });
+  });
+
+  it("fails a body nested past MAX_MESSAGE_DEPTH, or that overflows the stack", () => {
+    const array = (levels: number) => deepAttribute(levels, (value) => field(5, field(1, value)));
+    expect(MAX_MESSAGE_DEPTH).toBe(1000);
+    const [span] = okSpans(decodeProtobufRequest(array(495))); // 2 messages a level, + envelope
+    expect(span!.attributes["deep"]).toEqual(nestedArrays(32, TOO_DEEP_VALUE));
+    expect(decodeProtobufRequest(array(500))).toEqual({
+      ok: false,
+      message: "the request body nests too deeply to decode",
+    });
+    expect(protobuf.Reader.recursionLimit).toBe(100); // restored for everyone else
     const spy = vi.spyOn(T, "decode").mockImplementation(() => {
       throw new RangeError("Maximum call stack size exceeded");
     });
@@ -433,168 +341,5 @@ describe("decodeProtobufRequest", () => {
       message: expect.stringMatching(/^not a valid OTLP .*index out of range/),
     });
     expect(decodeProtobufRequest(new Uint8Array(0))).toEqual({ ok: true, spans: [], rejected: [] });
-  });
-});
-
-describe("decodeJsonRequest", () => {
-  const jsonSpan = (over: object = {}) => ({
-    traceId: TRACE.toUpperCase(),
-    spanId: "B7AD6B7169203331",
-    name: "op",
-    startTimeUnixNano: 1700000000000000000,
-    endTimeUnixNano: "1700000000000000002",
-    ...over,
-  });
-  const jsonBody = (spans: object[], extra: object = {}) =>
-    JSON.stringify({
-      resourceSpans: [
-        {
-          resource: { attributes: [{ key: "service.name", value: { stringValue: "svc" } }] },
-          scopeSpans: [{ spans }],
-          ...extra,
-        },
-      ],
-    });
-
-  it("reads hex ids in any case, int64 as number or string, enums as numbers or names", () => {
-    const attributes = [
-      { key: "n", value: { intValue: 5 } },
-      { key: "s", value: { intValue: "-9223372036854775808" } },
-      { key: "f", value: { doubleValue: "NaN" } },
-      { key: "inf", value: { doubleValue: "-Infinity" } },
-      { key: "b", value: { bytesValue: "AP8H" } },
-      {
-        key: "kv",
-        value: {
-          kvlistValue: {
-            values: [{ key: "x", value: { arrayValue: { values: [{ boolValue: true }, {}] } } }],
-          },
-        },
-      },
-      { key: "none" },
-      { key: "future", value: { futureValue: 1, stringValue: "kept" }, future: true },
-    ];
-    const spans = [
-      jsonSpan({
-        kind: "SPAN_KIND_CLIENT",
-        status: { code: "STATUS_CODE_ERROR", message: "m" },
-        attributes,
-      }),
-      jsonSpan({
-        kind: 4,
-        status: { code: 1 },
-        parentSpanId: "00F067AA0BA902B7",
-        unknownField: { a: 1 },
-      }),
-    ];
-    const [a, b] = okSpans(decodeJsonRequest(Buffer.from(jsonBody(spans, { unknown: [1] }))));
-    expect([a!.traceId, a!.spanId, a!.kind, a!.statusCode, a!.statusMessage]).toEqual([
-      TRACE,
-      PARENT,
-      3,
-      2,
-      "m",
-    ]);
-    expect([a!.startTimeUnixNano, a!.endTimeUnixNano]).toEqual([
-      1700000000000000000n,
-      1700000000000000002n,
-    ]);
-    expect(a!.attributes).toEqual({
-      n: 5,
-      s: -9223372036854775808n,
-      f: NaN,
-      inf: -Infinity,
-      b: Uint8Array.from([0, 255, 7]),
-      kv: { x: [true, null] },
-      none: null,
-      future: "kept",
-    });
-    expect([b!.kind, b!.statusCode, b!.parentSpanId]).toEqual([4, 1, LINK_SPAN]);
-  });
-
-  it("accepts the snake_case proto field names", () => {
-    const body = JSON.stringify({
-      resource_spans: [
-        {
-          scope_spans: [
-            {
-              scope: { name: "s" },
-              spans: [
-                {
-                  trace_id: TRACE,
-                  span_id: PARENT,
-                  start_time_unix_nano: "7",
-                  attributes: [{ key: "k", value: { int_value: "8" } }],
-                },
-              ],
-            },
-          ],
-        },
-      ],
-    });
-    const [span] = okSpans(decodeJsonRequest(body));
-    expect([span!.traceId, span!.spanId, span!.startTimeUnixNano, span!.attributes]).toEqual([
-      TRACE,
-      PARENT,
-      7n,
-      { k: 8 },
-    ]);
-  });
-
-  it("rejects a span with a bad id and keeps the others", () => {
-    const result = decodeJsonRequest(
-      jsonBody([jsonSpan(), jsonSpan({ traceId: "xyz" }), jsonSpan({ name: "last" })]),
-    );
-    if (!result.ok) throw new Error(result.message);
-    expect(result.spans.map((s) => s.name)).toEqual(["op", "last"]);
-    expect(result.rejected).toEqual([
-      {
-        path: "resourceSpans[0].scopeSpans[0].spans[1]",
-        serviceName: "svc",
-        spanId: PARENT,
-        reason: "traceId is not a hex string",
-      },
-    ]);
-  });
-
-  it("caps nesting at 32 levels and replaces invalid UTF-8", () => {
-    const body = Buffer.concat([
-      Buffer.from(
-        jsonBody([
-          jsonSpan({
-            name: "a",
-            attributes: [{ key: "deep", value: nest(40, { stringValue: "x" }) }],
-          }),
-        ]).replace('"a"', '"a\u0001"'),
-      ),
-    ]);
-    body[body.indexOf(1)] = 0xff;
-    const [span] = okSpans(decodeJsonRequest(body));
-    expect(span!.name).toBe("a\uFFFD");
-    expect(span!.attributes["deep"]).toEqual(nestedArrays(32, TOO_DEEP_VALUE));
-  });
-
-  it("fails bodies that are not OTLP JSON, saying what and where", () => {
-    const fails = (body: string) => {
-      const result = decodeJsonRequest(body);
-      return result.ok ? "ok" : result.message;
-    };
-    expect(fails("{not json")).toMatch(/^not valid JSON: /);
-    expect(fails("[1]")).toBe(
-      "not an OTLP ExportTraceServiceRequest: the body is an array, not an object",
-    );
-    expect(fails('{"resourceSpans":{}}')).toBe(
-      "not an OTLP ExportTraceServiceRequest: resourceSpans must be an array, got an object",
-    );
-    expect(fails(jsonBody([jsonSpan({ startTimeUnixNano: "soon" })]))).toBe(
-      'not an OTLP ExportTraceServiceRequest: resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano must be an integer (number or decimal string), got the string "soon"',
-    );
-    expect(fails(jsonBody([jsonSpan({ kind: "SERVER" })]))).toMatch(
-      /spans\[0\]\.kind is not a known value/,
-    );
-    expect(
-      fails(jsonBody([jsonSpan({ attributes: [{ key: "k", value: { boolValue: "yes" } }] })])),
-    ).toMatch(/spans\[0\]\.attributes\[0\]\.value\.boolValue has the wrong type/);
-    expect(fails("{}")).toBe("ok");
   });
 });
