@@ -77,7 +77,9 @@ function makeBodies(count: number): { bodies: Uint8Array[]; spanBytes: number } 
       const n = memory.getFinishedSpans().length + b * SPANS_PER_REQUEST;
       emitAgentRun(tracer, {
         agent: n % 3 === 0 ? "order-intake" : "support-triage",
-        userText: `Customer #${n} writes: Hello, my order ${n * 7} arrived this morning but the box was crushed and the blender jar is cracked along the base, so it leaks as soon as I fill it. I need it for a party on Saturday. Can you send a replacement jar or a new blender before Friday? I have photos of the damage if you need them. Thanks, Dana`,
+        instructions:
+          "You are the support triage agent for Acme Home. Classify each customer message into one intent (replacement, refund, delivery_status, product_question, other), extract the order id when there is one, set priority to high for damaged goods with a deadline, and draft a short, warm reply. Answer with JSON only, matching the schema {intent, order_id, priority, reply}. Never promise refunds above the order value; escalate legal threats to a human. Use the customer's language, keep the reply under 80 words, do not mention internal tools, and when the order id is missing ask for it politely instead of guessing one from the message.",
+        userText: `Customer #${n} writes: Hello, my order ${n * 7} arrived this morning but the box was crushed and the blender jar is cracked along the base, so it leaks as soon as I fill it. I need it for a party on Saturday. Can you send a replacement jar or a new blender before Friday? I have photos of the damage if you need them. The courier left the parcel in the rain by the garage door although I asked for delivery to the neighbour, and the outer carton was soaked through. This is the second time this happens with your express service, so please make sure the replacement is packed properly and handed over in person. My phone number is on the order. Thanks, Dana`,
         answer: JSON.stringify({
           intent: "replacement",
           order_id: `ORD-${n * 7}`,
@@ -87,8 +89,17 @@ function makeBodies(count: number): { bodies: Uint8Array[]; spanBytes: number } 
         }),
         tool: {
           name: "lookup_order",
-          args: { order_id: `ORD-${n * 7}` },
-          result: { status: "delivered", items: 2 },
+          args: { order_id: `ORD-${n * 7}`, include: ["items", "shipping"] },
+          result: {
+            status: "delivered",
+            delivered_at: "2026-11-24T09:12:00Z",
+            carrier: "express",
+            items: [
+              { sku: "BLD-900", name: "Blender Pro 900", qty: 1, price: 129.0 },
+              { sku: "JAR-15", name: "Spare jar 1.5 l", qty: 1, price: 24.5 },
+            ],
+            shipping_address: { city: "Porto", postcode: "4000-123", country: "PT" },
+          },
         },
       });
     }
@@ -103,7 +114,7 @@ function makeBodies(count: number): { bodies: Uint8Array[]; spanBytes: number } 
 /** Rows exactly as ingest would write them, grouped like group commits. */
 function rowsFor(bodies: Uint8Array[]): WriteBatch[] {
   const batches: WriteBatch[] = [];
-  let current: WriteBatch = { traces: [], outputs: [], stats: [] };
+  let current: WriteBatch = { traces: [], outputs: [] };
   for (const body of bodies) {
     const decoded = decodeProtobufRequest(body);
     if (!decoded.ok) throw new Error(decoded.message);
@@ -111,7 +122,7 @@ function rowsFor(bodies: Uint8Array[]): WriteBatch[] {
     current.outputs.push(...normaliseSpans(decoded.spans).rows);
     if (current.traces.length >= FLUSH_MAX_SPANS) {
       batches.push(current);
-      current = { traces: [], outputs: [], stats: [] };
+      current = { traces: [], outputs: [] };
     }
   }
   if (current.traces.length > 0) batches.push(current);
@@ -146,7 +157,12 @@ interface Child {
 async function startService(extraEnv: Record<string, string>): Promise<Child> {
   const dir = mkdtempSync(join(tmpdir(), "plumbline-bench-service-"));
   const port = await freePort();
-  const child = spawn(process.execPath, ["bin/plumbline.js", "serve"], {
+  // The heap flags `npm start` uses (package.json), so the RSS printed is what users get.
+  const startScript = (
+    JSON.parse(readFileSync("package.json", "utf8")) as { scripts: { start: string } }
+  ).scripts.start;
+  const nodeFlags = startScript.split(" ").filter((word) => word.startsWith("--"));
+  const child = spawn(process.execPath, [...nodeFlags, "bin/plumbline.js", "serve"], {
     env: {
       ...process.env,
       PLUMBLINE_DATA_DIR: dir,

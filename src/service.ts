@@ -14,13 +14,18 @@ import { createGroupCommitter } from "./store/group-commit.ts";
 import { createClickHouseClient } from "./store/client.ts";
 import { ensureSchema } from "./store/ensure-schema.ts";
 import { tableNames } from "./store/migrations.ts";
+import { createStatsRecorder } from "./store/stats-recorder.ts";
 import { createStore, type Store } from "./store/store.ts";
 import { ingestMetrics, startOwnTelemetry } from "./telemetry.ts";
+
+const STATS_INTERVAL_MS = 5_000;
 
 export interface RunningService {
   httpPort: number;
   grpcPort: number;
   store: Store;
+  /** Writes the ingest counters summed so far (they are otherwise written every few seconds). */
+  flushStats(): Promise<void>;
   /** Stops accepting, writes everything acknowledged, closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -49,19 +54,35 @@ export async function startService(
   });
   const committer = createGroupCommitter(
     {
-      write: (batch) => store.write(batch),
+      write: async (batch) => {
+        const started = performance.now();
+        await store.write(batch);
+        log.debug("flushed", {
+          spans: batch.traces.length,
+          outputs: batch.outputs.length,
+          ms: Math.round(performance.now() - started),
+        });
+      },
       ping: async () => schema.ready() && (await store.ping()).ok,
     },
     config.ingest,
   );
   if (!schema.ready()) committer.markFailing("store unreachable; schema not yet created");
-  const ingest = withMetrics(createIngest(committer, options.onCommitted ?? []));
+  const stats = createStatsRecorder(
+    (rows) => store.writeStats(rows),
+    STATS_INTERVAL_MS,
+    (error) =>
+      log.warn("could not write ingest stats; keeping them for the next try", {
+        error: String(error),
+      }),
+  );
+  const ingest = withMetrics(createIngest(committer, stats, options.onCommitted ?? []));
   const receiverOptions = {
     ingest,
     maxBodyBytes: config.ingest.maxBodyBytes,
     ingestKeys: config.ingestKeys,
   };
-  const app = createApp({ ...receiverOptions, store, committer, apiKey: config.apiKey });
+  const app = createApp({ ...receiverOptions, store, committer, stats, apiKey: config.apiKey });
 
   const http = await listen(app.fetch, config.host, config.port);
   let grpc: GrpcReceiver | undefined;
@@ -83,12 +104,13 @@ export async function startService(
       http.closeIdleConnections?.();
       schema.stop();
       await Promise.all([grpc?.close(), committer.close()]);
+      await stats.close();
       await httpClosed;
       await store.close();
       await telemetry.shutdown().catch(() => undefined);
     })());
 
-  return { httpPort, grpcPort: grpc?.port ?? 0, store, close };
+  return { httpPort, grpcPort: grpc?.port ?? 0, store, flushStats: () => stats.flush(), close };
 }
 
 function listen(

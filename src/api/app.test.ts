@@ -30,6 +30,7 @@ function deps(
   const app = createApp({
     store,
     committer,
+    stats: { flush: async () => undefined },
     ingest: async () => ({ ok: true, rejectedSpans: 0, errorMessage: "" }),
     maxBodyBytes: 1 << 20,
     ingestKeys: [],

@@ -11,12 +11,14 @@ import type { Ingest } from "../receive/ingest.ts";
 import { otlpHttpRoutes } from "../receive/otlp-http.ts";
 import type { GroupCommitter } from "../store/group-commit.ts";
 import { getTrace, listOutputs, unrecognisedStats } from "../store/queries.ts";
+import type { StatsRecorder } from "../store/stats-recorder.ts";
 import type { Store } from "../store/store.ts";
 import { parseTimeParam } from "./time-param.ts";
 
 export interface AppDeps {
   store: Store;
   committer: GroupCommitter;
+  stats: Pick<StatsRecorder, "flush">;
   ingest: Ingest;
   maxBodyBytes: number;
   ingestKeys: readonly string[];
@@ -98,6 +100,7 @@ export function createApp(deps: AppDeps): Hono {
       c.req.query(),
       "query parameter",
     );
+    await deps.stats.flush(); // counters are written every few seconds; include the latest
     return c.json({
       since: new Date(since).toISOString(),
       services: await unrecognisedStats(deps.store, since),

@@ -17,7 +17,7 @@ describe("loadConfig", () => {
       rulesDir: "./rules",
       ingestKeys: [],
       clickhouse: { database: "plumbline", user: "default", retentionDays: 30 },
-      ingest: { flushIntervalMs: 200 },
+      ingest: { flushIntervalMs: 100 },
       telemetry: { enabled: false },
     });
     expect(config.clickhouse.url).toBeUndefined();

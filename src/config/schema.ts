@@ -56,11 +56,11 @@ export const configSchema = z.object({
         .min(1024)
         .default(16 * 1024 * 1024),
       /** A batch is written at least this often… */
-      flushIntervalMs: z.coerce.number().int().min(1).max(10_000).default(200),
+      flushIntervalMs: z.coerce.number().int().min(1).max(10_000).default(100),
       /** …or as soon as it holds this many spans. */
       flushMaxSpans: z.coerce.number().int().min(1).default(10_000),
       /** Spans waiting for the store beyond which requests get 429 + Retry-After. */
-      maxQueuedSpans: z.coerce.number().int().min(1).default(200_000),
+      maxQueuedSpans: z.coerce.number().int().min(1).default(50_000),
     })
     .prefault({}),
   /** Plumbline's own OpenTelemetry: on only when the user sets the usual OTEL_* variables. */

@@ -12,6 +12,7 @@ import { toOtelTracesRow } from "../decode/span-row.ts";
 import type { PlumblineError } from "../errors.ts";
 import type { GroupCommitter } from "../store/group-commit.ts";
 import type { AgentOutputRow } from "../store/rows.ts";
+import type { StatsRecorder } from "../store/stats-recorder.ts";
 import type { IngestStatRow, WriteBatch } from "../store/write-batch.ts";
 
 export type IngestResult =
@@ -26,19 +27,18 @@ export interface Ingest {
 
 export function createIngest(
   committer: GroupCommitter,
+  stats: Pick<StatsRecorder, "add">,
   listeners: CommittedListener[] = [],
   now: () => number = Date.now,
 ): Ingest {
   return async (spans, rejected) => {
     const { rows: outputs, unrecognised } = normaliseSpans(spans);
     inheritAgentNames(outputs, spans);
-    const batch: WriteBatch = {
-      traces: spans.map(toOtelTracesRow),
-      outputs,
-      stats: ingestStats(now(), spans, rejected, outputs, unrecognised),
-    };
+    const batch: WriteBatch = { traces: spans.map(toOtelTracesRow), outputs };
     const result = await committer.submit(batch);
+    // A request that was not stored is not counted: its client will send it again.
     if (!result.ok) return result;
+    stats.add(ingestStats(now(), spans, rejected, outputs, unrecognised));
     for (const listener of listeners) listener(outputs);
     return { ok: true, rejectedSpans: rejected.length, errorMessage: describeRejected(rejected) };
   };

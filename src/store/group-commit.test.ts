@@ -7,7 +7,6 @@ const span = (id: string) => ({ SpanId: id }) as unknown as OtelTracesRow;
 const batchOf = (...ids: string[]): WriteBatch => ({
   traces: ids.map(span),
   outputs: [],
-  stats: [],
 });
 
 function recordingTarget(behaviour: (batch: WriteBatch, call: number) => void | Promise<void>) {
@@ -147,5 +146,26 @@ describe("group commit", () => {
       error: { httpStatus: 503 },
     });
     expect(target.writes).toHaveLength(1);
+  });
+});
+
+describe("group commit timing", () => {
+  it("writes a lone request at once when the store is idle, and batches within the interval after", async () => {
+    const target = recordingTarget(() => undefined);
+    const committer = createGroupCommitter(target, { ...options, flushIntervalMs: 300 });
+    let started = Date.now();
+    await committer.submit(batchOf("a"));
+    expect(Date.now() - started).toBeLessThan(150);
+
+    // Within the interval after that insert, requests wait for the next slot, together.
+    started = Date.now();
+    const results = await Promise.all([
+      committer.submit(batchOf("b")),
+      committer.submit(batchOf("c")),
+    ]);
+    expect(results).toEqual([{ ok: true }, { ok: true }]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(target.writes.map((b) => b.traces.map((r) => r.SpanId))).toEqual([["a"], ["b", "c"]]);
+    await committer.close();
   });
 });

@@ -1,7 +1,9 @@
 /**
- * Group commit: rows from concurrent requests are written together, one insert per table every
- * `flushIntervalMs` or as soon as `flushMaxSpans` are waiting, and each request is answered only
- * once its rows are committed. ClickHouse likes few large inserts; clients like quick answers.
+ * Group commit: rows from concurrent requests are written together, at most one insert per
+ * table every `flushIntervalMs` (sooner once `flushMaxSpans` are waiting), and each request is
+ * answered only once its rows are committed. A request that finds the store idle is written at
+ * once; under load, requests gather while the previous insert runs. ClickHouse likes few large
+ * inserts; clients like quick answers.
  */
 
 import { PlumblineError, queueFull, storeUnavailable } from "../errors.ts";
@@ -60,7 +62,8 @@ export function createGroupCommitter(
   let pending: Pending[] = [];
   let pendingSpans = 0;
   let inFlightSpans = 0;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  let lastFlushStart = Number.NEGATIVE_INFINITY;
   let flushing: Promise<void> | undefined;
   let closed = false;
   let health: StoreHealth = { ok: true };
@@ -86,12 +89,23 @@ export function createGroupCommitter(
       pending.push({ batch, resolve });
       pendingSpans += size;
       if (pendingSpans >= options.flushMaxSpans) triggerFlush();
-      else timer ??= setTimeout(triggerFlush, options.flushIntervalMs);
+      else scheduleFlush();
     });
   }
 
+  // At most one insert per table every flushIntervalMs, but no waiting when the last one is
+  // older than that: an idle store writes a lone request at once, a busy one batches.
+  function scheduleFlush(): void {
+    if (timer !== undefined || flushing !== undefined) return;
+    const due = lastFlushStart + options.flushIntervalMs - now();
+    timer = due > 0 ? setTimeout(triggerFlush, due) : setImmediate(triggerFlush);
+  }
+
   function triggerFlush(): void {
-    if (timer !== undefined) clearTimeout(timer);
+    if (timer !== undefined) {
+      clearTimeout(timer as NodeJS.Timeout);
+      clearImmediate(timer as NodeJS.Immediate);
+    }
     timer = undefined;
     if (flushing !== undefined || pending.length === 0) return;
     flushing = flushPending().finally(() => {
@@ -99,12 +113,13 @@ export function createGroupCommitter(
       // What arrived while we were writing goes out now if it is already due.
       if (pending.length > 0) {
         if (pendingSpans >= options.flushMaxSpans || closed) triggerFlush();
-        else timer ??= setTimeout(triggerFlush, options.flushIntervalMs);
+        else scheduleFlush();
       }
     });
   }
 
   async function flushPending(): Promise<void> {
+    lastFlushStart = now();
     const taken = pending;
     pending = [];
     inFlightSpans = pendingSpans;
@@ -193,11 +208,10 @@ export function createGroupCommitter(
 
 function mergeBatches(batches: WriteBatch[]): WriteBatch {
   if (batches.length === 1) return batches[0] as WriteBatch;
-  const merged: WriteBatch = { traces: [], outputs: [], stats: [] };
+  const merged: WriteBatch = { traces: [], outputs: [] };
   for (const b of batches) {
     for (const row of b.traces) merged.traces.push(row);
     for (const row of b.outputs) merged.outputs.push(row);
-    for (const row of b.stats) merged.stats.push(row);
   }
   return merged;
 }

@@ -16,5 +16,4 @@ export interface IngestStatRow {
 export interface WriteBatch {
   traces: OtelTracesRow[];
   outputs: AgentOutputRow[];
-  stats: IngestStatRow[];
 }

@@ -52,6 +52,8 @@ export interface AgentRunOptions {
   userText: string;
   answer: string;
   finishReason?: string;
+  /** gen_ai.system_instructions on each chat span. */
+  instructions?: string;
   tool?: { name: string; args: unknown; result: unknown };
 }
 
@@ -85,6 +87,13 @@ export function emitAgentRun(tracer: Tracer, run: AgentRunOptions): string {
             { role: "user", parts: [{ type: "text", content: run.userText }] },
           ]),
           "gen_ai.output.messages": JSON.stringify(output),
+          ...(run.instructions === undefined
+            ? {}
+            : {
+                "gen_ai.system_instructions": JSON.stringify([
+                  { type: "text", content: run.instructions },
+                ]),
+              }),
         },
       },
       ctx,

@@ -52,6 +52,7 @@ export async function startTestService(
     config,
     url: `http://127.0.0.1:${service.httpPort}`,
     async rows<T>(query: string, params: Record<string, unknown> = {}) {
+      await service.flushStats();
       const result = await service.store.client.query({
         query,
         query_params: params,
