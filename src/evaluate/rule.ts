@@ -1,0 +1,143 @@
+/**
+ * A rule as the engine uses it, after its file was validated against rules/rule.schema.json.
+ * The file format is documented in docs/rules.md; this is its typed, loaded form.
+ */
+
+export type Severity = "info" | "warning" | "critical";
+
+/** A string compared exactly, or as a glob when it contains `*` or `?`; a list means any of. */
+export type Pattern = string | string[];
+
+/** One condition on a field (see docs/rules.md "Fields"). */
+export interface Condition {
+  field: string;
+  equals?: unknown;
+  not_equals?: unknown;
+  in?: unknown[];
+  not_in?: unknown[];
+  contains?: string;
+  not_contains?: string;
+  matches?: string;
+  not_matches?: string;
+  min?: number;
+  max?: number;
+  between?: [number, number];
+  length_between?: [number, number];
+  exists?: boolean;
+  not_empty?: boolean;
+  is_json?: boolean;
+  /** True when the value looks like an error envelope or an error message (built-in heuristic). */
+  error_payload?: boolean;
+  /** Regex and contains comparisons ignore case. */
+  ignore_case?: boolean;
+  /** Shown instead of the generated message when the condition fails. */
+  message?: string;
+}
+
+/** `where` entries: a condition, or a group that holds when any of its conditions holds. */
+export type WhereClause = Condition | { any: Condition[] };
+
+export interface MatchSpec {
+  service?: Pattern;
+  agent?: Pattern;
+  operation?: Pattern;
+  kind?: Pattern;
+  model?: Pattern;
+  tool?: Pattern;
+  where?: WhereClause[];
+}
+
+export interface JsonSchemaCheck {
+  type: "json_schema";
+  field: string;
+  /** The schema itself (already resolved when the file used `$ref` to a file beside it). */
+  schema: Record<string, unknown> | boolean;
+}
+
+export interface AssertCheck {
+  type: "assert";
+  assertions: Condition[];
+  /** JSONata expressions over the output (see docs/rules.md); each must evaluate to true. */
+  expr?: { expression: string; message?: string }[];
+}
+
+export interface TraceUniqueCheck {
+  type: "trace";
+  kind: "unique";
+  /** Fields whose values together form the key no two matching outputs may share. */
+  key: string[];
+}
+
+export interface TraceErrorPropagationCheck {
+  type: "trace";
+  kind: "error_propagation";
+}
+
+export interface TraceCountCheck {
+  type: "trace";
+  kind: "count";
+  min?: number;
+  max?: number;
+}
+
+export interface TraceSequenceCheck {
+  type: "trace";
+  kind: "sequence";
+  /** The output matching `before` must start before any output matching `after`. */
+  before: MatchSpec;
+  after: MatchSpec;
+}
+
+export type TraceCheck =
+  TraceUniqueCheck | TraceErrorPropagationCheck | TraceCountCheck | TraceSequenceCheck;
+
+export type Check = JsonSchemaCheck | AssertCheck | TraceCheck;
+
+export interface AlertSpec {
+  mode?: "each" | "rate";
+  [key: string]: unknown;
+}
+
+export interface Rule {
+  id: string;
+  description: string;
+  severity: Severity;
+  enabled: boolean;
+  labels: Record<string, string>;
+  runbook?: string;
+  owner?: string;
+  match: MatchSpec;
+  check: Check;
+  alert?: AlertSpec;
+  /** sha256 of the rule's canonical content (first 12 hex digits): which rule produced a result. */
+  version: string;
+  /** Path of the file it came from, relative to the rules directory. */
+  file: string;
+}
+
+/** A problem with a rule file: which file, where in it (JSON pointer), and what. */
+export interface RuleFileError {
+  file: string;
+  pointer: string;
+  message: string;
+}
+
+/**
+ * One failed evaluation, shaped like a zod issue: which rule, what went wrong, where (the
+ * field), what was seen and what was expected. Findings are collected, never thrown.
+ */
+export interface Finding {
+  ruleId: string;
+  ruleVersion: string;
+  severity: Severity;
+  /** A stable code: schema_violation, not_json, assertion_failed, expr_false, rule_error, duplicate, … */
+  code: string;
+  /** The field the finding is about (a path of the rules grammar), or "" for the whole output. */
+  path: string;
+  message: string;
+  /** An excerpt of the observed value (at most 200 characters). */
+  observed: string;
+  expected: string;
+  traceId: string;
+  spanId: string;
+}
