@@ -1,0 +1,220 @@
+/**
+ * `assert` checks: every assertion is evaluated and every failure reported; then each `expr`
+ * (JSONata, compiled once) must evaluate to exactly `true`.
+ *
+ * JSONata because it is a maintained, side-effect-free query language over JSON: an expression
+ * can read the output but not the process, the file system or the network. What it can do is
+ * loop or recurse forever, so every evaluation is time-boxed by JSONata's own guardrails (the
+ * `timeout` and `stack` options, checked on entry to every evaluation step with per-evaluation
+ * state: the same mechanism as the `__evaluate_entry` hook its test suite uses, but safe when
+ * two evaluations of one compiled expression overlap), and its regex literals run on RE2.
+ */
+
+import jsonata from "jsonata";
+import type { AgentOutputRow } from "../../store/rows.ts";
+import { compileAt, RuleCompileError } from "../compile-error.ts";
+import { compileCondition } from "../conditions.ts";
+import { cacheFor, readJsonRoot, type RowCache } from "../fields.ts";
+import type { FindingDraft } from "../finding.ts";
+import type { AssertCheck } from "../rule.ts";
+import { Re2RegExp } from "./re2-regexp.ts";
+
+/** Wall-clock budget of one expression evaluation. */
+export const EXPR_TIMEOUT_MS = 50;
+/** Nesting depth of one expression evaluation (runaway recursion). */
+export const EXPR_MAX_DEPTH = 500;
+
+export type AsyncOutputCheck = (row: AgentOutputRow, cache?: RowCache) => Promise<FindingDraft[]>;
+
+interface CompiledExpr {
+  source: string;
+  message: string | undefined;
+  expression: jsonata.Expression;
+}
+
+/** JSONata's guardrail error codes: D1011 stack too deep, D1012 timeout. */
+const TIMEOUT_CODES = new Set(["D1011", "D1012"]);
+
+/** Compiles the check; RuleCompileError for a bad assertion or a JSONata syntax error. */
+export function compileAssertCheck(check: AssertCheck): AsyncOutputCheck {
+  const assertions = (check.assertions ?? []).map((condition, i) =>
+    compileAt(`/assertions/${i}`, () => compileCondition(condition)),
+  );
+  const exprs = (check.expr ?? []).map((entry, i) =>
+    compileAt(`/expr/${i}/expression`, () => compileExpr(entry.expression, entry.message)),
+  );
+  if (assertions.length === 0 && exprs.length === 0) {
+    throw new RuleCompileError("", "an assert check needs at least one assertion or expr");
+  }
+
+  return async (row, cache = cacheFor(row)) => {
+    const drafts: FindingDraft[] = [];
+    for (const assertion of assertions) {
+      const outcome = assertion.test(row, cache);
+      if (outcome.ok) continue;
+      drafts.push({
+        code: "assertion_failed",
+        path: outcome.path,
+        message: outcome.message,
+        observed: outcome.observed,
+        expected: outcome.expected,
+      });
+    }
+    if (exprs.length === 0) return drafts;
+    const input = expressionInput(row, cache);
+    // One at a time: each evaluation's time box is wall-clock.
+    for (const expr of exprs) {
+      const draft = await evaluateExpr(expr, input);
+      if (draft !== null) drafts.push(draft);
+    }
+    return drafts;
+  };
+}
+
+function compileExpr(source: string, message: string | undefined): CompiledExpr {
+  if (typeof source !== "string" || source.trim() === "") {
+    throw new RuleCompileError("", "an expression is a non-empty JSONata string");
+  }
+  let expression: jsonata.Expression;
+  try {
+    expression = jsonata(source, {
+      timeout: EXPR_TIMEOUT_MS,
+      stack: EXPR_MAX_DEPTH,
+      RegexEngine: Re2RegExp as unknown as RegExpConstructor,
+    });
+  } catch (error) {
+    throw new RuleCompileError("", `invalid JSONata expression: ${describeJsonataError(error)}`);
+  }
+  checkRegexes(expression.ast());
+  return { source, message, expression };
+}
+
+/** Regex literals must be valid RE2 too: a lookahead fails here, at load, not at run time. */
+function checkRegexes(ast: unknown): void {
+  const seen = new Set<object>();
+  const visit = (node: unknown): void => {
+    if (node === null || typeof node !== "object" || seen.has(node)) return;
+    seen.add(node);
+    if (node instanceof RegExp) {
+      try {
+        new Re2RegExp(node);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new RuleCompileError(
+          "",
+          `regular expression /${node.source}/ is not valid RE2 (no lookaround or backreferences): ${reason}`,
+        );
+      }
+      return;
+    }
+    for (const child of Object.values(node)) visit(child);
+  };
+  visit(ast);
+}
+
+async function evaluateExpr(expr: CompiledExpr, input: object): Promise<FindingDraft | null> {
+  let result: unknown;
+  try {
+    result = await expr.expression.evaluate(input);
+  } catch (error) {
+    const code = jsonataCode(error);
+    const timedOut = (code !== undefined && TIMEOUT_CODES.has(code)) || error instanceof RangeError;
+    return {
+      code: timedOut ? "expr_timeout" : "expr_error",
+      path: "",
+      message: timedOut
+        ? `expression ${expr.source} was stopped after ${EXPR_TIMEOUT_MS} ms or ${EXPR_MAX_DEPTH} levels of nesting: ${describeJsonataError(error)}`
+        : `expression ${expr.source} failed: ${describeJsonataError(error)}`,
+      observed: "",
+      expected: "true",
+    };
+  }
+  if (result === true) return null;
+  return {
+    code: "expr_false",
+    path: "",
+    message: expr.message ?? `expression ${expr.source} is ${showResult(result)}, expected true`,
+    observed: result,
+    expected: "true",
+  };
+}
+
+function showResult(result: unknown): string {
+  if (result === undefined) return "undefined (nothing matched)";
+  const text = JSON.stringify(result) ?? String(result);
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+}
+
+function jsonataCode(error: unknown): string | undefined {
+  if (error !== null && typeof error === "object" && "code" in error) {
+    const code = (error as { code: unknown }).code;
+    return typeof code === "string" ? code : undefined;
+  }
+  return undefined;
+}
+
+function describeJsonataError(error: unknown): string {
+  if (error !== null && typeof error === "object") {
+    const record = error as { code?: unknown; message?: unknown; position?: unknown };
+    const message = typeof record.message === "string" ? record.message : String(error);
+    const code = typeof record.code === "string" ? `${record.code}: ` : "";
+    const at = typeof record.position === "number" ? ` (at character ${record.position})` : "";
+    return `${code}${message}${at}`;
+  }
+  return String(error);
+}
+
+/**
+ * The object expressions read (docs/rules.md "Expressions"), built once per row. JSON fields
+ * are getters, parsed on first read through the row's cache; absent fields are undefined.
+ * `tool.arguments` / `tool.result` are the parsed JSON when they are JSON, else the text.
+ */
+export function expressionInput(row: AgentOutputRow, cache: RowCache = cacheFor(row)): object {
+  const cached = cache.extra.get("jsonata-input");
+  if (cached !== undefined) return cached as object;
+  const text = (value: string) => (value === "" ? undefined : value);
+  const count = (value: unknown) => {
+    const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+    return typeof n === "number" && Number.isFinite(n) ? n : undefined;
+  };
+  const jsonOrText = (root: "tool.arguments" | "tool.result", raw: string) => {
+    const json = readJsonRoot(row, root, cache);
+    return json.ok ? json.value : text(raw);
+  };
+  const durationNs = count(row.DurationNs);
+  const input = {
+    output: {
+      text: text(row.OutputText),
+      get json(): unknown {
+        const json = readJsonRoot(row, "output.json", cache);
+        return json.ok ? json.value : undefined;
+      },
+      type: text(row.OutputType),
+    },
+    input: { text: text(row.InputText) },
+    tool: {
+      name: text(row.ToolName),
+      get arguments(): unknown {
+        return jsonOrText("tool.arguments", row.ToolArguments);
+      },
+      get result(): unknown {
+        return jsonOrText("tool.result", row.ToolResult);
+      },
+    },
+    finish_reason: text(row.FinishReason),
+    usage: { input_tokens: count(row.InputTokens), output_tokens: count(row.OutputTokens) },
+    duration_ms: durationNs === undefined ? undefined : durationNs / 1e6,
+    status: text(row.StatusCode),
+    error: { type: text(row.ErrorType) },
+    model: text(row.Model),
+    agent: text(row.AgentName),
+    service: text(row.ServiceName),
+    operation: text(row.Operation),
+    kind: text(row.Kind),
+    provider: text(row.Provider),
+    attributes: row.SpanAttributes,
+    resource: row.ResourceAttributes,
+  };
+  cache.extra.set("jsonata-input", input);
+  return input;
+}

@@ -1,0 +1,325 @@
+/**
+ * The closed field grammar of rules (docs/rules.md "Fields"): which part of an agent output a
+ * condition, a schema check or a trace key reads. A rule naming anything else is rejected at
+ * load, so a field is parsed once and read many times.
+ *
+ *   output.text  input.text  tool.name  finish_reason  usage.input_tokens  usage.output_tokens
+ *   duration_ms  status  error.type  model  agent  service  operation  kind  provider  output.type
+ *   output.json | tool.arguments | tool.result  [ .key | ["any key"] | [0] | [*] ]…
+ *   attributes.<key>  resource.<key>      (the key is everything after the first dot)
+ */
+
+import type { AgentOutputRow } from "../store/rows.ts";
+import { parsePath, walkPath, type PathStep } from "./json-path.ts";
+
+/** Fields read straight from a column. */
+const SCALAR_ROOTS = [
+  "output.text",
+  "output.type",
+  "input.text",
+  "tool.name",
+  "finish_reason",
+  "usage.input_tokens",
+  "usage.output_tokens",
+  "duration_ms",
+  "status",
+  "error.type",
+  "model",
+  "agent",
+  "service",
+  "operation",
+  "kind",
+  "provider",
+] as const;
+
+/** Fields holding JSON, which a path may go into. */
+const JSON_ROOTS = ["output.json", "tool.arguments", "tool.result"] as const;
+
+/** Fields naming a map, whose key follows the first dot. */
+const MAP_ROOTS = ["attributes", "resource"] as const;
+
+export type ScalarRoot = (typeof SCALAR_ROOTS)[number];
+export type JsonRoot = (typeof JSON_ROOTS)[number];
+export type MapRoot = (typeof MAP_ROOTS)[number];
+export type FieldRoot = ScalarRoot | JsonRoot | MapRoot;
+
+export type { PathStep };
+
+/**
+ * A parsed field. For `attributes.<key>` / `resource.<key>` the path is one key step. `text` is
+ * the field as the rule wrote it; `wildcard` says whether the path holds a `[*]` step.
+ */
+export interface FieldRef {
+  root: FieldRoot;
+  path: PathStep[];
+  text: string;
+  wildcard: boolean;
+}
+
+/**
+ * What a field holds in one output.
+ * - `present: false`: the field is not there. `reason` is `not_json` when the field reads JSON
+ *   (a path into output.json / tool.*, or output.json itself) and the text is not JSON,
+ *   `missing` otherwise (empty column, absent key, null on the way, index out of range …).
+ *   String columns that are "" count as absent: ClickHouse stores an absent value as "".
+ * - `present: true`: `values` holds one value, or for a `[*]` path one per element (possibly
+ *   none), with `locations[i]` naming where `values[i]` came from (`output.json.items[2].amount`).
+ *   For `[*]` paths an element that lacks the rest of the path has the value `undefined` (JSON
+ *   never produces it), so that a check can say which element is missing it.
+ */
+export type FieldValue =
+  | { present: false; reason: "missing" | "not_json"; message: string }
+  | { present: true; values: unknown[]; locations: string[] };
+
+type ParsedJson = { ok: true; value: unknown } | { ok: false };
+
+/** Per-row memo: each JSON text of a row is parsed at most once, whichever rules read it. */
+export interface RowCache {
+  json: Map<string, ParsedJson>;
+  /** Memo slot for other per-row derived values (the JSONata input, say). */
+  extra: Map<string, unknown>;
+}
+
+const caches = new WeakMap<AgentOutputRow, RowCache>();
+
+/** The cache of a row object, created on first use; it lives as long as the row does. */
+export function cacheFor(row: AgentOutputRow): RowCache {
+  let cache = caches.get(row);
+  if (cache === undefined) {
+    cache = { json: new Map(), extra: new Map() };
+    caches.set(row, cache);
+  }
+  return cache;
+}
+
+/** Every field name the grammar knows, for messages and docs. */
+export const FIELD_GRAMMAR: readonly string[] = [
+  ...SCALAR_ROOTS,
+  ...JSON_ROOTS.map((root) => `${root}[.path]`),
+  ...MAP_ROOTS.map((root) => `${root}.<key>`),
+];
+
+const scalarRoots = new Set<string>(SCALAR_ROOTS);
+
+/** Parses a field of the rules grammar; the message says what is wrong and where. */
+export function parseField(
+  text: string,
+): { ok: true; field: FieldRef } | { ok: false; message: string } {
+  if (scalarRoots.has(text)) {
+    return { ok: true, field: { root: text as ScalarRoot, path: [], text, wildcard: false } };
+  }
+  for (const root of MAP_ROOTS) {
+    if (text === root || text === `${root}.`) {
+      return { ok: false, message: `field "${text}" needs a key: ${root}.<key>` };
+    }
+    if (text.startsWith(`${root}.`)) {
+      const key = text.slice(root.length + 1);
+      return { ok: true, field: { root, path: [{ type: "key", key }], text, wildcard: false } };
+    }
+  }
+  for (const root of JSON_ROOTS) {
+    if (text === root) return { ok: true, field: { root, path: [], text, wildcard: false } };
+    const next = text.charAt(root.length);
+    if (text.startsWith(root) && (next === "." || next === "[")) {
+      const path = parsePath(text, root.length);
+      if (!path.ok) return { ok: false, message: `field "${text}": ${path.message}` };
+      const wildcard = path.steps.some((step) => step.type === "each");
+      return { ok: true, field: { root, path: path.steps, text, wildcard } };
+    }
+  }
+  for (const root of SCALAR_ROOTS) {
+    if (text.startsWith(`${root}.`) || text.startsWith(`${root}[`)) {
+      const hint = root === "output.text" ? " (paths go into output.json)" : "";
+      return { ok: false, message: `field "${text}": ${root} has no path${hint}` };
+    }
+  }
+  return {
+    ok: false,
+    message: `unknown field "${text}"; fields are ${FIELD_GRAMMAR.join(", ")}`,
+  };
+}
+
+function missing(message: string): FieldValue {
+  return { present: false, reason: "missing", message };
+}
+
+function notJson(message: string): FieldValue {
+  return { present: false, reason: "not_json", message };
+}
+
+function one(value: unknown, field: FieldRef): FieldValue {
+  return { present: true, values: [value], locations: [field.text] };
+}
+
+/** Parses `text` as JSON once per row and source; "" is not parsed. */
+function parseOnce(cache: RowCache, source: string, text: string): ParsedJson {
+  let parsed = cache.json.get(source);
+  if (parsed === undefined) {
+    try {
+      parsed = { ok: true, value: JSON.parse(text) as unknown };
+    } catch {
+      parsed = { ok: false };
+    }
+    cache.json.set(source, parsed);
+  }
+  return parsed;
+}
+
+/** A token count: number, or a decimal string as ClickHouse returns UInt64; else absent. */
+function toCount(value: unknown): number | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
+  if (typeof value === "string" && value.trim() !== "") {
+    const count = Number(value);
+    return Number.isFinite(count) ? count : undefined;
+  }
+  return undefined;
+}
+
+function text(value: string, field: FieldRef): FieldValue {
+  return value === "" ? missing(`${field.text} is empty`) : one(value, field);
+}
+
+function readScalar(row: AgentOutputRow, root: ScalarRoot, field: FieldRef): FieldValue {
+  switch (root) {
+    case "output.text":
+      return text(row.OutputText, field);
+    case "output.type":
+      return text(row.OutputType, field);
+    case "input.text":
+      return text(row.InputText, field);
+    case "tool.name":
+      return text(row.ToolName, field);
+    case "finish_reason":
+      return text(row.FinishReason, field);
+    case "usage.input_tokens":
+    case "usage.output_tokens": {
+      const count = toCount(root === "usage.input_tokens" ? row.InputTokens : row.OutputTokens);
+      return count === undefined ? missing(`${root} is not recorded`) : one(count, field);
+    }
+    case "duration_ms": {
+      const ns = toCount(row.DurationNs);
+      return ns === undefined ? missing("duration_ms is not recorded") : one(ns / 1e6, field);
+    }
+    case "status":
+      return text(row.StatusCode, field);
+    case "error.type":
+      return text(row.ErrorType, field);
+    case "model":
+      return text(row.Model, field);
+    case "agent":
+      return text(row.AgentName, field);
+    case "service":
+      return text(row.ServiceName, field);
+    case "operation":
+      return text(row.Operation, field);
+    case "kind":
+      return text(row.Kind, field);
+    case "provider":
+      return text(row.Provider, field);
+  }
+}
+
+/**
+ * The parsed JSON of a JSON root. output.json prefers the decoder's OutputJson (unfenced); the
+ * tool fields parse their text. Absent when the column is empty, not_json when it does not parse.
+ */
+export function readJsonRoot(
+  row: AgentOutputRow,
+  root: JsonRoot,
+  cache: RowCache = cacheFor(row),
+): { ok: true; value: unknown } | { ok: false; reason: "missing" | "not_json"; message: string } {
+  if (root === "output.json") {
+    if (row.OutputJson !== "") {
+      const parsed = parseOnce(cache, root, row.OutputJson);
+      if (parsed.ok) return parsed;
+    }
+    return row.OutputText.trim() === ""
+      ? { ok: false, reason: "missing", message: "the output is empty" }
+      : { ok: false, reason: "not_json", message: "the output is not JSON" };
+  }
+  const raw = root === "tool.arguments" ? row.ToolArguments : row.ToolResult;
+  if (raw.trim() === "") return { ok: false, reason: "missing", message: `${root} is empty` };
+  const parsed = parseOnce(cache, root, raw);
+  return parsed.ok ? parsed : { ok: false, reason: "not_json", message: `${root} is not JSON` };
+}
+
+/** Reads a field from one output (see FieldValue for what absent and present mean). */
+export function readField(
+  row: AgentOutputRow,
+  field: FieldRef,
+  cache: RowCache = cacheFor(row),
+): FieldValue {
+  const root = field.root;
+  if (root === "attributes" || root === "resource") {
+    const map = root === "attributes" ? row.SpanAttributes : row.ResourceAttributes;
+    const step = field.path[0];
+    const key = step?.type === "key" ? step.key : "";
+    return Object.hasOwn(map, key) ? one(map[key], field) : missing(`${field.text} is not set`);
+  }
+  if (root === "output.json" || root === "tool.arguments" || root === "tool.result") {
+    // A bare tool field is its text; a path (and output.json itself) reads the JSON.
+    if (field.path.length === 0 && root !== "output.json") {
+      return text(root === "tool.arguments" ? row.ToolArguments : row.ToolResult, field);
+    }
+    const json = readJsonRoot(row, root, cache);
+    if (!json.ok) {
+      return json.reason === "missing" ? missing(json.message) : notJson(json.message);
+    }
+    const walked = walkPath(json.value, field.path, field.root, field.text);
+    return walked.found
+      ? { present: true, values: walked.values, locations: walked.locations }
+      : missing(walked.message);
+  }
+  return readScalar(row, root, field);
+}
+
+/**
+ * Whether a field reads text (a column, a bare tool field, an attribute) rather than a value
+ * inside JSON (output.json and paths into output.json / tool.*).
+ */
+export function isTextField(field: FieldRef): boolean {
+  if (field.root === "output.json") return false;
+  if (field.root === "tool.arguments" || field.root === "tool.result") {
+    return field.path.length === 0;
+  }
+  return true;
+}
+
+/**
+ * Reads a field as JSON. A text field (see isTextField) is parsed, once per row: text that is
+ * not JSON is `not_json`. For output.text the decoder's unfenced OutputJson is used when there
+ * is one. Values inside JSON are returned as they are (a string there is a JSON string).
+ */
+export function readFieldAsJson(
+  row: AgentOutputRow,
+  field: FieldRef,
+  cache: RowCache = cacheFor(row),
+): FieldValue {
+  if (!isTextField(field)) return readField(row, field, cache);
+  if (
+    field.path.length === 0 &&
+    (field.root === "tool.arguments" || field.root === "tool.result")
+  ) {
+    const json = readJsonRoot(row, field.root, cache);
+    if (json.ok) return one(json.value, field);
+    return json.reason === "missing" ? missing(json.message) : notJson(json.message);
+  }
+  if (field.root === "output.text" && row.OutputJson !== "") {
+    const json = readJsonRoot(row, "output.json", cache);
+    if (json.ok) return one(json.value, field);
+  }
+  const value = readField(row, field, cache);
+  if (!value.present) return value;
+  const values: unknown[] = [];
+  // Text fields have no path, hence exactly one value.
+  for (const item of value.values) {
+    if (typeof item !== "string") {
+      values.push(item);
+      continue;
+    }
+    const parsed = parseOnce(cache, `text:${field.text}`, item);
+    if (!parsed.ok) return notJson(`${field.text} is not JSON`);
+    values.push(parsed.value);
+  }
+  return { present: true, values, locations: value.locations };
+}

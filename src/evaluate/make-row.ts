@@ -1,0 +1,75 @@
+/**
+ * Test builder: a realistic `agent_outputs` row (an OpenAI chat call made by a support agent),
+ * with overrides. When OutputText is overridden and OutputJson is not, OutputJson is derived
+ * as the decoder would for plain (unfenced) JSON objects and arrays.
+ */
+
+import type { AgentOutputRow } from "../store/rows.ts";
+
+export function makeRow(overrides: Partial<AgentOutputRow> = {}): AgentOutputRow {
+  const outputText = overrides.OutputText ?? "Your order #4411 shipped yesterday.";
+  const outputJson = overrides.OutputJson ?? jsonText(outputText);
+  return {
+    Timestamp: "1767225600.000000000",
+    TraceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    SpanId: "00f067aa0ba902b7",
+    ParentSpanId: "",
+    ServiceName: "support-agent",
+    ServiceVersion: "1.4.2",
+    SpanName: "chat gpt-4o-mini",
+    Convention: "genai",
+    Kind: "llm",
+    Operation: "chat",
+    AgentName: "support-triage",
+    AgentId: "",
+    ConversationId: "conv-81",
+    Provider: "openai",
+    RequestModel: "gpt-4o-mini",
+    ResponseModel: "gpt-4o-mini-2024-07-18",
+    Model: "gpt-4o-mini-2024-07-18",
+    InputText: "user: Where is my order #4411?",
+    OutputType: "",
+    FinishReason: "stop",
+    ToolName: "",
+    ToolCallId: "",
+    ToolArguments: "",
+    ToolResult: "",
+    InputTokens: 412,
+    OutputTokens: 38,
+    DurationNs: "1250000000",
+    StatusCode: "Unset",
+    StatusMessage: "",
+    ErrorType: "",
+    SpanAttributes: {
+      "gen_ai.operation.name": "chat",
+      "gen_ai.request.model": "gpt-4o-mini",
+      "gen_ai.request.temperature": "0.2",
+    },
+    ResourceAttributes: { "service.name": "support-agent", "deployment.environment": "prod" },
+    ...overrides,
+    OutputText: outputText,
+    OutputJson: outputJson,
+    OutputIsJson: overrides.OutputIsJson ?? outputJson !== "",
+  };
+}
+
+function jsonText(text: string): string {
+  const body = text.trim();
+  if (!body.startsWith("{") && !body.startsWith("[")) return "";
+  try {
+    JSON.parse(body);
+    return body;
+  } catch {
+    return "";
+  }
+}
+
+/** A rule with test defaults around a check (and optional match). */
+export const TEST_RULE_DEFAULTS = {
+  description: "test rule",
+  severity: "warning",
+  enabled: true,
+  labels: {},
+  version: "0123456789ab",
+  file: "test.json",
+} as const;

@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { RuleCompileError } from "./compile-error.ts";
+import { makeRow } from "./make-row.ts";
+import { compileMatch, compilePattern } from "./match.ts";
+
+describe("compilePattern", () => {
+  it("matches exact names, globs and lists", () => {
+    const exact = compilePattern("billing-agent");
+    expect([exact("billing-agent"), exact("billing-agent-2")]).toEqual([true, false]);
+    const glob = compilePattern("gpt-4o*");
+    expect([glob("gpt-4o"), glob("gpt-4o-mini-2024-07-18"), glob("gpt-4")]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    const one = compilePattern("invoice-?");
+    expect([one("invoice-a"), one("invoice-"), one("invoice-ab")]).toEqual([true, false, false]);
+    const list = compilePattern(["send_*", "charge_card", "delete_*"]);
+    expect(["send_email", "charge_card", "delete_user", "get_user"].map(list)).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
+  });
+
+  it("treats regex characters in globs literally", () => {
+    const glob = compilePattern("a.b(*)");
+    expect([glob("a.b(x)"), glob("aXb(x)")]).toEqual([true, false]);
+  });
+});
+
+describe("compileMatch", () => {
+  const llm = makeRow();
+  const tool = makeRow({
+    Kind: "tool",
+    Operation: "execute_tool",
+    ToolName: "send_email",
+    Model: "",
+    SpanAttributes: { "gen_ai.tool.type": "function" },
+  });
+
+  it("matches everything when empty", () => {
+    expect(compileMatch({})(llm)).toBe(true);
+  });
+
+  it("needs every pattern to match", () => {
+    const match = compileMatch({ service: "support-*", kind: "llm", model: "gpt-4o*" });
+    expect([match(llm), match(tool)]).toEqual([true, false]);
+    expect(compileMatch({ tool: ["send_*", "charge_*"] })(tool)).toBe(true);
+    expect(compileMatch({ agent: "billing-*" })(llm)).toBe(false);
+  });
+
+  it("needs every where clause; an any group needs one of its conditions", () => {
+    const match = compileMatch({
+      where: [
+        { field: "attributes.gen_ai.request.temperature", max: 0.5 },
+        {
+          any: [
+            { field: "finish_reason", equals: "length" },
+            { field: "kind", equals: "llm" },
+          ],
+        },
+      ],
+    });
+    expect(match(llm)).toBe(true);
+    expect(match(makeRow({ SpanAttributes: { "gen_ai.request.temperature": "0.9" } }))).toBe(false);
+    expect(match(makeRow({ Kind: "agent", FinishReason: "stop" }))).toBe(false);
+    expect(match(makeRow({ Kind: "agent", FinishReason: "length" }))).toBe(true);
+  });
+
+  it("reports where a bad clause is", () => {
+    let error: unknown;
+    try {
+      compileMatch({
+        where: [{ field: "kind", equals: "llm" }, { any: [{ field: "nope", exists: true }] }],
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(RuleCompileError);
+    expect((error as RuleCompileError).pointer).toBe("/where/1/any/0/field");
+    expect(() => compileMatch({ where: [{ any: [] }] })).toThrow(/at least one/);
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * `match`: which outputs a rule applies to. Compiled once per rule into a predicate that runs
+ * for every rule on every output, so patterns are pre-sorted into exact names (a Set lookup)
+ * and globs (one anchored RE2 each), and `where` conditions are compiled.
+ */
+
+import { RE2JS } from "re2js";
+import type { AgentOutputRow } from "../store/rows.ts";
+import { compileAt, RuleCompileError } from "./compile-error.ts";
+import { compileCondition, type CompiledCondition } from "./conditions.ts";
+import { cacheFor, type RowCache } from "./fields.ts";
+import type { MatchSpec, Pattern, WhereClause } from "./rule.ts";
+
+export type RowPredicate = (row: AgentOutputRow, cache?: RowCache) => boolean;
+
+const PATTERN_COLUMNS = {
+  service: "ServiceName",
+  agent: "AgentName",
+  operation: "Operation",
+  kind: "Kind",
+  model: "Model",
+  tool: "ToolName",
+} as const satisfies Record<string, keyof AgentOutputRow>;
+
+type PatternKey = keyof typeof PATTERN_COLUMNS;
+
+/**
+ * Compiles a match spec; an empty spec matches every output. Throws RuleCompileError with a
+ * pointer relative to the spec (e.g. `/where/1/any/0/field`).
+ */
+export function compileMatch(spec: MatchSpec): RowPredicate {
+  const columnTests: ((row: AgentOutputRow) => boolean)[] = [];
+  for (const key of Object.keys(PATTERN_COLUMNS) as PatternKey[]) {
+    const pattern = spec[key];
+    if (pattern === undefined) continue;
+    const column = PATTERN_COLUMNS[key];
+    const test = compileAt(`/${key}`, () => compilePattern(pattern));
+    columnTests.push((row) => test(row[column]));
+  }
+  const clauses = (spec.where ?? []).map((clause, i) =>
+    compileAt(`/where/${i}`, () => compileClause(clause)),
+  );
+  if (columnTests.length === 0 && clauses.length === 0) return () => true;
+  return (row, cache) => {
+    for (const test of columnTests) if (!test(row)) return false;
+    if (clauses.length === 0) return true;
+    const rowCache = cache ?? cacheFor(row);
+    for (const clause of clauses) if (!clause(row, rowCache)) return false;
+    return true;
+  };
+}
+
+function compileClause(clause: WhereClause): (row: AgentOutputRow, cache: RowCache) => boolean {
+  if ("any" in clause) {
+    if (!Array.isArray(clause.any) || clause.any.length === 0) {
+      throw new RuleCompileError("/any", `"any" needs at least one condition`);
+    }
+    const conditions: CompiledCondition[] = clause.any.map((condition, j) =>
+      compileAt(`/any/${j}`, () => compileCondition(condition)),
+    );
+    return (row, cache) => conditions.some((condition) => condition.test(row, cache).ok);
+  }
+  const condition = compileCondition(clause);
+  return (row, cache) => condition.test(row, cache).ok;
+}
+
+/**
+ * A name test for a pattern: exact, or a glob when it holds `*` (any run of characters) or `?`
+ * (one character); a list matches when any entry does. Case-sensitive.
+ */
+export function compilePattern(pattern: Pattern): (value: string) => boolean {
+  const list = typeof pattern === "string" ? [pattern] : pattern;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new RuleCompileError("", "a pattern is a name, a glob, or a non-empty list of them");
+  }
+  const exact = new Set<string>();
+  const globs: string[] = [];
+  for (const entry of list) {
+    if (typeof entry !== "string") throw new RuleCompileError("", "patterns are strings");
+    if (entry.includes("*") || entry.includes("?")) globs.push(globSource(entry));
+    else exact.add(entry);
+  }
+  if (globs.length === 0) {
+    if (exact.size === 1) {
+      const only = exact.values().next().value as string;
+      return (value) => value === only;
+    }
+    return (value) => exact.has(value);
+  }
+  const glob = RE2JS.compile(globs.join("|"), RE2JS.DOTALL);
+  return (value) => exact.has(value) || glob.testExact(value);
+}
+
+function globSource(glob: string): string {
+  let source = "";
+  let literal = "";
+  const flush = () => {
+    if (literal !== "") source += RE2JS.quote(literal);
+    literal = "";
+  };
+  for (const char of glob) {
+    if (char === "*" || char === "?") {
+      flush();
+      source += char === "*" ? ".*" : ".";
+    } else literal += char;
+  }
+  flush();
+  return `(?:${source})`;
+}
