@@ -1,0 +1,110 @@
+/**
+ * Replays rules over stored outputs, window by window, as the engine would have evaluated
+ * them, and summarises what each rule would have found. Nothing is written: no results, no
+ * alerts. The source is injected so the same code runs over any store.
+ */
+
+import type { AgentOutputRow } from "../store/rows.ts";
+import { createEngine } from "./engine.ts";
+import type { Rule } from "./rule.ts";
+
+export interface BacktestSource {
+  outputsInWindow(fromMs: number, toMs: number): Promise<AgentOutputRow[]>;
+  tracesStartingInWindow(fromMs: number, toMs: number): Promise<string[]>;
+  outputsOfTraces(traceIds: string[]): Promise<AgentOutputRow[]>;
+}
+
+export interface RuleSummary {
+  ruleId: string;
+  ruleVersion: string;
+  /** Outputs (trace rules: traces) the rule matched and evaluated. */
+  evaluated: number;
+  /** Of those, how many had at least one finding. */
+  failed: number;
+  findings: number;
+  firstAt: string | undefined;
+  lastAt: string | undefined;
+  examples: { traceId: string; spanId: string; code: string; field: string; message: string }[];
+}
+
+export interface BacktestOptions {
+  rules: readonly Rule[];
+  source: BacktestSource;
+  sinceMs: number;
+  untilMs: number;
+  windowMs?: number;
+  examplesPerRule?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function backtest(options: BacktestOptions): Promise<RuleSummary[]> {
+  const windowMs = options.windowMs ?? 3_600_000;
+  const examples = options.examplesPerRule ?? 3;
+  const engine = createEngine({ rules: () => options.rules, sink: { add: () => undefined } });
+  const summaries = new Map<string, RuleSummary>();
+  for (const rule of options.rules) {
+    summaries.set(rule.id, {
+      ruleId: rule.id,
+      ruleVersion: rule.version,
+      evaluated: 0,
+      failed: 0,
+      findings: 0,
+      firstAt: undefined,
+      lastAt: undefined,
+      examples: [],
+    });
+  }
+  const total = Math.max(1, Math.ceil((options.untilMs - options.sinceMs) / windowMs));
+  let done = 0;
+  for (let from = options.sinceMs; from < options.untilMs; from += windowMs) {
+    const to = Math.min(from + windowMs, options.untilMs);
+    const outputs = await options.source.outputsInWindow(from, to);
+    const perOutput = await engine.evaluateOutputs(outputs);
+    const traceIds = await options.source.tracesStartingInWindow(from, to);
+    const traceRows = await options.source.outputsOfTraces(traceIds);
+    const perTrace = groupByTrace(traceRows).map((trace) => engine.evaluateTrace(trace));
+    for (const result of [perOutput, ...perTrace]) {
+      for (const evaluation of result.evaluations) {
+        const summary = summaries.get(evaluation.RuleId);
+        if (summary === undefined) continue;
+        summary.evaluated++;
+        if (evaluation.Failed === 1) summary.failed++;
+      }
+      for (const row of result.results) {
+        const summary = summaries.get(row.RuleId);
+        if (summary === undefined) continue;
+        summary.findings++;
+        const at = isoOf(row.Timestamp);
+        if (summary.firstAt === undefined || at < summary.firstAt) summary.firstAt = at;
+        if (summary.lastAt === undefined || at > summary.lastAt) summary.lastAt = at;
+        if (summary.examples.length < examples) {
+          summary.examples.push({
+            traceId: row.TraceId,
+            spanId: row.SpanId,
+            code: row.Code,
+            field: row.Field,
+            message: row.Message,
+          });
+        }
+      }
+    }
+    options.onProgress?.(++done, total);
+  }
+  return [...summaries.values()];
+}
+
+function groupByTrace(rows: AgentOutputRow[]): AgentOutputRow[][] {
+  const byTrace = new Map<string, AgentOutputRow[]>();
+  for (const row of rows) {
+    const list = byTrace.get(row.TraceId);
+    if (list === undefined) byTrace.set(row.TraceId, [row]);
+    else list.push(row);
+  }
+  return [...byTrace.values()];
+}
+
+function isoOf(dateTime64: string): string {
+  // "1700000000.123456789" (as we write it) or "2023-11-14 22:13:20.123456789" (as read back).
+  if (/^\d+(\.\d+)?$/.test(dateTime64)) return new Date(Number(dateTime64) * 1000).toISOString();
+  return new Date(`${dateTime64.replace(" ", "T").slice(0, 23)}Z`).toISOString();
+}

@@ -1,0 +1,223 @@
+/**
+ * The rule engine: evaluates every committed output against the output rules that match it,
+ * and whole traces against the trace rules, and hands findings and evaluation counts to the
+ * writer. It runs after the commit, off the acknowledgement path: ingest never waits for it,
+ * and a rule that throws becomes a `rule_error` finding, not a crash.
+ */
+
+import type { AgentOutputRow } from "../store/rows.ts";
+import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
+import { compileRule, type CompiledRule } from "./compile-rule.ts";
+import type { Finding, Rule } from "./rule.ts";
+
+export interface EvaluationSink {
+  add(results: CheckResultRow[], evaluations: CheckEvaluationRow[]): void;
+}
+
+export interface RuleActivity {
+  /** Outputs (or traces) the rule matched since this process started. */
+  matched: number;
+  failed: number;
+  lastMatchedAt: number | undefined;
+}
+
+export interface Engine {
+  /** Queues committed outputs for evaluation; returns at once. */
+  onCommitted(outputs: AgentOutputRow[]): void;
+  /** Evaluates the output rules on these outputs now (backtest, `rules test`). */
+  evaluateOutputs(outputs: AgentOutputRow[]): Promise<EvaluationResult>;
+  /** Evaluates the trace rules on the outputs of one trace. */
+  evaluateTrace(outputs: AgentOutputRow[]): EvaluationResult;
+  /** Resolves when everything queued so far has been evaluated. */
+  idle(): Promise<void>;
+  activity(): ReadonlyMap<string, RuleActivity>;
+  /** Outputs dropped because evaluation fell too far behind. */
+  dropped(): number;
+}
+
+export interface EvaluationResult {
+  findings: Finding[];
+  results: CheckResultRow[];
+  evaluations: CheckEvaluationRow[];
+}
+
+export interface EngineOptions {
+  /** The enabled rules; called before each batch, so reloads take effect at once. */
+  rules(): readonly Rule[];
+  sink: EvaluationSink;
+  /** Outputs waiting for evaluation beyond which new ones are dropped (and counted). */
+  maxQueued?: number;
+  now?: () => number;
+}
+
+export function createEngine(options: EngineOptions): Engine {
+  const maxQueued = options.maxQueued ?? 100_000;
+  const now = options.now ?? Date.now;
+  const compiled = new Map<string, CompiledRule>();
+  const activity = new Map<string, RuleActivity>();
+  let queue: AgentOutputRow[] = [];
+  let running: Promise<void> | undefined;
+  let droppedOutputs = 0;
+
+  /** Compiled forms of the current rules, recompiled only when a rule's version changes. */
+  function currentRules(): CompiledRule[] {
+    const rules = options.rules();
+    const live = new Set<string>();
+    const list: CompiledRule[] = [];
+    for (const rule of rules) {
+      const key = `${rule.id}@${rule.version}`;
+      live.add(key);
+      let entry = compiled.get(key);
+      if (entry === undefined) {
+        try {
+          entry = compileRule(rule);
+        } catch {
+          continue; // the loader compiles every rule first and reports what fails; skip it here
+        }
+        compiled.set(key, entry);
+      }
+      list.push(entry);
+    }
+    for (const key of compiled.keys()) if (!live.has(key)) compiled.delete(key);
+    return list;
+  }
+
+  function record(ruleId: string, failed: boolean): void {
+    let entry = activity.get(ruleId);
+    if (entry === undefined) {
+      entry = { matched: 0, failed: 0, lastMatchedAt: undefined };
+      activity.set(ruleId, entry);
+    }
+    entry.matched++;
+    if (failed) entry.failed++;
+    entry.lastMatchedAt = now();
+  }
+
+  async function evaluateOutputs(outputs: AgentOutputRow[]): Promise<EvaluationResult> {
+    const rules = currentRules().filter((r) => r.scope === "output");
+    const result: EvaluationResult = { findings: [], results: [], evaluations: [] };
+    for (const row of outputs) {
+      for (const rule of rules) {
+        if (!safeMatches(rule, row)) continue;
+        const findings = await rule.evaluateOutput(row);
+        record(rule.rule.id, findings.length > 0);
+        result.evaluations.push(
+          evaluationRow(rule.rule, row, `${row.TraceId}/${row.SpanId}`, findings.length > 0),
+        );
+        for (const finding of findings) {
+          result.findings.push(finding);
+          result.results.push(resultRow(finding, rule.rule, row, "output"));
+        }
+      }
+    }
+    return result;
+  }
+
+  function evaluateTrace(outputs: AgentOutputRow[]): EvaluationResult {
+    const rules = currentRules().filter((r) => r.scope === "trace");
+    const result: EvaluationResult = { findings: [], results: [], evaluations: [] };
+    if (outputs.length === 0) return result;
+    const ordered = [...outputs].sort((a, b) => a.Timestamp.localeCompare(b.Timestamp));
+    const bySpan = new Map(ordered.map((row) => [row.SpanId, row]));
+    for (const rule of rules) {
+      const matching = ordered.filter((row) => safeMatches(rule, row));
+      if (matching.length === 0) continue;
+      const findings = rule.evaluateTrace(ordered);
+      record(rule.rule.id, findings.length > 0);
+      const anchor = matching[0] as AgentOutputRow;
+      result.evaluations.push(
+        evaluationRow(rule.rule, anchor, anchor.TraceId, findings.length > 0),
+      );
+      for (const finding of findings) {
+        result.findings.push(finding);
+        const row = bySpan.get(finding.spanId) ?? anchor;
+        result.results.push(resultRow(finding, rule.rule, row, "trace"));
+      }
+    }
+    return result;
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue;
+      queue = [];
+      const { results, evaluations } = await evaluateOutputs(batch);
+      options.sink.add(results, evaluations);
+      // Let ingest run between batches: evaluation must never starve the receivers.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  return {
+    onCommitted(outputs) {
+      if (outputs.length === 0) return;
+      const room = maxQueued - queue.length;
+      if (room < outputs.length) droppedOutputs += outputs.length - Math.max(room, 0);
+      for (const row of outputs.slice(0, Math.max(room, 0))) queue.push(row);
+      running ??= drain().finally(() => (running = undefined));
+    },
+    evaluateOutputs,
+    evaluateTrace,
+    async idle() {
+      while (running !== undefined) await running;
+    },
+    activity: () => activity,
+    dropped: () => droppedOutputs,
+  };
+}
+
+function safeMatches(rule: CompiledRule, row: AgentOutputRow): boolean {
+  try {
+    return rule.matches(row);
+  } catch {
+    return false;
+  }
+}
+
+function minuteOf(timestamp: string): number {
+  const seconds = Number(timestamp.split(".")[0]);
+  return Number.isFinite(seconds) ? Math.floor(seconds / 60) * 60 : 0;
+}
+
+function evaluationRow(
+  rule: Rule,
+  row: AgentOutputRow,
+  key: string,
+  failed: boolean,
+): CheckEvaluationRow {
+  return {
+    Minute: minuteOf(row.Timestamp),
+    RuleId: rule.id,
+    ServiceName: row.ServiceName,
+    AgentName: row.AgentName,
+    OutputKey: key,
+    Failed: failed ? 1 : 0,
+  };
+}
+
+function resultRow(
+  finding: Finding,
+  rule: Rule,
+  row: AgentOutputRow,
+  scope: "output" | "trace",
+): CheckResultRow {
+  return {
+    Timestamp: row.Timestamp,
+    RuleId: rule.id,
+    RuleVersion: rule.version,
+    Severity: finding.severity,
+    Scope: scope,
+    ServiceName: row.ServiceName,
+    AgentName: row.AgentName,
+    Operation: row.Operation,
+    Model: row.Model,
+    ToolName: row.ToolName,
+    TraceId: finding.traceId || row.TraceId,
+    SpanId: finding.spanId || row.SpanId,
+    Code: finding.code,
+    Field: finding.path,
+    Message: finding.message,
+    Observed: finding.observed,
+    Expected: finding.expected,
+  };
+}

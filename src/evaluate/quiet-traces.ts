@@ -1,0 +1,97 @@
+/**
+ * Trace rules run once a trace has gone quiet: no new output inserted for `quietMs`. A durable
+ * cursor over insert times (plumbline_cursors) says how far this has got, so a restart resumes
+ * where it stopped, downtime is caught up, and a trace that receives a late span is evaluated
+ * again (findings and counts are idempotent, so nothing is counted twice).
+ */
+
+import type { AgentOutputRow } from "../store/rows.ts";
+import type { Engine, EvaluationSink } from "./engine.ts";
+
+export interface QuietTraceStore {
+  readCursor(name: string): Promise<number | undefined>;
+  writeCursor(name: string, value: number): Promise<void>;
+  quietTraceIds(afterMs: number, uptoMs: number): Promise<string[]>;
+  outputsOfTraces(traceIds: string[]): Promise<AgentOutputRow[]>;
+}
+
+export interface QuietTraceOptions {
+  store: QuietTraceStore;
+  engine: Pick<Engine, "evaluateTrace">;
+  sink: EvaluationSink;
+  quietMs: number;
+  intervalMs: number;
+  /** Where a first run starts, before the cursor exists: this long before the quiet horizon. */
+  firstRunLookbackMs?: number;
+  onError?: (error: unknown) => void;
+  now?: () => number;
+}
+
+export const QUIET_TRACE_CURSOR = "quiet-traces";
+const TRACES_PER_QUERY = 500;
+
+export interface QuietTraceEvaluator {
+  /** One pass; returns how many traces were evaluated. Never runs two passes at once. */
+  tick(): Promise<number>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTraceEvaluator {
+  const now = options.now ?? Date.now;
+  let running: Promise<number> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  async function pass(): Promise<number> {
+    const upto = now() - options.quietMs;
+    const after =
+      (await options.store.readCursor(QUIET_TRACE_CURSOR)) ??
+      upto - (options.firstRunLookbackMs ?? 10 * 60_000);
+    if (upto <= after) return 0;
+    const traceIds = await options.store.quietTraceIds(after, upto);
+    for (let i = 0; i < traceIds.length; i += TRACES_PER_QUERY) {
+      const rows = await options.store.outputsOfTraces(traceIds.slice(i, i + TRACES_PER_QUERY));
+      for (const trace of groupByTrace(rows)) {
+        const { results, evaluations } = options.engine.evaluateTrace(trace);
+        options.sink.add(results, evaluations);
+      }
+    }
+    await options.store.writeCursor(QUIET_TRACE_CURSOR, upto);
+    return traceIds.length;
+  }
+
+  function tick(): Promise<number> {
+    running ??= pass().finally(() => (running = undefined));
+    return running;
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      tick()
+        .catch((error: unknown) => options.onError?.(error))
+        .finally(schedule);
+    }, options.intervalMs);
+  }
+
+  return {
+    tick,
+    start: schedule,
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await running?.catch(() => 0);
+    },
+  };
+}
+
+function groupByTrace(rows: AgentOutputRow[]): AgentOutputRow[][] {
+  const byTrace = new Map<string, AgentOutputRow[]>();
+  for (const row of rows) {
+    const list = byTrace.get(row.TraceId);
+    if (list === undefined) byTrace.set(row.TraceId, [row]);
+    else list.push(row);
+  }
+  return [...byTrace.values()];
+}
