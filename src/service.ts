@@ -14,6 +14,7 @@ import { createGroupCommitter } from "./store/group-commit.ts";
 import { createClickHouseClient } from "./store/client.ts";
 import { ensureSchema } from "./store/ensure-schema.ts";
 import { tableNames } from "./store/migrations.ts";
+import { startEvaluation } from "./evaluation.ts";
 import { createStatsRecorder } from "./store/stats-recorder.ts";
 import { createStore, type Store } from "./store/store.ts";
 import { ingestMetrics, startOwnTelemetry } from "./telemetry.ts";
@@ -26,6 +27,8 @@ export interface RunningService {
   store: Store;
   /** Writes the ingest counters summed so far (they are otherwise written every few seconds). */
   flushStats(): Promise<void>;
+  /** Finishes evaluating what was ingested and writes the findings. */
+  flushEvaluations(): Promise<void>;
   /** Stops accepting, writes everything acknowledged, closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -76,13 +79,23 @@ export async function startService(
         error: String(error),
       }),
   );
-  const ingest = withMetrics(createIngest(committer, stats, options.onCommitted ?? []));
+  const evaluation = startEvaluation(config, store, log);
+  const ingest = withMetrics(
+    createIngest(committer, stats, [evaluation.engine.onCommitted, ...(options.onCommitted ?? [])]),
+  );
   const receiverOptions = {
     ingest,
     maxBodyBytes: config.ingest.maxBodyBytes,
     ingestKeys: config.ingestKeys,
   };
-  const app = createApp({ ...receiverOptions, store, committer, stats, apiKey: config.apiKey });
+  const app = createApp({
+    ...receiverOptions,
+    store,
+    committer,
+    stats,
+    apiKey: config.apiKey,
+    rules: evaluation.api,
+  });
 
   const http = await listen(app.fetch, config.host, config.port);
   let grpc: GrpcReceiver | undefined;
@@ -105,12 +118,20 @@ export async function startService(
       schema.stop();
       await Promise.all([grpc?.close(), committer.close()]);
       await stats.close();
+      await evaluation.close();
       await httpClosed;
       await store.close();
       await telemetry.shutdown().catch(() => undefined);
     })());
 
-  return { httpPort, grpcPort: grpc?.port ?? 0, store, flushStats: () => stats.flush(), close };
+  return {
+    httpPort,
+    grpcPort: grpc?.port ?? 0,
+    store,
+    flushStats: () => stats.flush(),
+    flushEvaluations: () => evaluation.flush(),
+    close,
+  };
 }
 
 function listen(

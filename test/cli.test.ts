@@ -1,6 +1,8 @@
 /** The `plumbline` command as a user runs it. */
 
 import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "./helpers/service.ts";
@@ -50,5 +52,66 @@ describe("plumbline config check", () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(/unknown command "frobnicate"/);
     expect(stderr).toMatch(/usage: plumbline/);
+  });
+});
+
+describe("plumbline rules check", () => {
+  it("accepts the shipped examples and built-ins", async () => {
+    for (const dir of ["rules/examples", "rules/builtin"]) {
+      const { code, stdout, stderr } = await run([
+        "rules",
+        "check",
+        fileURLToPath(new URL(`../${dir}`, import.meta.url)),
+      ]);
+      expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+      expect(stdout).toMatch(/rule file\(s\) in .*: ok/);
+    }
+  });
+
+  it("prints each error as file: /pointer: message and exits non-zero", async () => {
+    const dir = tempDir("plumbline-rules-check-");
+    writeFileSync(
+      join(dir, "broken.json"),
+      JSON.stringify({
+        id: "broken",
+        severity: "urgent",
+        match: {},
+        check: { type: "assert", assertions: [{ field: "output.txt", not_empty: true }] },
+      }),
+    );
+    const { code, stderr } = await run(["rules", "check", dir]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^broken\.json: \/severity: /m);
+  });
+});
+
+describe("plumbline rules test", () => {
+  it("prints pass or fail per example and checks expectations", async () => {
+    const dir = tempDir("plumbline-rules-test-");
+    const rule = join(dir, "reply.json");
+    writeFileSync(
+      rule,
+      JSON.stringify({
+        id: "reply-short",
+        match: { kind: "llm" },
+        check: { type: "assert", assertions: [{ field: "output.text", length_between: [1, 20] }] },
+      }),
+    );
+    const examples = join(dir, "examples.jsonl");
+    writeFileSync(
+      examples,
+      [
+        JSON.stringify({ OutputText: "Shipped today.", expect: "pass" }),
+        JSON.stringify({ OutputText: "x".repeat(50), expect: "fail" }),
+      ].join("\n"),
+    );
+    const ok = await run(["rules", "test", rule, examples]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/line 1: PASS/);
+    expect(ok.stdout).toMatch(/line 2: FAIL/);
+    writeFileSync(examples, JSON.stringify({ OutputText: "x".repeat(50), expect: "pass" }));
+    const wrong = await run(["rules", "test", rule, examples]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toMatch(/line 1: FAIL  \(expected pass\)/);
   });
 });

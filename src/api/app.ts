@@ -13,9 +13,13 @@ import type { GroupCommitter } from "../store/group-commit.ts";
 import { getTrace, listOutputs, unrecognisedStats } from "../store/queries.ts";
 import type { StatsRecorder } from "../store/stats-recorder.ts";
 import type { Store } from "../store/store.ts";
-import { parseTimeParam } from "./time-param.ts";
+import { parseInput } from "./parse-input.ts";
+import { rulesRoutes, type RulesApiDeps } from "./rules-routes.ts";
+import { timeParam } from "./time-param.ts";
 
 export interface AppDeps {
+  /** The rules API; absent in tests of the ingest side only. */
+  rules?: RulesApiDeps;
   store: Store;
   committer: GroupCommitter;
   stats: Pick<StatsRecorder, "flush">;
@@ -24,18 +28,6 @@ export interface AppDeps {
   ingestKeys: readonly string[];
   apiKey?: string | undefined;
 }
-
-const timeParam = z.string().transform((text, ctx) => {
-  const ms = parseTimeParam(text);
-  if (ms === undefined) {
-    ctx.addIssue({
-      code: "custom",
-      message: `"${text}" is not a time: use ISO 8601, unix milliseconds, or a duration ago like 15m, 24h, 7d`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
 
 const outputsQuery = z.object({
   service: z.string().min(1).optional(),
@@ -72,6 +64,8 @@ export function createApp(deps: AppDeps): Hono {
       await next();
     });
   }
+
+  if (deps.rules !== undefined) app.route("/", rulesRoutes(deps.rules));
 
   app.get("/api/outputs", async (c) => {
     const query = parseInput(outputsQuery, c.req.query(), "query parameter");
@@ -129,18 +123,4 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   return app;
-}
-
-/** Validates request input; a failure is a 400 that names each bad parameter and value. */
-export function parseInput<T extends z.ZodType>(
-  schema: T,
-  input: unknown,
-  what: string,
-): z.output<T> {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const message = parsed.error.issues
-    .map((issue) => `${what} "${issue.path.join(".")}": ${issue.message}`)
-    .join("; ");
-  throw new PlumblineError("invalid_input", message, 400);
 }

@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /**
  * Time parameters as users type them: an ISO 8601 time, unix milliseconds, or a duration
  * ago ("90s", "15m", "24h", "7d", "2w").
@@ -15,3 +17,16 @@ export function parseTimeParam(text: string, now: number = Date.now()): number |
   const parsed = Date.parse(trimmed);
   return Number.isNaN(parsed) ? undefined : parsed;
 }
+
+/** A zod schema for a time parameter: the text in, unix milliseconds out. */
+export const timeParam = z.string().transform((text, ctx) => {
+  const ms = parseTimeParam(text);
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: `"${text}" is not a time: use ISO 8601, unix milliseconds, or a duration ago like 15m, 24h, 7d`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});

@@ -10,14 +10,32 @@ const USAGE = `usage: plumbline <command>
 commands:
   serve          run the service (OTLP/HTTP, OTLP/gRPC, API)
   config check   print the resolved configuration, secrets masked, and exit
+  rules check [dir]                        validate every rule file (default: the rules directory)
+  rules test <rule.json> <outputs.jsonl>   run one rule on example outputs, pass/fail per line
+  backtest --rules <dir> [--since 7d] [--until t] [--service s] [--url http://host:4318]
+                 replay rules over stored outputs and print what each would have found
   help           this text
 
 Configuration: plumbline.config.json (or the file in PLUMBLINE_CONFIG), then PLUMBLINE_*
 environment variables, which win. See README.md.`;
 
 async function main(argv: string[]): Promise<number> {
-  const [command = "help", sub] = argv;
+  const [command = "help", sub, ...rest] = argv;
   switch (command) {
+    case "rules": {
+      const { rulesCheck, rulesTest } = await import("./rules-commands.ts");
+      if (sub === "check") return rulesCheck(rest[0] ?? loadConfig(process.env).rulesDir);
+      if (sub === "test" && rest.length === 2)
+        return rulesTest(rest[0] as string, rest[1] as string);
+      process.stderr.write(
+        `usage: plumbline rules check [dir] | rules test <rule.json> <outputs.jsonl>\n`,
+      );
+      return 2;
+    }
+    case "backtest": {
+      const { backtestCommand } = await import("./rules-commands.ts");
+      return backtestCommand(argv.slice(1), loadConfig(process.env));
+    }
     case "serve":
       return serveCommand();
     case "config":

@@ -27,6 +27,11 @@ export const ENV_KEYS: Record<string, string> = {
   PLUMBLINE_FLUSH_MAX_SPANS: "ingest.flushMaxSpans",
   PLUMBLINE_MAX_QUEUED_SPANS: "ingest.maxQueuedSpans",
   PLUMBLINE_LOG_LEVEL: "logLevel",
+  PLUMBLINE_BUILTIN_RULES: "evaluate.builtinRules",
+  PLUMBLINE_RULES_POLL_MS: "evaluate.rulesPollMs",
+  PLUMBLINE_TRACE_QUIET_MS: "evaluate.traceQuietMs",
+  PLUMBLINE_TRACE_INTERVAL_MS: "evaluate.traceIntervalMs",
+  PLUMBLINE_RESULTS_FLUSH_MS: "evaluate.resultsFlushMs",
 };
 
 /** Paths whose values are never printed. */

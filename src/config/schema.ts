@@ -63,6 +63,22 @@ export const configSchema = z.object({
       maxQueuedSpans: z.coerce.number().int().min(1).default(50_000),
     })
     .prefault({}),
+  evaluate: z
+    .object({
+      /** Load the built-in detectors (rules/builtin) before the user's rules. */
+      builtinRules: z
+        .union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")])
+        .default(true),
+      /** How often rule files are checked for changes. */
+      rulesPollMs: z.coerce.number().int().min(50).default(1_000),
+      /** A trace is checked by trace rules once no output arrived for this long. */
+      traceQuietMs: z.coerce.number().int().min(0).default(30_000),
+      /** How often quiet traces are looked for. */
+      traceIntervalMs: z.coerce.number().int().min(50).default(5_000),
+      /** How often findings and evaluation counts are written. */
+      resultsFlushMs: z.coerce.number().int().min(10).default(1_000),
+    })
+    .prefault({}),
   /** Plumbline's own OpenTelemetry: on only when the user sets the usual OTEL_* variables. */
   telemetry: z
     .object({

@@ -53,6 +53,7 @@ export async function startTestService(
     url: `http://127.0.0.1:${service.httpPort}`,
     async rows<T>(query: string, params: Record<string, unknown> = {}) {
       await service.flushStats();
+      await service.flushEvaluations();
       const result = await service.store.client.query({
         query,
         query_params: params,

@@ -1,0 +1,152 @@
+/**
+ * Wires the evaluate stage: the rule set (built-in detectors, then the user's rules, reloaded
+ * on change), the engine fed by ingest, the quiet-trace evaluator, the writers of findings and
+ * counts, and the rules API on top of them.
+ */
+
+import { fileURLToPath } from "node:url";
+import type { RulesApiDeps } from "./api/rules-routes.ts";
+import type { Config } from "./config/index.ts";
+import { backtest } from "./evaluate/backtest.ts";
+import { createEngine, type Engine } from "./evaluate/engine.ts";
+import { parseRule } from "./evaluate/load-rule.ts";
+import { createQuietTraceEvaluator } from "./evaluate/quiet-traces.ts";
+import type { Rule, RuleFileError } from "./evaluate/rule.ts";
+import { createRuleSet } from "./evaluate/rule-set.ts";
+import { PlumblineError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+import { createBufferedWriter } from "./store/buffered-writer.ts";
+import {
+  outputsInWindow,
+  outputsOfTraces,
+  quietTraceIds,
+  readCursor,
+  tracesStartingInWindow,
+  writeCheckEvaluations,
+  writeCheckResults,
+  writeCursor,
+} from "./store/check-queries.ts";
+import type { CheckEvaluationRow, CheckResultRow } from "./store/check-rows.ts";
+import type { Store } from "./store/store.ts";
+
+/** The built-in detectors shipped with Plumbline. */
+export const BUILTIN_RULES_DIR = fileURLToPath(new URL("../rules/builtin", import.meta.url));
+
+export interface Evaluation {
+  engine: Engine;
+  api: RulesApiDeps;
+  /** Evaluates what is queued and writes all findings and counts now. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function startEvaluation(config: Config, store: Store, log: Logger): Evaluation {
+  const settings = config.evaluate;
+  const onWriteError = (what: string) => (error: unknown) =>
+    log.warn(`could not write ${what}; keeping them for the next try`, { error: String(error) });
+  const results = createBufferedWriter<CheckResultRow>((rows) => writeCheckResults(store, rows), {
+    intervalMs: settings.resultsFlushMs,
+    maxRows: 200_000,
+    onError: onWriteError("check results"),
+  });
+  const evaluations = createBufferedWriter<CheckEvaluationRow>(
+    (rows) => writeCheckEvaluations(store, rows),
+    {
+      intervalMs: settings.resultsFlushMs,
+      maxRows: 1_000_000,
+      onError: onWriteError("check counts"),
+    },
+  );
+  const sink = {
+    add(resultRows: CheckResultRow[], evaluationRows: CheckEvaluationRow[]) {
+      results.add(resultRows);
+      evaluations.add(evaluationRows);
+    },
+  };
+
+  const dirs = settings.builtinRules ? [BUILTIN_RULES_DIR, config.rulesDir] : [config.rulesDir];
+  const ruleSet = createRuleSet({
+    dirs,
+    pollMs: settings.rulesPollMs,
+    log: (level, message, fields) => log[level](message, fields),
+  });
+  for (const error of ruleSet.errors()) log.warn("rule file error", { ...error });
+  log.info("rules loaded", { rules: ruleSet.rules().length, dirs });
+
+  const engine = createEngine({ rules: () => ruleSet.rules(), sink });
+  const traces = createQuietTraceEvaluator({
+    store: {
+      readCursor: (name) => readCursor(store, name),
+      writeCursor: (name, value) => writeCursor(store, name, value),
+      quietTraceIds: (after, upto) => quietTraceIds(store, after, upto),
+      outputsOfTraces: (ids) => outputsOfTraces(store, ids),
+    },
+    engine,
+    sink,
+    quietMs: settings.traceQuietMs,
+    intervalMs: settings.traceIntervalMs,
+    onError: (error) => log.warn("trace evaluation failed; retrying", { error: String(error) }),
+  });
+  traces.start();
+
+  const api: RulesApiDeps = {
+    store,
+    statuses: () =>
+      ruleSet.all().map((s) => ({
+        id: s.id,
+        file: s.file,
+        status: s.status,
+        version: s.version,
+        rule: s.rule,
+        errors: s.errors,
+      })),
+    validate: (json) => parseRule(json, "(request body)"),
+    activity: () => engine.activity(),
+    backtest: (request, onProgress) =>
+      backtest({
+        rules: parseRules(request.rules),
+        source: {
+          outputsInWindow: (from, to) => outputsInWindow(store, from, to, request.service),
+          tracesStartingInWindow: (from, to) =>
+            tracesStartingInWindow(store, from, to, request.service),
+          outputsOfTraces: (ids) => outputsOfTraces(store, ids),
+        },
+        sinceMs: request.sinceMs,
+        untilMs: request.untilMs,
+        onProgress,
+      }),
+  };
+
+  async function flush(): Promise<void> {
+    await engine.idle();
+    await Promise.all([results.flush(), evaluations.flush()]);
+  }
+
+  return {
+    engine,
+    api,
+    flush,
+    async close() {
+      ruleSet.close();
+      await traces.stop();
+      await flush();
+      await Promise.all([results.close(), evaluations.close()]);
+    },
+  };
+}
+
+/** Rules sent with a backtest request; any error stops the backtest with every error listed. */
+function parseRules(list: unknown[]): Rule[] {
+  const rules: Rule[] = [];
+  const errors: RuleFileError[] = [];
+  list.forEach((json, i) => {
+    const result = parseRule(json, `rules[${i}]`);
+    if (result.ok) rules.push(result.rule);
+    else errors.push(...result.errors);
+  });
+  if (errors.length > 0) {
+    const text = errors.map((e) => `${e.file}: ${e.pointer || "/"}: ${e.message}`).join("; ");
+    throw new PlumblineError("invalid_rules", text, 400);
+  }
+  return rules;
+}

@@ -1,0 +1,185 @@
+/**
+ * The evaluation tables on a real embedded store: re-evaluation never double-counts, the
+ * quiet-trace cursor is durable, and a backtest over seeded, back-dated history finds what it
+ * should, window by window.
+ */
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { backtest } from "../src/evaluate/backtest.ts";
+import { makeRow } from "../src/evaluate/make-row.ts";
+import { parseRule } from "../src/evaluate/load-rule.ts";
+import type { Rule } from "../src/evaluate/rule.ts";
+import {
+  listChecks,
+  outputsInWindow,
+  outputsOfTraces,
+  quietTraceIds,
+  readCursor,
+  ruleCounts,
+  tracesStartingInWindow,
+  writeCheckEvaluations,
+  writeCheckResults,
+  writeCursor,
+} from "../src/store/check-queries.ts";
+import type { CheckResultRow } from "../src/store/check-rows.ts";
+import { createClickHouseClient } from "../src/store/client.ts";
+import { runMigrations, tableNames } from "../src/store/migrations.ts";
+import { createStore, type Store } from "../src/store/store.ts";
+import { tempDir } from "./helpers/service.ts";
+
+let store: Store;
+
+beforeAll(async () => {
+  const client = createClickHouseClient({ dataDir: tempDir(), user: "default", password: "" });
+  const tables = tableNames("plumbline", "otel_traces");
+  await runMigrations(client, { tables, retentionDays: 0 });
+  store = createStore(client, tables);
+});
+afterAll(async () => {
+  await store?.close();
+});
+
+const NOW_S = Math.floor(Date.now() / 1000);
+
+function rule(json: unknown): Rule {
+  const result = parseRule(json, "test.json");
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.rule;
+}
+
+describe("evaluation tables", () => {
+  it("counts an output once however often it is evaluated", async () => {
+    const rows = [
+      {
+        Minute: NOW_S - (NOW_S % 60),
+        RuleId: "r-once",
+        ServiceName: "s",
+        AgentName: "a",
+        OutputKey: "t1/s1",
+        Failed: 1 as const,
+      },
+      {
+        Minute: NOW_S - (NOW_S % 60),
+        RuleId: "r-once",
+        ServiceName: "s",
+        AgentName: "a",
+        OutputKey: "t1/s2",
+        Failed: 0 as const,
+      },
+    ];
+    await writeCheckEvaluations(store, rows);
+    await writeCheckEvaluations(store, rows);
+    const counts = await ruleCounts(store, Date.now() - 3_600_000);
+    expect(counts.get("r-once")).toMatchObject({ evaluated: 2, failed: 1 });
+
+    const finding: CheckResultRow = {
+      Timestamp: `${NOW_S}.000000000`,
+      RuleId: "r-once",
+      RuleVersion: "abcdef012345",
+      Severity: "warning",
+      Scope: "output",
+      ServiceName: "s",
+      AgentName: "a",
+      Operation: "chat",
+      Model: "m",
+      ToolName: "",
+      TraceId: "11111111111111111111111111111111",
+      SpanId: "2222222222222222",
+      Code: "assertion_failed",
+      Field: "output.text",
+      Message: "is empty",
+      Observed: "",
+      Expected: "not empty",
+    };
+    await writeCheckResults(store, [finding]);
+    await writeCheckResults(store, [finding]);
+    expect(await listChecks(store, { rule: "r-once", limit: 10 })).toHaveLength(1);
+  });
+
+  it("keeps the quiet-trace cursor and finds traces quiet since a time", async () => {
+    expect(await readCursor(store, "test-cursor")).toBeUndefined();
+    await writeCursor(store, "test-cursor", 1_000);
+    await writeCursor(store, "test-cursor", 2_000);
+    expect(await readCursor(store, "test-cursor")).toBe(2_000);
+
+    const before = Date.now() - 1;
+    await store.write({
+      traces: [],
+      outputs: [
+        makeRow({ TraceId: "a".repeat(32), SpanId: "1".repeat(16) }),
+        makeRow({ TraceId: "b".repeat(32), SpanId: "2".repeat(16) }),
+      ],
+    });
+    const after = Date.now() + 1;
+    expect((await quietTraceIds(store, before, after)).sort()).toEqual([
+      "a".repeat(32),
+      "b".repeat(32),
+    ]);
+    expect(await quietTraceIds(store, after, after + 10_000)).toEqual([]);
+    // A trace with a newer insert is not quiet yet at the earlier horizon.
+    await new Promise((r) => setTimeout(r, 20));
+    await store.write({
+      traces: [],
+      outputs: [makeRow({ TraceId: "a".repeat(32), SpanId: "3".repeat(16) })],
+    });
+    expect(await quietTraceIds(store, before, after)).toEqual(["b".repeat(32)]);
+    const rows = await outputsOfTraces(store, ["a".repeat(32)]);
+    expect(rows.map((r) => r.SpanId).sort()).toEqual(["1".repeat(16), "3".repeat(16)]);
+    expect(rows[0]?.Timestamp).toMatch(/^\d+\.\d{9}$/);
+  });
+
+  it("backtests seeded, back-dated history window by window", async () => {
+    const start = (NOW_S - 3 * 86_400) * 1000;
+    const outputs = [];
+    // Three days of a support agent, one output an hour; from hour 48 on, every third reply is empty.
+    for (let hour = 0; hour < 72; hour++) {
+      const ts = start / 1000 + hour * 3600 + 60;
+      const broken = hour >= 48 && hour % 3 === 0;
+      outputs.push(
+        makeRow({
+          Timestamp: `${ts}.000000000`,
+          TraceId: hour.toString(16).padStart(32, "c"),
+          SpanId: hour.toString(16).padStart(16, "d"),
+          ServiceName: "backtest-svc",
+          OutputText: broken ? "" : "Your order ships tomorrow.",
+        }),
+      );
+    }
+    await store.write({ traces: [], outputs });
+    const rules = [
+      rule({
+        id: "reply-not-empty",
+        match: { service: "backtest-svc" },
+        check: { type: "assert", assertions: [{ field: "output.text", not_empty: true }] },
+      }),
+      rule({
+        id: "few-calls",
+        match: { service: "backtest-svc" },
+        check: { type: "trace", kind: "count", max: 0 },
+      }),
+    ];
+    const progress: number[] = [];
+    const summaries = await backtest({
+      rules,
+      source: {
+        outputsInWindow: (from, to) => outputsInWindow(store, from, to, "backtest-svc"),
+        tracesStartingInWindow: (from, to) =>
+          tracesStartingInWindow(store, from, to, "backtest-svc"),
+        outputsOfTraces: (ids) => outputsOfTraces(store, ids),
+      },
+      sinceMs: start,
+      untilMs: start + 72 * 3_600_000,
+      windowMs: 6 * 3_600_000,
+      onProgress: (done) => progress.push(done),
+    });
+    expect(progress).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const replies = summaries.find((s) => s.ruleId === "reply-not-empty");
+    expect(replies).toMatchObject({ evaluated: 72, failed: 8, findings: 8 });
+    expect(replies?.firstAt).toBe(new Date(start + 48 * 3_600_000 + 60_000).toISOString());
+    expect(replies?.examples).toHaveLength(3);
+    expect(summaries.find((s) => s.ruleId === "few-calls")).toMatchObject({
+      evaluated: 72,
+      failed: 72,
+    });
+  });
+});
