@@ -10,11 +10,19 @@
  *   3. half     — the same at half the maximum rate (open loop), for p50/p99 latency.
  * Each phase runs `--rounds` times (default 3) and the medians are printed.
  *
- * Options: --rounds N, --concurrency N (default 8), --requests N per round (default 120).
+ * Options: --rounds N, --concurrency N (default 8), --requests N per round (default 120),
+ * --rules DIR (instead: the CPU cost of 100 rules made from DIR's, see rulesCost).
  */
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -254,16 +262,107 @@ function peakRssMb(pid: number): number {
   return kb / 1024;
 }
 
+/** CPU time (user + system) of a process so far, in milliseconds. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Waits until the process has been idle for a while: evaluation runs after the ack. */
+async function settled(pid: number): Promise<void> {
+  let last = cpuMs(pid);
+  for (let quiet = 0; quiet < 2;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = cpuMs(pid);
+    quiet = now - last < 30 ? quiet + 1 : 0;
+    last = now;
+  }
+}
+
+/**
+ * `--rules DIR`: the CPU cost of rules. The dir's rules are copied to 100 rules (ids suffixed,
+ * `match.service` dropped so every copy applies to the bench traffic: the worst case), and the
+ * same requests go to two services side by side, one with no rules at all and one with the 100,
+ * alternating round by round. Evaluation runs after the acknowledgement, so the figure is the
+ * service's CPU time per span once it has gone idle again, not the throughput.
+ */
+async function rulesCost(rulesDir: string, bodies: Uint8Array[]): Promise<void> {
+  const source = readdirSync(rulesDir)
+    .filter((f) => f.endsWith(".json") && !f.endsWith(".schema.json"))
+    .map((f) => JSON.parse(readFileSync(join(rulesDir, f), "utf8")) as Record<string, unknown>);
+  const hundred = mkdtempSync(join(tmpdir(), "plumbline-bench-rules-"));
+  for (const f of readdirSync(rulesDir).filter((f) => f.endsWith(".schema.json"))) {
+    copyFileSync(join(rulesDir, f), join(hundred, f));
+  }
+  for (let i = 0; i < 100; i++) {
+    const rule = structuredClone(source[i % source.length]) as Record<string, unknown>;
+    rule["id"] = `${String(rule["id"])}-${i}`;
+    delete rule["$schema"];
+    const match = (rule["match"] ?? {}) as Record<string, unknown>;
+    delete match["service"];
+    writeFileSync(join(hundred, `rule-${i}.json`), JSON.stringify(rule));
+  }
+  const empty = mkdtempSync(join(tmpdir(), "plumbline-bench-norules-"));
+  const without = await startService({
+    PLUMBLINE_BUILTIN_RULES: "false",
+    PLUMBLINE_RULES_DIR: empty,
+  });
+  const withRules = await startService({
+    PLUMBLINE_BUILTIN_RULES: "false",
+    PLUMBLINE_RULES_DIR: hundred,
+  });
+  const perKSpans: { without: number[]; with: number[] } = { without: [], with: [] };
+  const spans = bodies.length * SPANS_PER_REQUEST;
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, service] of [
+        ["without", without],
+        ["with", withRules],
+      ] as const) {
+        await settled(service.pid);
+        const before = cpuMs(service.pid);
+        await maximum(service.url, bodies);
+        await settled(service.pid);
+        perKSpans[name].push(((cpuMs(service.pid) - before) / spans) * 1000);
+      }
+    }
+    const a = median(perKSpans.without);
+    const b = median(perKSpans.with);
+    const rules = (await (await fetch(`${withRules.url}/api/rules`)).json()) as {
+      rules: unknown[];
+    };
+    console.log("");
+    console.log(
+      `rules loaded: ${rules.rules.length} (copies of ${source.length} rules in ${rulesDir})`,
+    );
+    console.log(
+      `service CPU per 1000 spans, no rules    ${a.toFixed(0)} ms  (rounds: ${perKSpans.without.map((x) => x.toFixed(0)).join(", ")})`,
+    );
+    console.log(
+      `service CPU per 1000 spans, 100 rules   ${b.toFixed(0)} ms  (rounds: ${perKSpans.with.map((x) => x.toFixed(0)).join(", ")})`,
+    );
+    console.log(`added by the rules                      ${(((b - a) / a) * 100).toFixed(0)}%`);
+  } finally {
+    await without.stop();
+    await withRules.stop();
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`generating ${REQUESTS} requests of ${SPANS_PER_REQUEST} spans…`);
   const { bodies, spanBytes } = makeBodies(REQUESTS);
   console.log(`average span: ${spanBytes.toFixed(0)} bytes of OTLP protobuf`);
+  if (args.rules !== undefined) {
+    await rulesCost(args.rules, bodies);
+    return;
+  }
 
   const ceilingRates = await ceiling(bodies);
 
-  const env: Record<string, string> = {};
-  if (args.rules !== undefined) env["PLUMBLINE_RULES_DIR"] = args.rules;
-  const service = await startService(env);
+  // A default install: the built-in detectors, no rules of the user's.
+  const noUserRules = mkdtempSync(join(tmpdir(), "plumbline-bench-rules-"));
+  const service = await startService({ PLUMBLINE_RULES_DIR: noUserRules });
   const maxRates: number[] = [];
   const latencies: number[][] = [];
   try {

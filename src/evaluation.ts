@@ -79,7 +79,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
       readCursor: (name) => readCursor(store, name),
       writeCursor: (name, value) => writeCursor(store, name, value),
       quietTraceIds: (after, upto) => quietTraceIds(store, after, upto),
-      outputsOfTraces: (ids) => outputsOfTraces(store, ids),
+      outputsOfTraces: (ids, lean) => outputsOfTraces(store, ids, lean),
     },
     engine,
     sink,

@@ -28,6 +28,11 @@ export interface Engine {
   evaluateOutputs(outputs: AgentOutputRow[]): Promise<EvaluationResult>;
   /** Evaluates the trace rules on the outputs of one trace. */
   evaluateTrace(outputs: AgentOutputRow[]): EvaluationResult;
+  /**
+   * Whether there are trace rules at all, and whether any of them reads the bulky columns
+   * (input text, span or resource attributes), so the trace evaluator can skip reading them.
+   */
+  traceRulesRead(): { any: boolean; bulky: boolean };
   /** Resolves when everything queued so far has been evaluated. */
   idle(): Promise<void>;
   activity(): ReadonlyMap<string, RuleActivity>;
@@ -158,6 +163,13 @@ export function createEngine(options: EngineOptions): Engine {
     },
     evaluateOutputs,
     evaluateTrace,
+    traceRulesRead() {
+      const rules = currentRules().filter((r) => r.scope === "trace");
+      const bulky = rules.some((r) =>
+        BULKY_FIELDS.test(JSON.stringify([r.rule.match, r.rule.check])),
+      );
+      return { any: rules.length > 0, bulky };
+    },
     async idle() {
       while (running !== undefined) await running;
     },
@@ -165,6 +177,9 @@ export function createEngine(options: EngineOptions): Engine {
     dropped: () => droppedOutputs,
   };
 }
+
+// Field names of the grammar that read the columns outputsOfTraces can leave out.
+const BULKY_FIELDS = /"(?:attributes\.|resource\.|input\.text)/;
 
 function safeMatches(rule: CompiledRule, row: AgentOutputRow): boolean {
   try {

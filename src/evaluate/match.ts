@@ -68,6 +68,8 @@ function compileClause(clause: WhereClause): (row: AgentOutputRow, cache: RowCac
  * A name test for a pattern: exact, or a glob when it holds `*` (any run of characters) or `?`
  * (one character); a list matches when any entry does. Case-sensitive.
  */
+const GLOB_MEMO_SIZE = 10_000;
+
 export function compilePattern(pattern: Pattern): (value: string) => boolean {
   const list = typeof pattern === "string" ? [pattern] : pattern;
   if (!Array.isArray(list) || list.length === 0) {
@@ -88,7 +90,18 @@ export function compilePattern(pattern: Pattern): (value: string) => boolean {
     return (value) => exact.has(value);
   }
   const glob = RE2JS.compile(globs.join("|"), RE2JS.DOTALL);
-  return (value) => exact.has(value) || glob.testExact(value);
+  // Matched values are service, agent, model and tool names: few distinct ones, seen over and
+  // over. Remember each answer (up to a bound) so a glob costs one Map lookup per output.
+  const seen = new Map<string, boolean>();
+  return (value) => {
+    if (exact.has(value)) return true;
+    let answer = seen.get(value);
+    if (answer === undefined) {
+      answer = glob.testExact(value);
+      if (seen.size < GLOB_MEMO_SIZE) seen.set(value, answer);
+    }
+    return answer;
+  };
 }
 
 function globSource(glob: string): string {

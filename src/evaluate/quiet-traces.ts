@@ -12,12 +12,13 @@ export interface QuietTraceStore {
   readCursor(name: string): Promise<number | undefined>;
   writeCursor(name: string, value: number): Promise<void>;
   quietTraceIds(afterMs: number, uptoMs: number): Promise<string[]>;
-  outputsOfTraces(traceIds: string[]): Promise<AgentOutputRow[]>;
+  /** `lean`: the input text and attribute maps may be left out. */
+  outputsOfTraces(traceIds: string[], lean: boolean): Promise<AgentOutputRow[]>;
 }
 
 export interface QuietTraceOptions {
   store: QuietTraceStore;
-  engine: Pick<Engine, "evaluateTrace">;
+  engine: Pick<Engine, "evaluateTrace" | "traceRulesRead">;
   sink: EvaluationSink;
   quietMs: number;
   intervalMs: number;
@@ -49,9 +50,18 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
       (await options.store.readCursor(QUIET_TRACE_CURSOR)) ??
       upto - (options.firstRunLookbackMs ?? 10 * 60_000);
     if (upto <= after) return 0;
+    const reads = options.engine.traceRulesRead();
+    if (!reads.any) {
+      // No trace rules: nothing to read, only move on.
+      await options.store.writeCursor(QUIET_TRACE_CURSOR, upto);
+      return 0;
+    }
     const traceIds = await options.store.quietTraceIds(after, upto);
     for (let i = 0; i < traceIds.length; i += TRACES_PER_QUERY) {
-      const rows = await options.store.outputsOfTraces(traceIds.slice(i, i + TRACES_PER_QUERY));
+      const rows = await options.store.outputsOfTraces(
+        traceIds.slice(i, i + TRACES_PER_QUERY),
+        !reads.bulky,
+      );
       for (const trace of groupByTrace(rows)) {
         const { results, evaluations } = options.engine.evaluateTrace(trace);
         options.sink.add(results, evaluations);

@@ -76,11 +76,25 @@ HAVING max(InsertedAt) <= fromUnixTimestamp64Milli({upto:Int64})`,
   return (await result.json<{ TraceId: string }>()).map((r) => r.TraceId);
 }
 
-/** Every output of these traces (duplicates from client retries collapsed), oldest first. */
-export async function outputsOfTraces(store: Store, traceIds: string[]): Promise<AgentOutputRow[]> {
+// The bulky columns, left out when the rules reading the rows never look at them; they then
+// read as empty (no attributes, no input text).
+const BULKY = "InputText, SpanAttributes, ResourceAttributes";
+
+/**
+ * Every output of these traces (duplicates from client retries collapsed), oldest first.
+ * `lean` leaves the input text and the attribute maps out.
+ */
+export async function outputsOfTraces(
+  store: Store,
+  traceIds: string[],
+  lean = false,
+): Promise<AgentOutputRow[]> {
   if (traceIds.length === 0) return [];
+  const columns = lean
+    ? `* EXCEPT (InsertedAt, ${BULKY}), '' AS InputText, map() AS SpanAttributes, map() AS ResourceAttributes`
+    : "* EXCEPT InsertedAt";
   const result = await store.client.query({
-    query: `SELECT * EXCEPT InsertedAt FROM ${store.tables.outputs} FINAL
+    query: `SELECT ${columns} FROM ${store.tables.outputs} FINAL
 WHERE TraceId IN {traceIds:Array(String)} ORDER BY TraceId, Timestamp`,
     query_params: { traceIds },
     format: "JSONEachRow",

@@ -139,6 +139,11 @@ export function emitAgentRun(tracer: Tracer, run: AgentRunOptions): string {
     ],
     run.finishReason ?? "stop",
   );
+  // The run's own answer, as GenAI invoke_agent spans record it.
+  root.setAttribute(
+    "gen_ai.output.messages",
+    JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: run.answer }] }]),
+  );
   root.setStatus({ code: SpanStatusCode.OK });
   root.end();
   return root.spanContext().traceId;

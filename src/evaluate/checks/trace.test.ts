@@ -138,6 +138,23 @@ describe("error_propagation", () => {
     ]);
   });
 
+  it("does not flag a failure the agent recovered from by calling the tool again", () => {
+    const failing = {
+      ...tool("t1", 1, "create_refund", '{"order":"4411"}', ""),
+      StatusCode: "Error",
+      StatusMessage: "ReadTimeout",
+    };
+    const retried = tool("t2", 2.5, "create_refund", '{"order":"4411"}', '{"refund_id":"rf_1"}');
+    expect(
+      run(check, [agent("a1", 0, 6000, "Unset"), failing, retried], { kind: "agent" }),
+    ).toEqual([]);
+    // A different tool succeeding afterwards is no recovery.
+    const other = tool("t3", 2.5, "send_email", '{"to":"a@b.example"}', '{"sent":true}');
+    expect(
+      run(check, [agent("a1", 0, 6000, "Unset"), failing, other], { kind: "agent" }),
+    ).toHaveLength(1);
+  });
+
   it("flags a tool call with Error status, and names how many failed", () => {
     const failing = {
       ...tool("t1", 1, "crm_lookup", '{"id":7}', ""),

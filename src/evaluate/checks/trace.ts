@@ -185,15 +185,23 @@ function errorPropagation(
 ): Finding[] {
   const ordered = byStart(rows);
   const failed: FailedTool[] = [];
+  const succeeded: { name: string; start: bigint }[] = [];
   for (const { row, start } of ordered) {
+    if (row.Kind !== "tool") continue;
     const reason = toolFailure(row);
     if (reason !== undefined) failed.push({ row, start, reason });
+    else succeeded.push({ name: row.ToolName, start });
   }
-  if (failed.length === 0) return [];
+  // A failure the agent recovered from — the same tool called again later and succeeding, a
+  // retry — is not swallowed.
+  const unrecovered = failed.filter(
+    (tool) => !succeeded.some((ok) => ok.name === tool.row.ToolName && ok.start > tool.start),
+  );
+  if (unrecovered.length === 0) return [];
   const findings: Finding[] = [];
   for (const { row, end } of ordered) {
     if (row.Kind !== "agent" || row.StatusCode === "Error" || !matches(row)) continue;
-    const swallowed = failed.filter((tool) => end > tool.start);
+    const swallowed = unrecovered.filter((tool) => end > tool.start);
     const first = swallowed[0];
     if (first === undefined) continue;
     const tool = first.row.ToolName || first.row.SpanName;

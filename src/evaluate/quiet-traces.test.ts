@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import type { AgentOutputRow } from "../store/rows.ts";
+import { makeRow } from "./make-row.ts";
+import {
+  createQuietTraceEvaluator,
+  QUIET_TRACE_CURSOR,
+  type QuietTraceStore,
+} from "./quiet-traces.ts";
+
+function fakeStore(traces: Record<string, AgentOutputRow[]>, cursor?: number) {
+  const cursors = new Map<string, number>(
+    cursor === undefined ? [] : [[QUIET_TRACE_CURSOR, cursor]],
+  );
+  const asked: [number, number][] = [];
+  const read: { ids: string[]; lean: boolean }[] = [];
+  const store: QuietTraceStore = {
+    readCursor: async (name) => cursors.get(name),
+    writeCursor: async (name, value) => void cursors.set(name, value),
+    quietTraceIds: async (after, upto) => (asked.push([after, upto]), Object.keys(traces)),
+    outputsOfTraces: async (ids, lean) => (
+      read.push({ ids, lean }),
+      ids.flatMap((id) => traces[id] ?? [])
+    ),
+  };
+  return { store, cursors, asked, read };
+}
+
+describe("quiet-trace evaluator", () => {
+  const traces = {
+    t1: [makeRow({ TraceId: "t1", SpanId: "a" }), makeRow({ TraceId: "t1", SpanId: "b" })],
+    t2: [makeRow({ TraceId: "t2", SpanId: "c" })],
+  };
+
+  it("resumes from the stored cursor, evaluates each quiet trace whole, and moves the cursor", async () => {
+    const { store, cursors, asked, read } = fakeStore(traces, 5_000);
+    const evaluated: string[][] = [];
+    const evaluator = createQuietTraceEvaluator({
+      store,
+      engine: {
+        traceRulesRead: () => ({ any: true, bulky: false }),
+        evaluateTrace: (rows) => (
+          evaluated.push(rows.map((r) => r.SpanId)),
+          { findings: [], results: [], evaluations: [] }
+        ),
+      },
+      sink: { add: () => undefined },
+      quietMs: 30_000,
+      intervalMs: 1_000,
+      now: () => 100_000,
+    });
+    expect(await evaluator.tick()).toBe(2);
+    expect(asked).toEqual([[5_000, 70_000]]);
+    expect(read).toEqual([{ ids: ["t1", "t2"], lean: true }]);
+    expect(evaluated).toEqual([["a", "b"], ["c"]]);
+    expect(cursors.get(QUIET_TRACE_CURSOR)).toBe(70_000);
+  });
+
+  it("reads nothing when there are no trace rules, but still moves on", async () => {
+    const { store, cursors, read } = fakeStore(traces, 5_000);
+    const evaluator = createQuietTraceEvaluator({
+      store,
+      engine: {
+        traceRulesRead: () => ({ any: false, bulky: false }),
+        evaluateTrace: () => ({ findings: [], results: [], evaluations: [] }),
+      },
+      sink: { add: () => undefined },
+      quietMs: 30_000,
+      intervalMs: 1_000,
+      now: () => 100_000,
+    });
+    expect(await evaluator.tick()).toBe(0);
+    expect(read).toEqual([]);
+    expect(cursors.get(QUIET_TRACE_CURSOR)).toBe(70_000);
+  });
+});
