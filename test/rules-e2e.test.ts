@@ -235,3 +235,64 @@ describe("plumbline backtest", () => {
     );
   });
 });
+
+describe("rule files changing while the service runs", () => {
+  it("picks up a new rule, keeps the last good version of a broken one, and takes the fix", async () => {
+    const file = join(rulesDir, "reply-length.json");
+    const rule = {
+      id: "reply-length",
+      match: { service: "reload-svc" },
+      check: { type: "assert", assertions: [{ field: "output.text", length_between: [1, 10] }] },
+    };
+    const statusOf = async () => {
+      const body: Json = await fetchJson(`${service.url}/api/rules`);
+      return body.rules.find((r: Json) => r.file === "reply-length.json");
+    };
+    writeFileSync(file, JSON.stringify(rule));
+    const loaded = await until("the new rule", async () =>
+      (await statusOf())?.status === "loaded" ? statusOf() : undefined,
+    );
+    expect(loaded).toMatchObject({ id: "reply-length", errors: [] });
+
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...rule,
+        check: { ...rule.check, assertions: [{ field: "output.txt", not_empty: true }] },
+      }),
+    );
+    const broken = await until("the error", async () =>
+      (await statusOf())?.status === "error" ? statusOf() : undefined,
+    );
+    expect(broken.version).toBe(loaded.version);
+    expect(broken.errors[0]).toMatchObject({
+      file: "reply-length.json",
+      pointer: "/check/assertions/0/field",
+    });
+
+    // The last good version still runs: a long reply is still caught.
+    const [traceId] = await send(
+      [{ agent: "a", userText: "hi", answer: "a reply far longer than ten characters" }],
+      "reload-svc",
+    );
+    await until("a finding from the last good version", async () => {
+      const body: Json = await fetchJson(
+        `${service.url}/api/checks?rule=reply-length&trace=${traceId}`,
+      );
+      return body.checks.length > 0 ? body.checks : undefined;
+    });
+
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...rule,
+        check: { ...rule.check, assertions: [{ field: "output.text", length_between: [1, 100] }] },
+      }),
+    );
+    const fixed = await until("the fix", async () => {
+      const status = await statusOf();
+      return status?.status === "loaded" && status.version !== loaded.version ? status : undefined;
+    });
+    expect(fixed.errors).toEqual([]);
+  });
+});
