@@ -1,0 +1,78 @@
+/**
+ * The alert stage's shared shapes: an alert (one per fingerprint), the notification that tells
+ * people about a change of it, and the outcome of delivering one.
+ */
+
+import type { Severity } from "../evaluate/rule.ts";
+
+export type AlertState = "pending" | "firing" | "resolved";
+
+/** An example finding carried as evidence (at most 5 per alert). */
+export interface AlertExample {
+  traceId: string;
+  spanId: string;
+  field: string;
+  observed: string;
+  message: string;
+  /** ISO 8601 time of the output. */
+  at: string;
+}
+
+export interface Alert {
+  /** sha256 (first 16 hex digits) of the rule id and the grouping labels. */
+  fingerprint: string;
+  ruleId: string;
+  ruleVersion: string;
+  description: string;
+  severity: Severity;
+  runbook: string | undefined;
+  /** The rule's labels plus the grouping labels (service, agent by default) and `rule`. */
+  labels: Record<string, string>;
+  state: AlertState;
+  /** Failed and evaluated outputs in the current window (for `each`: since it started firing). */
+  counts: { failed: number; evaluated: number };
+  /** ISO 8601. */
+  firstSeen: string;
+  lastSeen: string;
+  /** When it started firing (ISO 8601), if it has. */
+  startsAt: string | undefined;
+  /** When it resolved (ISO 8601), if it has. */
+  endsAt: string | undefined;
+  examples: AlertExample[];
+  /** Links built from the configured URL templates, by name (grafana, traces, plumbline …). */
+  links: Record<string, string>;
+}
+
+/** Why a notification is sent. */
+export type NotificationKind = "firing" | "repeat" | "resolved" | "test";
+
+/** What is sent to a channel, written to the outbox before any attempt. */
+export interface Notification {
+  /** Stable across retries: the `webhook-id`, so receivers can dedupe. */
+  id: string;
+  kind: NotificationKind;
+  channel: string;
+  alert: Alert;
+  /** ISO 8601, when the notification was created. */
+  createdAt: string;
+}
+
+/** The outcome of one delivery attempt, as a value. */
+export type DeliveryResult =
+  | { outcome: "success"; status: number; latencyMs: number }
+  /** Never retried: a 4xx other than 408/429, or a payload the receiver refused. */
+  | {
+      outcome: "failure";
+      status: number | undefined;
+      error: string;
+      latencyMs: number;
+      disableChannel?: boolean;
+    }
+  /** Retried after `afterMs` (from Retry-After when the receiver sent one). */
+  | {
+      outcome: "retry";
+      status: number | undefined;
+      error: string;
+      latencyMs: number;
+      afterMs: number | undefined;
+    };
