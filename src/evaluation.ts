@@ -35,6 +35,10 @@ export const BUILTIN_RULES_DIR = fileURLToPath(new URL("../rules/builtin", impor
 export interface Evaluation {
   engine: Engine;
   api: RulesApiDeps;
+  /** The enabled rules in effect. */
+  rules(): readonly Rule[];
+  /** Also hands every batch of findings and evaluations to `listener` (the alert manager). */
+  listen(listener: (results: CheckResultRow[], evaluations: CheckEvaluationRow[]) => void): void;
   /** Evaluates what is queued and writes all findings and counts now. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -57,10 +61,12 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
       onError: onWriteError("check counts"),
     },
   );
+  const listeners: ((results: CheckResultRow[], evaluations: CheckEvaluationRow[]) => void)[] = [];
   const sink = {
     add(resultRows: CheckResultRow[], evaluationRows: CheckEvaluationRow[]) {
       results.add(resultRows);
       evaluations.add(evaluationRows);
+      for (const listener of listeners) listener(resultRows, evaluationRows);
     },
   };
 
@@ -125,6 +131,8 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
   return {
     engine,
     api,
+    rules: () => ruleSet.rules(),
+    listen: (listener) => void listeners.push(listener),
     flush,
     async close() {
       ruleSet.close();

@@ -14,9 +14,12 @@ import { createGroupCommitter } from "./store/group-commit.ts";
 import { createClickHouseClient } from "./store/client.ts";
 import { ensureSchema } from "./store/ensure-schema.ts";
 import { tableNames } from "./store/migrations.ts";
+import { startAlerting, type Alerting } from "./alerting.ts";
+import type { AlertsApiDeps } from "./api/alerts-routes.ts";
 import { startEvaluation } from "./evaluation.ts";
 import { createStatsRecorder } from "./store/stats-recorder.ts";
 import { createStore, type Store } from "./store/store.ts";
+import { storeUnavailable } from "./errors.ts";
 import { ingestMetrics, startOwnTelemetry } from "./telemetry.ts";
 
 const STATS_INTERVAL_MS = 5_000;
@@ -80,6 +83,8 @@ export async function startService(
       }),
   );
   const evaluation = startEvaluation(config, store, log);
+  // The alerts API needs the HTTP port for its links, so it is filled in once the server listens.
+  const alertsApi: { current?: AlertsApiDeps } = {};
   const ingest = withMetrics(
     createIngest(committer, stats, [evaluation.engine.onCommitted, ...(options.onCommitted ?? [])]),
   );
@@ -95,6 +100,7 @@ export async function startService(
     stats,
     apiKey: config.apiKey,
     rules: evaluation.api,
+    alerts: lateAlertsApi(alertsApi),
   });
 
   const http = await listen(app.fetch, config.host, config.port);
@@ -103,6 +109,32 @@ export async function startService(
     grpc = await startOtlpGrpc(receiverOptions, grpcHost(config.host), config.grpcPort);
   }
   const httpPort = (http.address() as AddressInfo).port;
+  const localHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  // Alert state lives in the store: alerting starts once the schema is there (at once, unless
+  // the store was unreachable at start).
+  let alerting: Alerting | undefined;
+  const alertingStarted = schema.done
+    .then(() =>
+      startAlerting(
+        config,
+        store,
+        () => evaluation.rules(),
+        log,
+        config.alerts.externalUrl ??
+          `http://${localHost.includes(":") ? `[${localHost}]` : localHost}:${httpPort}`,
+      ),
+    )
+    .then((started) => {
+      alerting = started;
+      evaluation.listen((results, evaluations) =>
+        started.manager.onEvaluated(results, evaluations),
+      );
+      alertsApi.current = started.api;
+    });
+  alertingStarted.catch((error: unknown) =>
+    log.error("alerting did not start", { error: String(error) }),
+  );
+  if (schema.ready()) await alertingStarted;
   log.info("plumbline listening", {
     otlpHttp: `http://${config.host}:${httpPort}`,
     otlpGrpc: grpc ? `${config.host}:${grpc.port}` : "off",
@@ -119,6 +151,7 @@ export async function startService(
       await Promise.all([grpc?.close(), committer.close()]);
       await stats.close();
       await evaluation.close();
+      await alerting?.close();
       await httpClosed;
       await store.close();
       await telemetry.shutdown().catch(() => undefined);
@@ -131,6 +164,24 @@ export async function startService(
     flushStats: () => stats.flush(),
     flushEvaluations: () => evaluation.flush(),
     close,
+  };
+}
+
+/** The alerts API, answering 503 until alerting has started. */
+function lateAlertsApi(holder: { current?: AlertsApiDeps }): AlertsApiDeps {
+  const get = (): AlertsApiDeps => {
+    if (holder.current === undefined) throw storeUnavailable("alerting is starting", 1_000);
+    return holder.current;
+  };
+  return {
+    alerts: (state) => get().alerts(state),
+    alert: (fingerprint) => get().alert(fingerprint),
+    channels: () => get().channels(),
+    testChannel: (name) => get().testChannel(name),
+    silences: () => get().silences(),
+    addSilence: (silence) => get().addSilence(silence),
+    deleteSilence: (id) => get().deleteSilence(id),
+    newId: () => get().newId(),
   };
 }
 

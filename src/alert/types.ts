@@ -26,7 +26,7 @@ export interface Alert {
   description: string;
   severity: Severity;
   runbook: string | undefined;
-  /** The rule's labels plus the grouping labels (service, agent by default) and `rule`. */
+  /** The rule's labels, the grouping labels (service, agent by default), `rule` and `severity`. */
   labels: Record<string, string>;
   state: AlertState;
   /** Failed and evaluated outputs in the current window (for `each`: since it started firing). */

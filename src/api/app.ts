@@ -14,12 +14,15 @@ import { getTrace, listOutputs, unrecognisedStats } from "../store/queries.ts";
 import type { StatsRecorder } from "../store/stats-recorder.ts";
 import type { Store } from "../store/store.ts";
 import { parseInput } from "./parse-input.ts";
+import { alertsRoutes, type AlertsApiDeps } from "./alerts-routes.ts";
 import { rulesRoutes, type RulesApiDeps } from "./rules-routes.ts";
 import { timeParam } from "./time-param.ts";
 
 export interface AppDeps {
   /** The rules API; absent in tests of the ingest side only. */
   rules?: RulesApiDeps;
+  /** The alerts API; absent in tests of the ingest side only. */
+  alerts?: AlertsApiDeps;
   store: Store;
   committer: GroupCommitter;
   stats: Pick<StatsRecorder, "flush">;
@@ -66,6 +69,7 @@ export function createApp(deps: AppDeps): Hono {
   }
 
   if (deps.rules !== undefined) app.route("/", rulesRoutes(deps.rules));
+  if (deps.alerts !== undefined) app.route("/", alertsRoutes(deps.alerts));
 
   app.get("/api/outputs", async (c) => {
     const query = parseInput(outputsQuery, c.req.query(), "query parameter");

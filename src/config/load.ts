@@ -5,6 +5,7 @@
  */
 
 import { readFileSync, existsSync } from "node:fs";
+import { maskChannels } from "../alert/channels/mask-channels.ts";
 import { configSchema, type Config } from "./schema.ts";
 
 /** Environment variable → config path. The only place that names them. */
@@ -32,6 +33,8 @@ export const ENV_KEYS: Record<string, string> = {
   PLUMBLINE_TRACE_QUIET_MS: "evaluate.traceQuietMs",
   PLUMBLINE_TRACE_INTERVAL_MS: "evaluate.traceIntervalMs",
   PLUMBLINE_RESULTS_FLUSH_MS: "evaluate.resultsFlushMs",
+  PLUMBLINE_EXTERNAL_URL: "alerts.externalUrl",
+  PLUMBLINE_ALERT_TICK_MS: "alerts.tickMs",
 };
 
 /** Paths whose values are never printed. */
@@ -68,7 +71,9 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
   const lines = parsed.error.issues.map((issue) => {
     const path = issue.path.join(".");
     const source = sources.get(path) ?? path;
-    const value = SECRET_PATHS.includes(path) ? "***" : JSON.stringify(getPath(merged, path));
+    const secret =
+      SECRET_PATHS.includes(path) || /^alerts\.channels\.[^.]+\.(secret|headers|url)/.test(path);
+    const value = secret ? "***" : JSON.stringify(getPath(merged, path));
     return `${source}=${value}: ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
@@ -77,6 +82,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
 /** The config with secrets replaced by "***", for printing. */
 export function maskSecrets(config: Config): unknown {
   const copy = structuredClone(config) as Record<string, unknown>;
+  (copy["alerts"] as Record<string, unknown>)["channels"] = maskChannels(config.alerts.channels);
   for (const path of SECRET_PATHS) {
     const value = getPath(copy, path);
     if (value === undefined || value === "" || (Array.isArray(value) && value.length === 0))

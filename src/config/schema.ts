@@ -3,6 +3,7 @@
  */
 
 import { z } from "zod";
+import { notificationConfigShape, routeChannelIssues } from "../alert/channels/channel-config.ts";
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -77,6 +78,36 @@ export const configSchema = z.object({
       traceIntervalMs: z.coerce.number().int().min(50).default(5_000),
       /** How often findings and evaluation counts are written. */
       resultsFlushMs: z.coerce.number().int().min(10).default(1_000),
+    })
+    .prefault({}),
+  alerts: z
+    .object({
+      ...notificationConfigShape,
+      /** Where people reach this Plumbline; alert links point here. Default: http://host:port. */
+      externalUrl: z.url({ protocol: /^https?$/ }).optional(),
+      /**
+       * Links added to every alert, by name: URL templates with {traceId}, {spanId}, {ruleId},
+       * {fingerprint}, {service}, {startsAtMs}, {endsAtMs}.
+       */
+      linkTemplates: z.record(z.string(), z.string()).default({}),
+      /** A notification still failing after this long is given up (failed). */
+      maxAgeMs: z.coerce
+        .number()
+        .int()
+        .min(1_000)
+        .default(24 * 3_600_000),
+      /** How often rate windows are computed and time-based transitions checked. */
+      tickMs: z.coerce.number().int().min(50).default(10_000),
+    })
+    .check((ctx) => {
+      for (const issue of routeChannelIssues(ctx.value)) {
+        ctx.issues.push({
+          code: "custom",
+          input: issue.channel,
+          path: issue.path,
+          message: issue.message,
+        });
+      }
     })
     .prefault({}),
   /** Plumbline's own OpenTelemetry: on only when the user sets the usual OTEL_* variables. */

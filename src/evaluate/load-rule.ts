@@ -11,6 +11,7 @@ import path from "node:path";
 import Ajv2020Module, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { RuleCompileError } from "./compile-error.ts";
 import { compileRule } from "./compile-rule.ts";
+import { parseAlertSpec } from "../alert/alert-spec.ts";
 import { parseField } from "./fields.ts";
 import type {
   AlertSpec,
@@ -129,6 +130,14 @@ export function parseRule(json: unknown, file: string, resolveRef?: ResolveRef):
       pointer = "/check/$ref";
     }
     return fail([{ file, pointer, message }], dependencies);
+  }
+  // The alert block is the alert stage's to define; its parser says what is wrong and where.
+  const alert = parseAlertSpec(rule.alert, rule.labels);
+  if (!alert.ok) {
+    return fail(
+      alert.errors.map((e) => ({ file, pointer: e.pointer, message: e.message })),
+      dependencies,
+    );
   }
   return { ok: true, rule, dependencies };
 }

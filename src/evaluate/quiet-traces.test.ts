@@ -16,7 +16,10 @@ function fakeStore(traces: Record<string, AgentOutputRow[]>, cursor?: number) {
   const store: QuietTraceStore = {
     readCursor: async (name) => cursors.get(name),
     writeCursor: async (name, value) => void cursors.set(name, value),
-    quietTraceIds: async (after, upto) => (asked.push([after, upto]), Object.keys(traces)),
+    quietTraceIds: async (after, upto) => (
+      asked.push([after, upto]),
+      Object.keys(traces).map((traceId) => ({ traceId, lastInsertMs: 1_000 }))
+    ),
     outputsOfTraces: async (ids, lean) => (
       read.push({ ids, lean }),
       ids.flatMap((id) => traces[id] ?? [])
@@ -49,10 +52,13 @@ describe("quiet-trace evaluator", () => {
       now: () => 100_000,
     });
     expect(await evaluator.tick()).toBe(2);
-    expect(asked).toEqual([[5_000, 70_000]]);
+    expect(asked).toEqual([[5_000 - 10_000, 70_000]]);
     expect(read).toEqual([{ ids: ["t1", "t2"], lean: true }]);
     expect(evaluated).toEqual([["a", "b"], ["c"]]);
     expect(cursors.get(QUIET_TRACE_CURSOR)).toBe(70_000);
+    // The next pass overlaps the last; traces already evaluated at their last insert are skipped.
+    expect(await evaluator.tick()).toBe(0);
+    expect(evaluated).toHaveLength(2);
   });
 
   it("reads nothing when there are no trace rules, but still moves on", async () => {

@@ -11,7 +11,11 @@ import type { Engine, EvaluationSink } from "./engine.ts";
 export interface QuietTraceStore {
   readCursor(name: string): Promise<number | undefined>;
   writeCursor(name: string, value: number): Promise<void>;
-  quietTraceIds(afterMs: number, uptoMs: number): Promise<string[]>;
+  /** Traces quiet since uptoMs with an insert after afterMs, and their last insert time. */
+  quietTraceIds(
+    afterMs: number,
+    uptoMs: number,
+  ): Promise<{ traceId: string; lastInsertMs: number }[]>;
   /** `lean`: the input text and attribute maps may be left out. */
   outputsOfTraces(traceIds: string[], lean: boolean): Promise<AgentOutputRow[]>;
 }
@@ -29,6 +33,7 @@ export interface QuietTraceOptions {
 }
 
 export const QUIET_TRACE_CURSOR = "quiet-traces";
+const OVERLAP_MS = 10_000;
 const TRACES_PER_QUERY = 500;
 
 export interface QuietTraceEvaluator {
@@ -43,6 +48,8 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
   let running: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  /** Trace id → the last insert time it was evaluated at (within the overlap). */
+  const evaluatedAt = new Map<string, number>();
 
   async function pass(): Promise<number> {
     const upto = now() - options.quietMs;
@@ -56,7 +63,18 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
       await options.store.writeCursor(QUIET_TRACE_CURSOR, upto);
       return 0;
     }
-    const traceIds = await options.store.quietTraceIds(after, upto);
+    // Each pass looks back OVERLAP_MS before the cursor: an insert that took long to become
+    // visible carries an insert time the cursor may already have passed. Traces already
+    // evaluated at their current last insert are skipped, so the overlap costs no re-evaluation.
+    const found = await options.store.quietTraceIds(after - OVERLAP_MS, upto);
+    const traceIds = found
+      .filter((t) => evaluatedAt.get(t.traceId) !== t.lastInsertMs)
+      .map((t) => t.traceId);
+    for (const t of found) evaluatedAt.set(t.traceId, t.lastInsertMs);
+    // Forget what the overlap can no longer reach.
+    for (const [traceId, last] of evaluatedAt) {
+      if (last < after - 2 * OVERLAP_MS) evaluatedAt.delete(traceId);
+    }
     for (let i = 0; i < traceIds.length; i += TRACES_PER_QUERY) {
       const rows = await options.store.outputsOfTraces(
         traceIds.slice(i, i + TRACES_PER_QUERY),

@@ -59,10 +59,10 @@ export async function quietTraceIds(
   store: Store,
   afterMs: number,
   uptoMs: number,
-): Promise<string[]> {
+): Promise<{ traceId: string; lastInsertMs: number }[]> {
   const { outputs } = store.tables;
   const result = await store.client.query({
-    query: `SELECT TraceId FROM ${outputs}
+    query: `SELECT TraceId, toUnixTimestamp64Milli(max(InsertedAt)) AS last FROM ${outputs}
 WHERE TraceId IN (
   SELECT DISTINCT TraceId FROM ${outputs}
   WHERE InsertedAt > fromUnixTimestamp64Milli({after:Int64})
@@ -73,7 +73,10 @@ HAVING max(InsertedAt) <= fromUnixTimestamp64Milli({upto:Int64})`,
     query_params: { after: afterMs, upto: uptoMs },
     format: "JSONEachRow",
   });
-  return (await result.json<{ TraceId: string }>()).map((r) => r.TraceId);
+  return (await result.json<{ TraceId: string; last: string }>()).map((r) => ({
+    traceId: r.TraceId,
+    lastInsertMs: Number(r.last),
+  }));
 }
 
 // The bulky columns, left out when the rules reading the rows never look at them; they then

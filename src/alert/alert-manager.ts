@@ -1,0 +1,312 @@
+/**
+ * Turns findings into alerts and alerts into notifications. `each` rules step their alert on
+ * every batch of findings, as they arrive from the engine (so detection latency is evaluation
+ * plus one outbox write); `rate` rules step on the window's counts, computed by SQL on the
+ * per-minute counters, every tick. Every tick also lets time pass for every open alert
+ * (pending → firing after `for`, repeat, resolve). State changes are saved; notifications go
+ * through the durable outbox.
+ */
+
+import { randomUUID } from "node:crypto";
+import type { Rule } from "../evaluate/rule.ts";
+import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
+import { parseAlertSpec, type ParsedAlertSpec } from "./alert-spec.ts";
+import { buildAlert } from "./evidence.ts";
+import { fingerprint, groupLabelsOf } from "./fingerprint.ts";
+import {
+  newAlertRecord,
+  step,
+  type AlertInput,
+  type AlertRecord,
+  type AlertNotificationKind,
+} from "./state-machine.ts";
+import type { Alert, AlertExample, Notification } from "./types.ts";
+
+export interface AlertStateStore {
+  saveRecords(records: AlertRecord[]): Promise<void>;
+  appendEvents(events: AlertTransition[]): Promise<void>;
+}
+
+export interface AlertTransition {
+  at: number;
+  record: AlertRecord;
+  from: string;
+  notification: AlertNotificationKind | "";
+}
+
+export interface RateGroupCounts {
+  service: string;
+  agent: string;
+  failed: number;
+  evaluated: number;
+}
+
+export interface AlertManagerOptions {
+  rules(): readonly Rule[];
+  store: AlertStateStore;
+  /** Records saved by a previous run. */
+  initialRecords: AlertRecord[];
+  enqueue(notifications: Notification[]): Promise<void>;
+  /** The channels an alert goes to. */
+  route(alert: Alert): string[];
+  /** Failed/evaluated per (service, agent) of one rule over the last `windowMs`. */
+  rateCounts(ruleId: string, windowMs: number): Promise<RateGroupCounts[]>;
+  linkTemplates: Readonly<Record<string, string>>;
+  externalUrl: string;
+  onError?: (error: unknown) => void;
+  now?: () => number;
+}
+
+export interface AlertManager {
+  /** Findings and evaluations of one engine batch (output or trace rules). */
+  onEvaluated(results: readonly CheckResultRow[], evaluations: readonly CheckEvaluationRow[]): void;
+  /** Time passing: rate windows, for-durations, repeats, resolutions. */
+  tick(): Promise<void>;
+  /** Resolves when every queued step has been processed. */
+  idle(): Promise<void>;
+  alerts(): Alert[];
+  alert(fingerprint: string): Alert | undefined;
+  /** A test notification to one channel, through the same outbox. */
+  testChannel(channel: string): Promise<Notification>;
+}
+
+export function createAlertManager(options: AlertManagerOptions): AlertManager {
+  const now = options.now ?? Date.now;
+  const records = new Map(options.initialRecords.map((r) => [r.fingerprint, r]));
+  let chain: Promise<void> = Promise.resolve();
+
+  function ruleWithSpec(ruleId: string): { rule: Rule; spec: ParsedAlertSpec } | undefined {
+    const rule = options.rules().find((r) => r.id === ruleId);
+    if (rule === undefined) return undefined;
+    const parsed = parseAlertSpec(rule.alert, rule.labels);
+    return parsed.ok ? { rule, spec: parsed.spec } : undefined;
+  }
+
+  /** Runs `work` after everything queued before it; state changes never interleave. */
+  function serial(work: () => Promise<void>): Promise<void> {
+    chain = chain.then(work).catch((error: unknown) => options.onError?.(error));
+    return chain;
+  }
+
+  async function apply(
+    steps: { rule: Rule; spec: ParsedAlertSpec; record: AlertRecord; input: AlertInput }[],
+  ): Promise<void> {
+    const at = now();
+    const changed: AlertRecord[] = [];
+    const transitions: AlertTransition[] = [];
+    const notifications: Notification[] = [];
+    for (const { rule, spec, record, input } of steps) {
+      const before = JSON.stringify(record);
+      const result = step(record, input, at, spec);
+      records.set(result.record.fingerprint, result.record);
+      if (JSON.stringify(result.record) !== before) changed.push(result.record);
+      if (result.record.state !== record.state || result.notify !== undefined) {
+        transitions.push({
+          at,
+          record: result.record,
+          from: record.state,
+          notification: result.notify ?? "",
+        });
+      }
+      if (result.notify !== undefined) {
+        const alert = buildAlert(result.record, rule, options.linkTemplates, options.externalUrl);
+        for (const channel of options.route(alert)) {
+          notifications.push({
+            id: randomUUID(),
+            kind: result.notify,
+            channel,
+            alert,
+            createdAt: new Date(at).toISOString(),
+          });
+        }
+      }
+    }
+    // State first, then the notifications: a crash in between re-derives nothing twice, and
+    // the outbox write is what makes a notification durable.
+    await options.store.saveRecords(changed);
+    await options.store.appendEvents(transitions);
+    await options.enqueue(notifications);
+  }
+
+  function onEvaluated(
+    results: readonly CheckResultRow[],
+    evaluations: readonly CheckEvaluationRow[],
+  ): void {
+    if (results.length === 0) return;
+    type Group = {
+      rule: Rule;
+      spec: ParsedAlertSpec;
+      labels: Record<string, string>;
+      failedKeys: Set<string>;
+      examples: AlertExample[];
+    };
+    const groups = new Map<string, Group>();
+    for (const row of results) {
+      const found = ruleWithSpec(row.RuleId);
+      if (found === undefined || found.spec.mode !== "each") continue;
+      const labels = groupLabelsOf(found.spec, found.rule, row);
+      const fp = fingerprint(row.RuleId, labels);
+      let group = groups.get(fp);
+      if (group === undefined) {
+        group = { ...found, labels, failedKeys: new Set(), examples: [] };
+        groups.set(fp, group);
+      }
+      group.failedKeys.add(`${row.TraceId}/${row.SpanId}`);
+      if (group.examples.length < 5) group.examples.push(exampleOf(row));
+    }
+    if (groups.size === 0) return;
+    // Evaluated outputs per (rule, service, agent) of the batch: the denominator for the counts.
+    const evaluated = new Map<string, number>();
+    for (const e of evaluations) {
+      const key = `${e.RuleId}\u0000${e.ServiceName}\u0000${e.AgentName}`;
+      evaluated.set(key, (evaluated.get(key) ?? 0) + 1);
+    }
+    void serial(() =>
+      apply(
+        [...groups.entries()].map(([fp, group]) => {
+          const key = `${group.rule.id}\u0000${group.labels["service"] ?? ""}\u0000${group.labels["agent"] ?? ""}`;
+          return {
+            rule: group.rule,
+            spec: group.spec,
+            record:
+              records.get(fp) ??
+              newAlertRecord({ fingerprint: fp, ruleId: group.rule.id, labels: group.labels }),
+            input: {
+              type: "failures",
+              findings: group.examples,
+              failed: group.failedKeys.size,
+              evaluated: Math.max(evaluated.get(key) ?? 0, group.failedKeys.size),
+            },
+          };
+        }),
+      ),
+    );
+  }
+
+  async function tick(): Promise<void> {
+    const rules = options.rules();
+    const rateInputs = new Map<
+      string,
+      { rule: Rule; spec: ParsedAlertSpec; labels: Record<string, string>; input: AlertInput }
+    >();
+    for (const rule of rules) {
+      const found = ruleWithSpec(rule.id);
+      if (found === undefined || found.spec.mode !== "rate") continue;
+      const spec = found.spec;
+      const counts = await options.rateCounts(rule.id, spec.windowMs);
+      for (const c of counts) {
+        const labels = groupLabelsOf(spec, rule, {
+          service: c.service,
+          agent: c.agent,
+          operation: "",
+          model: "",
+          tool: "",
+        });
+        rateInputs.set(fingerprint(rule.id, labels), {
+          rule,
+          spec,
+          labels,
+          input: { type: "rate", failed: c.failed, evaluated: c.evaluated },
+        });
+      }
+    }
+    await serial(async () => {
+      const steps: Parameters<typeof apply>[0] = [];
+      for (const [fp, entry] of rateInputs) {
+        steps.push({
+          rule: entry.rule,
+          spec: entry.spec,
+          record:
+            records.get(fp) ??
+            newAlertRecord({ fingerprint: fp, ruleId: entry.rule.id, labels: entry.labels }),
+          input: entry.input,
+        });
+      }
+      for (const record of records.values()) {
+        if (rateInputs.has(record.fingerprint)) continue;
+        if (record.state === "inactive" || record.state === "resolved") continue;
+        const found = ruleWithSpec(record.ruleId);
+        if (found === undefined) continue;
+        // A rate alert whose window holds nothing any more sees zero counts.
+        const input: AlertInput =
+          found.spec.mode === "rate" ? { type: "rate", failed: 0, evaluated: 0 } : { type: "tick" };
+        steps.push({ ...found, record, input });
+      }
+      await apply(steps);
+    });
+  }
+
+  function view(record: AlertRecord): Alert | undefined {
+    if (record.state === "inactive" || record.pendingSince === undefined) return undefined;
+    const found = options.rules().find((r) => r.id === record.ruleId);
+    const rule = found ?? {
+      id: record.ruleId,
+      version: "",
+      description: "(rule no longer loaded)",
+      severity: "warning" as const,
+      labels: {},
+    };
+    return buildAlert(record, rule, options.linkTemplates, options.externalUrl);
+  }
+
+  return {
+    onEvaluated,
+    tick: () => tick().catch((error: unknown) => options.onError?.(error)),
+    async idle() {
+      for (;;) {
+        const current = chain;
+        await current;
+        if (current === chain) return;
+      }
+    },
+    alerts: () => [...records.values()].flatMap((r) => view(r) ?? []),
+    alert: (fp) => {
+      const record = records.get(fp);
+      return record === undefined ? undefined : view(record);
+    },
+    async testChannel(channel) {
+      const at = new Date(now()).toISOString();
+      const notification: Notification = {
+        id: randomUUID(),
+        kind: "test",
+        channel,
+        createdAt: at,
+        alert: {
+          fingerprint: "0000000000000000",
+          ruleId: "plumbline.test",
+          ruleVersion: "",
+          description: "A test notification from Plumbline: this channel works.",
+          severity: "info",
+          runbook: undefined,
+          labels: { rule: "plumbline.test", severity: "info" },
+          state: "firing",
+          counts: { failed: 0, evaluated: 0 },
+          firstSeen: at,
+          lastSeen: at,
+          startsAt: at,
+          endsAt: undefined,
+          examples: [],
+          links: {},
+        },
+      };
+      await options.enqueue([notification]);
+      return notification;
+    },
+  };
+}
+
+function exampleOf(row: CheckResultRow): AlertExample {
+  return {
+    traceId: row.TraceId,
+    spanId: row.SpanId,
+    field: row.Field,
+    observed: row.Observed,
+    message: row.Message,
+    at: isoOf(row.Timestamp),
+  };
+}
+
+function isoOf(dateTime64: string): string {
+  if (/^\d+(\.\d+)?$/.test(dateTime64)) return new Date(Number(dateTime64) * 1000).toISOString();
+  return new Date(`${dateTime64.replace(" ", "T").slice(0, 23)}Z`).toISOString();
+}

@@ -1,0 +1,57 @@
+/**
+ * An alert's identity: the rule id and the values of its grouping labels. Findings of one rule
+ * with the same group labels feed one alert.
+ */
+
+import { createHash } from "node:crypto";
+import type { Rule } from "../evaluate/rule.ts";
+import type { CheckResultRow } from "../store/check-rows.ts";
+import type { OutputLabelName, ParsedAlertSpec } from "./alert-spec.ts";
+
+/** The output labels of a finding: the output (or trace) it is about. */
+export type OutputLabels = Record<OutputLabelName, string>;
+
+/** The output labels of a stored finding. */
+export function outputLabelsOfRow(row: CheckResultRow): OutputLabels {
+  return {
+    service: row.ServiceName,
+    agent: row.AgentName,
+    operation: row.Operation,
+    model: row.Model,
+    tool: row.ToolName,
+  };
+}
+
+/**
+ * The group labels of a finding, in `spec.groupBy` order: output labels from the finding (a
+ * stored row or its output labels), any other name from the rule's labels. An output label
+ * wins over a rule label of the same name. A missing value is "".
+ */
+export function groupLabelsOf(
+  spec: Pick<ParsedAlertSpec, "groupBy">,
+  rule: Pick<Rule, "labels">,
+  findingOrRow: CheckResultRow | OutputLabels,
+): Record<string, string> {
+  const output = "RuleId" in findingOrRow ? outputLabelsOfRow(findingOrRow) : findingOrRow;
+  const labels: Record<string, string> = {};
+  for (const name of spec.groupBy) {
+    labels[name] = Object.hasOwn(output, name)
+      ? output[name as OutputLabelName]
+      : (rule.labels[name] ?? "");
+  }
+  return labels;
+}
+
+/**
+ * sha256 (first 16 hex digits) of the rule id and the group labels in a canonical form: names
+ * sorted, and empty values left out, as in Prometheus, where an empty label is no label.
+ */
+export function fingerprint(ruleId: string, groupLabels: Readonly<Record<string, string>>): string {
+  const pairs = Object.entries(groupLabels)
+    .filter(([, value]) => value !== "")
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash("sha256")
+    .update(JSON.stringify([ruleId, pairs]))
+    .digest("hex")
+    .slice(0, 16);
+}

@@ -1,0 +1,188 @@
+/**
+ * Wires the alert stage: channel senders from the config, the durable delivery worker over the
+ * outbox table, the alert manager fed by the engine's findings, silences, the periodic tick,
+ * and the alerts API on top of them.
+ */
+
+import { randomUUID } from "node:crypto";
+import type { AlertsApiDeps } from "./api/alerts-routes.ts";
+import { createAlertManager, type AlertManager } from "./alert/alert-manager.ts";
+import { createChannelSender } from "./alert/channels/transport.ts";
+import { routeChannels } from "./alert/channels/route-channels.ts";
+import { createDeliveryWorker } from "./alert/delivery-worker.ts";
+import { isSilenced, type Silence } from "./alert/silences.ts";
+import type { AlertRecord } from "./alert/state-machine.ts";
+import type { Config } from "./config/index.ts";
+import type { Rule } from "./evaluate/rule.ts";
+import type { Logger } from "./log.ts";
+import {
+  alertHistory,
+  appendAlertEvents,
+  deliveriesOf,
+  loadAlerts,
+  loadSilences,
+  pendingOutbox,
+  recordDeliveryAttempt,
+  saveAlerts,
+  saveOutbox,
+  saveSilence,
+} from "./store/alert-queries.ts";
+import type { Store } from "./store/store.ts";
+
+export interface Alerting {
+  manager: AlertManager;
+  api: AlertsApiDeps;
+  close(): Promise<void>;
+}
+
+/** Per (service, agent): failed / evaluated outputs of one rule over a window, by SQL. */
+async function rateCounts(store: Store, ruleId: string, windowMs: number) {
+  const result = await store.client.query({
+    query: `SELECT ServiceName, AgentName, uniqExactMerge(Evaluated) AS evaluated, uniqExactMerge(Failed) AS failed
+FROM ${store.tables.checkCounts}
+WHERE RuleId = {rule:String} AND Minute >= toStartOfMinute(now() - toIntervalSecond({window:UInt32}))
+GROUP BY ServiceName, AgentName`,
+    query_params: { rule: ruleId, window: Math.ceil(windowMs / 1000) },
+    format: "JSONEachRow",
+  });
+  const rows = await result.json<{
+    ServiceName: string;
+    AgentName: string;
+    evaluated: string;
+    failed: string;
+  }>();
+  return rows.map((r) => ({
+    service: r.ServiceName,
+    agent: r.AgentName,
+    evaluated: Number(r.evaluated),
+    failed: Number(r.failed),
+  }));
+}
+
+export async function startAlerting(
+  config: Config,
+  store: Store,
+  rules: () => readonly Rule[],
+  log: Logger,
+  externalUrl: string,
+): Promise<Alerting> {
+  const settings = config.alerts;
+  const senders = new Map(
+    Object.entries(settings.channels).map(([name, channel]) => [
+      name,
+      createChannelSender(name, channel, { externalUrl }),
+    ]),
+  );
+  let silences = (await loadSilences(store)) as Silence[];
+  const worker = createDeliveryWorker({
+    store: {
+      save: (entries) => saveOutbox(store, entries),
+      pending: () => pendingOutbox(store),
+      recordAttempt: (attempt) => recordDeliveryAttempt(store, attempt),
+    },
+    senders,
+    maxAgeMs: settings.maxAgeMs,
+    isSilenced: (n) => n.kind !== "test" && isSilenced(n.alert, silences, Date.now()),
+    onEvent: (message, fields) => log.warn(message, fields),
+  });
+  await worker.start();
+
+  const defaults = settings.defaultChannels ?? Object.keys(settings.channels);
+  const initial = (await loadAlerts(store)).map((row) => JSON.parse(row.record) as AlertRecord);
+  const manager = createAlertManager({
+    rules,
+    store: {
+      saveRecords: (records) =>
+        saveAlerts(
+          store,
+          records.map((r) => ({
+            fingerprint: r.fingerprint,
+            ruleId: r.ruleId,
+            state: r.state,
+            record: JSON.stringify(r),
+          })),
+        ),
+      appendEvents: (events) =>
+        appendAlertEvents(
+          store,
+          events.map((e) => ({
+            at: e.at,
+            fingerprint: e.record.fingerprint,
+            ruleId: e.record.ruleId,
+            from: e.from,
+            to: e.record.state,
+            notification: e.notification,
+            failed: e.record.failed,
+            evaluated: e.record.evaluated,
+          })),
+        ),
+    },
+    initialRecords: initial,
+    enqueue: (notifications) => worker.enqueue(notifications),
+    route: (alert) => routeChannels(settings.routes, defaults, alert),
+    rateCounts: (ruleId, windowMs) => rateCounts(store, ruleId, windowMs),
+    linkTemplates: settings.linkTemplates,
+    externalUrl,
+    onError: (error) => log.error("alert processing failed", { error: String(error) }),
+  });
+
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const loop = () => {
+    if (stopped) return;
+    timer = setTimeout(() => void manager.tick().finally(loop), settings.tickMs);
+  };
+  loop();
+
+  const api: AlertsApiDeps = {
+    alerts: (state) => manager.alerts().filter((a) => state === undefined || a.state === state),
+    alert: async (fingerprint) => {
+      const alert = manager.alert(fingerprint);
+      if (alert === undefined) return undefined;
+      const [history, deliveries] = await Promise.all([
+        alertHistory(store, fingerprint),
+        deliveriesOf(store, fingerprint),
+      ]);
+      return {
+        alert,
+        history,
+        deliveries,
+        silencedBy: silences.filter((s) => isSilenced(alert, [s], Date.now())).map((s) => s.id),
+      };
+    },
+    channels: () =>
+      Object.keys(settings.channels).map((name) => ({
+        name,
+        type: settings.channels[name]?.type,
+        disabled: worker.disabledChannels().get(name),
+      })),
+    testChannel: async (name) => {
+      if (!senders.has(name)) return undefined;
+      return manager.testChannel(name);
+    },
+    silences: () => silences,
+    addSilence: async (silence) => {
+      await saveSilence(store, silence.id, silence, false);
+      silences = [...silences.filter((s) => s.id !== silence.id), silence];
+    },
+    deleteSilence: async (id) => {
+      const existing = silences.find((s) => s.id === id);
+      if (existing === undefined) return false;
+      await saveSilence(store, id, existing, true);
+      silences = silences.filter((s) => s.id !== id);
+      return true;
+    },
+    newId: () => randomUUID(),
+  };
+
+  return {
+    manager,
+    api,
+    async close() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await manager.idle();
+      await worker.stop();
+    },
+  };
+}
