@@ -120,6 +120,11 @@ export async function startAlerting(
     initialRecords: initial,
     enqueue: (notifications) => worker.enqueue(notifications),
     route: (alert) => routeChannels(settings.routes, defaults, alert),
+    resendEvery: new Map(
+      Object.entries(settings.channels).flatMap(([name, channel]) =>
+        channel.type === "alertmanager" ? [[name, channel.resendMs] as const] : [],
+      ),
+    ),
     rateCounts: (ruleId, windowMs) => rateCounts(store, ruleId, windowMs),
     linkTemplates: settings.linkTemplates,
     externalUrl,

@@ -49,6 +49,11 @@ export interface AlertManagerOptions {
   enqueue(notifications: Notification[]): Promise<void>;
   /** The channels an alert goes to. */
   route(alert: Alert): string[];
+  /**
+   * Channels that need a firing alert posted again every so often whatever the repeat
+   * interval (Alertmanager's API: it resolves alerts whose endsAt passes), by name → ms.
+   */
+  resendEvery?: ReadonlyMap<string, number>;
   /** Failed/evaluated per (service, agent) of one rule over the last `windowMs`. */
   rateCounts(ruleId: string, windowMs: number): Promise<RateGroupCounts[]>;
   linkTemplates: Readonly<Record<string, string>>;
@@ -233,7 +238,43 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
         steps.push({ ...found, record, input });
       }
       await apply(steps);
+      await resendDue();
     });
+  }
+
+  /** (fingerprint, channel) → when the alert was last posted there. */
+  const lastPosted = new Map<string, number>();
+
+  async function resendDue(): Promise<void> {
+    const resendEvery = options.resendEvery;
+    if (resendEvery === undefined || resendEvery.size === 0) return;
+    const at = now();
+    const notifications: Notification[] = [];
+    for (const record of records.values()) {
+      if (record.state !== "firing") continue;
+      const alert = view(record);
+      if (alert === undefined) continue;
+      for (const channel of options.route(alert)) {
+        const every = resendEvery.get(channel);
+        if (every === undefined) continue;
+        const key = `${record.fingerprint}\u0000${channel}`;
+        const last = lastPosted.get(key) ?? record.lastNotifiedAt ?? 0;
+        if (at - last < every) continue;
+        lastPosted.set(key, at);
+        notifications.push({
+          id: randomUUID(),
+          kind: "repeat",
+          channel,
+          alert,
+          createdAt: new Date(at).toISOString(),
+        });
+      }
+    }
+    for (const key of lastPosted.keys()) {
+      const fp = key.split("\u0000")[0] as string;
+      if (records.get(fp)?.state !== "firing") lastPosted.delete(key);
+    }
+    await options.enqueue(notifications);
   }
 
   function view(record: AlertRecord): Alert | undefined {

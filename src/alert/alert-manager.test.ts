@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import type { Rule } from "../evaluate/rule.ts";
+import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
+import { createAlertManager, type AlertManagerOptions } from "./alert-manager.ts";
+import type { Notification } from "./types.ts";
+
+const rule: Rule = {
+  id: "replies-short",
+  description: "Replies are short",
+  severity: "critical",
+  enabled: true,
+  labels: { team: "support" },
+  match: {},
+  check: { type: "assert", assertions: [{ field: "output.text", length_between: [1, 40] }] },
+  alert: { mode: "each", resolveAfter: "1m" },
+  version: "0123456789ab",
+  file: "r.json",
+};
+
+function finding(i: number, service = "svc"): CheckResultRow {
+  return {
+    Timestamp: `${1_764_158_400 + i}.000000000`,
+    RuleId: rule.id,
+    RuleVersion: rule.version,
+    Severity: "critical",
+    Scope: "output",
+    ServiceName: service,
+    AgentName: "bot",
+    Operation: "chat",
+    Model: "m",
+    ToolName: "",
+    TraceId: String(i).padStart(32, "0"),
+    SpanId: String(i).padStart(16, "0"),
+    Code: "assertion_failed",
+    Field: "output.text",
+    Message: "too long",
+    Observed: "x".repeat(50),
+    Expected: "length 1..40",
+  };
+}
+
+const evaluation = (i: number, service = "svc"): CheckEvaluationRow => ({
+  Minute: 1_764_158_400,
+  RuleId: rule.id,
+  ServiceName: service,
+  AgentName: "bot",
+  OutputKey: `${i}`,
+  Failed: 1,
+});
+
+function manager(overrides: Partial<AlertManagerOptions> = {}) {
+  let clock = 1_764_158_400_000;
+  const sent: Notification[] = [];
+  const m = createAlertManager({
+    rules: () => [rule],
+    store: { saveRecords: async () => undefined, appendEvents: async () => undefined },
+    initialRecords: [],
+    enqueue: async (n) => void sent.push(...n),
+    route: () => ["hook", "am"],
+    rateCounts: async () => [],
+    linkTemplates: {},
+    externalUrl: "http://plumbline:4318",
+    now: () => clock,
+    ...overrides,
+  });
+  return { m, sent, advance: (ms: number) => (clock += ms) };
+}
+
+describe("alert manager", () => {
+  it("fires once per group for a flood, with counts, and resolves after the quiet time", async () => {
+    const { m, sent, advance } = manager();
+    const rows = Array.from({ length: 1000 }, (_, i) => finding(i));
+    m.onEvaluated(
+      rows,
+      rows.map((_, i) => evaluation(i)),
+    );
+    m.onEvaluated([finding(1000, "other")], [evaluation(1000, "other")]);
+    await m.idle();
+    expect(sent.map((n) => [n.kind, n.channel, n.alert.labels["service"]])).toEqual([
+      ["firing", "hook", "svc"],
+      ["firing", "am", "svc"],
+      ["firing", "hook", "other"],
+      ["firing", "am", "other"],
+    ]);
+    expect(sent[0]?.alert.counts).toEqual({ failed: 1000, evaluated: 1000 });
+    expect(sent[0]?.alert.examples).toHaveLength(5);
+
+    advance(30_000);
+    m.onEvaluated([finding(2000)], [evaluation(2000)]);
+    await m.idle();
+    expect(sent).toHaveLength(4);
+
+    advance(61_000);
+    await m.tick();
+    expect(sent.slice(4).map((n) => [n.kind, n.alert.labels["service"]])).toEqual([
+      ["resolved", "svc"],
+      ["resolved", "svc"],
+      ["resolved", "other"],
+      ["resolved", "other"],
+    ]);
+  });
+
+  it("posts a firing alert again to channels that need it (Alertmanager's API)", async () => {
+    const { m, sent, advance } = manager({ resendEvery: new Map([["am", 10_000]]) });
+    m.onEvaluated([finding(1)], [evaluation(1)]);
+    await m.idle();
+    expect(sent).toHaveLength(2);
+    advance(5_000);
+    await m.tick();
+    expect(sent).toHaveLength(2);
+    advance(6_000);
+    await m.tick();
+    expect(sent.slice(2).map((n) => [n.kind, n.channel])).toEqual([["repeat", "am"]]);
+  });
+});
