@@ -9,10 +9,12 @@ import {
   loadAlerts,
   loadSilences,
   pendingOutbox,
+  rateCounts,
   saveAlerts,
   saveOutbox,
   saveSilence,
 } from "../src/store/alert-queries.ts";
+import { writeCheckEvaluations } from "../src/store/check-queries.ts";
 import { createClickHouseClient } from "../src/store/client.ts";
 import { runMigrations, tableNames } from "../src/store/migrations.ts";
 import { createStore, type Store } from "../src/store/store.ts";
@@ -82,5 +84,33 @@ describe("alert tables", () => {
     await saveSilence(store, "s2", { id: "s2" }, false);
     await saveSilence(store, "s2", { id: "s2" }, true);
     expect(await loadSilences(store)).toEqual([{ id: "s1", comment: "deploy" }]);
+  });
+});
+
+describe("rate windows", () => {
+  it("counts failed and evaluated outputs per service and agent over the window, by SQL", async () => {
+    const nowS = Math.floor(Date.now() / 1000);
+    const minute = (ago: number) => nowS - (nowS % 60) - ago * 60;
+    const row = (ago: number, key: string, failed: 0 | 1, agent = "bot") => ({
+      Minute: minute(ago),
+      RuleId: "rate-rule",
+      ServiceName: "svc",
+      AgentName: agent,
+      OutputKey: key,
+      Failed: failed,
+    });
+    await writeCheckEvaluations(store, [
+      row(0, "a", 1),
+      row(1, "b", 0),
+      row(2, "c", 1),
+      row(30, "old", 1), // outside a 15-minute window
+      row(1, "d", 0, "other"),
+    ]);
+    await writeCheckEvaluations(store, [row(0, "a", 1)]); // evaluated again: counted once
+    const counts = await rateCounts(store, "rate-rule", 15 * 60_000);
+    expect(counts.sort((x, y) => x.agent.localeCompare(y.agent))).toEqual([
+      { service: "svc", agent: "bot", evaluated: 3, failed: 2 },
+      { service: "svc", agent: "other", evaluated: 1, failed: 0 },
+    ]);
   });
 });

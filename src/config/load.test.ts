@@ -91,3 +91,48 @@ describe("loadConfig", () => {
     });
   });
 });
+
+describe("alert channels in the config", () => {
+  it("are validated with the key named, and masked when printed", () => {
+    const dir = emptyDir();
+    const secret = `whsec_${Buffer.from("0123456789abcdef0123456789abcdef").toString("base64")}`;
+    writeFileSync(
+      join(dir, "plumbline.config.json"),
+      JSON.stringify({
+        alerts: {
+          channels: {
+            hook: {
+              type: "webhook",
+              url: "https://hooks.example/x",
+              secret,
+              headers: { authorization: "Bearer t0k" },
+            },
+          },
+          routes: [{ match: { severity: "critical" }, channels: ["pager"] }],
+          defaultChannels: ["hook"],
+        },
+      }),
+    );
+    expect(() => loadConfig({}, dir)).toThrow(/channel "pager", which is not in channels/);
+
+    writeFileSync(
+      join(dir, "plumbline.config.json"),
+      JSON.stringify({
+        alerts: {
+          channels: {
+            hook: {
+              type: "webhook",
+              url: "https://hooks.example/x",
+              secret,
+              headers: { authorization: "Bearer t0k" },
+            },
+          },
+        },
+      }),
+    );
+    const text = JSON.stringify(maskSecrets(loadConfig({}, dir)));
+    expect(text).not.toContain(secret);
+    expect(text).not.toContain("t0k");
+    expect(text).toContain("hooks.example");
+  });
+});
