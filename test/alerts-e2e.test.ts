@@ -53,6 +53,13 @@ beforeAll(async () => {
   mkdirSync(rulesDir, { recursive: true });
   writeFileSync(join(rulesDir, "a.json"), JSON.stringify(rule("replies-short", "replies-svc")));
   writeFileSync(join(rulesDir, "b.json"), JSON.stringify(rule("flaky-replies", "flaky-svc")));
+  writeFileSync(
+    join(rulesDir, "c.json"),
+    JSON.stringify({
+      ...rule("rate-replies", "rate-svc"),
+      alert: { mode: "rate", threshold: 0.5, window: "1m", minSamples: 4, for: "0s" },
+    }),
+  );
   service = await startTestService({
     rulesDir,
     evaluate: { builtinRules: false, resultsFlushMs: 50, traceQuietMs: 300, traceIntervalMs: 100 },
@@ -207,6 +214,21 @@ describe("alerts end to end", () => {
       bodies(hook).find((b) => b.kind === "test"),
     );
     expect(sent.alert.ruleId).toBe("plumbline.test");
+  });
+
+  it("fires a rate alert when the failure ratio over the window crosses its threshold", async () => {
+    await sendReplies("rate-svc", ["short", "also short"]);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(bodies(hook).some((b) => b.alert?.ruleId === "rate-replies")).toBe(false);
+    await sendReplies("rate-svc", [
+      "a reply that is far too long for the chat widget, one",
+      "a reply that is far too long for the chat widget, two",
+      "a reply that is far too long for the chat widget, three",
+    ]);
+    const firing = await until("the rate alert", () =>
+      bodies(hook).find((b) => b.alert?.ruleId === "rate-replies" && b.kind === "firing"),
+    );
+    expect(firing.alert.counts).toEqual({ failed: 3, evaluated: 5 });
   });
 
   it("retries a receiver that is down, then 503 with Retry-After, and delivers each id once", async () => {
