@@ -89,6 +89,12 @@ describe("alert delivery across a crash", () => {
       .slice(before)
       .map((r) => JSON.parse(r.body) as { id: string; kind: string });
     expect(after[0]).toMatchObject({ id, kind: "firing" });
+    // The alert's state came back too: still firing, not fired a second time.
+    const alerts = (await (await fetch(`${second.url}/api/alerts?state=firing`)).json()) as {
+      alerts: { ruleId: string }[];
+    };
+    expect(alerts.alerts.map((a) => a.ruleId)).toEqual(["replies-short"]);
+    expect(after.filter((n) => n.kind === "firing")).toHaveLength(1);
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
   }, 60_000);
