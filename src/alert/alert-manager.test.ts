@@ -113,3 +113,33 @@ describe("alert manager", () => {
     expect(sent.slice(2).map((n) => [n.kind, n.channel])).toEqual([["repeat", "am"]]);
   });
 });
+
+describe("rate alerts", () => {
+  it("add up the counts of every agent when grouped by service only", async () => {
+    const rateRule: Rule = {
+      ...rule,
+      id: "rate-rule",
+      alert: {
+        mode: "rate",
+        threshold: 0.5,
+        window: "15m",
+        minSamples: 4,
+        for: "0s",
+        groupBy: ["service"],
+      },
+    };
+    const { m, sent } = manager({
+      rules: () => [rateRule],
+      route: () => ["hook"],
+      rateCounts: async () => [
+        { service: "svc", agent: "a", failed: 2, evaluated: 3 },
+        { service: "svc", agent: "b", failed: 1, evaluated: 3 },
+      ],
+    });
+    await m.tick();
+    // 3 of 6 failed across both agents: at the threshold, one alert for the service.
+    expect(sent.map((n) => [n.kind, n.alert.labels["service"], n.alert.counts])).toEqual([
+      ["firing", "svc", { failed: 3, evaluated: 6 }],
+    ]);
+  });
+});

@@ -207,11 +207,19 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
           model: "",
           tool: "",
         });
-        rateInputs.set(fingerprint(rule.id, labels), {
+        // Several (service, agent) rows fall into one group when groupBy is coarser: add them.
+        const fp = fingerprint(rule.id, labels);
+        const previous = rateInputs.get(fp)?.input;
+        const sum = previous?.type === "rate" ? previous : { failed: 0, evaluated: 0 };
+        rateInputs.set(fp, {
           rule,
           spec,
           labels,
-          input: { type: "rate", failed: c.failed, evaluated: c.evaluated },
+          input: {
+            type: "rate",
+            failed: sum.failed + c.failed,
+            evaluated: sum.evaluated + c.evaluated,
+          },
         });
       }
     }

@@ -4,6 +4,7 @@
 
 import { z } from "zod";
 import { notificationConfigShape, routeChannelIssues } from "../alert/channels/channel-config.ts";
+import { linkTemplatesSchema } from "../alert/links.ts";
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -89,7 +90,7 @@ export const configSchema = z.object({
        * Links added to every alert, by name: URL templates with {traceId}, {spanId}, {ruleId},
        * {fingerprint}, {service}, {startsAtMs}, {endsAtMs}.
        */
-      linkTemplates: z.record(z.string(), z.string()).default({}),
+      linkTemplates: linkTemplatesSchema.default({}),
       /** A notification still failing after this long is given up (failed). */
       maxAgeMs: z.coerce
         .number()
