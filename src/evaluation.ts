@@ -79,7 +79,11 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
   for (const error of ruleSet.errors()) log.warn("rule file error", { ...error });
   log.info("rules loaded", { rules: ruleSet.rules().length, dirs });
 
-  const engine = createEngine({ rules: () => ruleSet.rules(), sink });
+  const engine = createEngine({
+    rules: () => ruleSet.rules(),
+    sink,
+    onError: (error) => log.error("evaluation failed", { error: String(error) }),
+  });
   const traces = createQuietTraceEvaluator({
     store: {
       readCursor: (name) => readCursor(store, name),

@@ -17,6 +17,7 @@ import {
 } from "../src/alert/channels/test-receiver.ts";
 import { emitAgentRun, makeProvider, RecordingExporter } from "./helpers/agent-traffic.ts";
 import { fetchJson, type Json } from "./helpers/http.ts";
+import { until } from "./helpers/until.ts";
 import { startTestService, tempDir, type TestService } from "./helpers/service.ts";
 
 const SECRET_BYTES = Buffer.from("plumbline-test-secret-0123456789");
@@ -79,20 +80,6 @@ afterAll(async () => {
   await hook?.close();
   await flaky?.close();
 });
-
-async function until<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function sendReplies(serviceName: string, answers: string[]): Promise<string[]> {
   const exporter = new RecordingExporter(

@@ -22,18 +22,13 @@ import {
   writeCursor,
 } from "../src/store/check-queries.ts";
 import type { CheckResultRow } from "../src/store/check-rows.ts";
-import { createClickHouseClient } from "../src/store/client.ts";
-import { runMigrations, tableNames } from "../src/store/migrations.ts";
-import { createStore, type Store } from "../src/store/store.ts";
-import { tempDir } from "./helpers/service.ts";
+import type { Store } from "../src/store/store.ts";
+import { openTestStore } from "./helpers/store.ts";
 
 let store: Store;
 
 beforeAll(async () => {
-  const client = createClickHouseClient({ dataDir: tempDir(), user: "default", password: "" });
-  const tables = tableNames("plumbline", "otel_traces");
-  await runMigrations(client, { tables, retentionDays: 0 });
-  store = createStore(client, tables);
+  store = await openTestStore();
 });
 afterAll(async () => {
   await store?.close();

@@ -12,6 +12,7 @@ import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emitAgentRun, makeProvider, RecordingExporter } from "./helpers/agent-traffic.ts";
 import { fetchJson, type Json } from "./helpers/http.ts";
+import { until } from "./helpers/until.ts";
 import { startTestService, tempDir, type TestService } from "./helpers/service.ts";
 
 const invoiceRule = {
@@ -47,20 +48,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.close();
 });
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function send(
   runs: Parameters<typeof emitAgentRun>[1][],
@@ -124,38 +111,46 @@ describe("rules end to end", () => {
     });
   });
 
-  it("catches a tool that answered an auth error as data, and the agent run that carried on", async () => {
-    const [traceId] = await send(
-      [
-        {
-          agent: "order-bot",
-          userText: "Where is order 7?",
-          answer: "Your order ships tomorrow.",
-          tool: {
-            name: "lookup_order",
-            args: { id: 7 },
-            result: { error: "401 Unauthorized: token expired" },
+  it(
+    "catches a tool that answered an auth error as data, and the agent run that carried on",
+    { timeout: 60_000 },
+    async () => {
+      const [traceId] = await send(
+        [
+          {
+            agent: "order-bot",
+            userText: "Where is order 7?",
+            answer: "Your order ships tomorrow.",
+            tool: {
+              name: "lookup_order",
+              args: { id: 7 },
+              result: { error: "401 Unauthorized: token expired" },
+            },
           },
+        ],
+        "orders-agent",
+      );
+      const checks = await until(
+        "tool and trace findings",
+        async () => {
+          const body: Json = await fetchJson(`${service.url}/api/checks?trace=${traceId}`);
+          const ids = new Set(body.checks.map((c: Json) => c.RuleId));
+          return ids.has("builtin.tool-error-in-disguise") && ids.has("builtin.error-swallowed")
+            ? body.checks
+            : undefined;
         },
-      ],
-      "orders-agent",
-    );
-    const checks = await until("tool and trace findings", async () => {
-      const body: Json = await fetchJson(`${service.url}/api/checks?trace=${traceId}`);
-      const ids = new Set(body.checks.map((c: Json) => c.RuleId));
-      return ids.has("builtin.tool-error-in-disguise") && ids.has("builtin.error-swallowed")
-        ? body.checks
-        : undefined;
-    });
-    const disguised = checks.find((c: Json) => c.RuleId === "builtin.tool-error-in-disguise");
-    expect(disguised).toMatchObject({ ToolName: "lookup_order", Scope: "output" });
-    const swallowed = checks.find((c: Json) => c.RuleId === "builtin.error-swallowed");
-    expect(swallowed).toMatchObject({
-      Scope: "trace",
-      Operation: "invoke_agent",
-      AgentName: "order-bot",
-    });
-  });
+        40_000,
+      ); // trace rules wait for the trace to go quiet; give a loaded machine time
+      const disguised = checks.find((c: Json) => c.RuleId === "builtin.tool-error-in-disguise");
+      expect(disguised).toMatchObject({ ToolName: "lookup_order", Scope: "output" });
+      const swallowed = checks.find((c: Json) => c.RuleId === "builtin.error-swallowed");
+      expect(swallowed).toMatchObject({
+        Scope: "trace",
+        Operation: "invoke_agent",
+        AgentName: "order-bot",
+      });
+    },
+  );
 
   it("validates a rule before it is written, pointing at what is wrong", async () => {
     const bad = {

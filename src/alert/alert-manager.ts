@@ -12,6 +12,7 @@ import type { Rule } from "../evaluate/rule.ts";
 import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
 import { parseAlertSpec, type ParsedAlertSpec } from "./alert-spec.ts";
 import { buildAlert } from "./evidence.ts";
+import { exampleOfRow } from "./examples.ts";
 import { fingerprint, groupLabelsOf } from "./fingerprint.ts";
 import {
   newAlertRecord,
@@ -157,7 +158,7 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
         groups.set(fp, group);
       }
       group.failedKeys.add(`${row.TraceId}/${row.SpanId}`);
-      if (group.examples.length < 5) group.examples.push(exampleOf(row));
+      if (group.examples.length < 5) group.examples.push(exampleOfRow(row));
     }
     if (groups.size === 0) return;
     // Evaluated outputs per (rule, service, agent) of the batch: the denominator for the counts.
@@ -342,20 +343,4 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
       return notification;
     },
   };
-}
-
-function exampleOf(row: CheckResultRow): AlertExample {
-  return {
-    traceId: row.TraceId,
-    spanId: row.SpanId,
-    field: row.Field,
-    observed: row.Observed,
-    message: row.Message,
-    at: isoOf(row.Timestamp),
-  };
-}
-
-function isoOf(dateTime64: string): string {
-  if (/^\d+(\.\d+)?$/.test(dateTime64)) return new Date(Number(dateTime64) * 1000).toISOString();
-  return new Date(`${dateTime64.replace(" ", "T").slice(0, 23)}Z`).toISOString();
 }

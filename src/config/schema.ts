@@ -3,7 +3,7 @@
  */
 
 import { z } from "zod";
-import { notificationConfigShape, routeChannelIssues } from "../alert/channels/channel-config.ts";
+import { checkRouteChannels, notificationConfigShape } from "../alert/channels/channel-config.ts";
 import { linkTemplatesSchema } from "../alert/links.ts";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -100,16 +100,7 @@ export const configSchema = z.object({
       /** How often rate windows are computed and time-based transitions checked. */
       tickMs: z.coerce.number().int().min(50).default(10_000),
     })
-    .check((ctx) => {
-      for (const issue of routeChannelIssues(ctx.value)) {
-        ctx.issues.push({
-          code: "custom",
-          input: issue.channel,
-          path: issue.path,
-          message: issue.message,
-        });
-      }
-    })
+    .check(checkRouteChannels)
     .prefault({}),
   /** Plumbline's own OpenTelemetry: on only when the user sets the usual OTEL_* variables. */
   telemetry: z

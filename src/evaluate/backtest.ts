@@ -6,6 +6,7 @@
 
 import type { AgentOutputRow } from "../store/rows.ts";
 import { createEngine } from "./engine.ts";
+import { groupByTrace } from "./group-by-trace.ts";
 import type { Rule } from "./rule.ts";
 
 export interface BacktestSource {
@@ -91,16 +92,6 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
     options.onProgress?.(++done, total);
   }
   return [...summaries.values()];
-}
-
-function groupByTrace(rows: AgentOutputRow[]): AgentOutputRow[][] {
-  const byTrace = new Map<string, AgentOutputRow[]>();
-  for (const row of rows) {
-    const list = byTrace.get(row.TraceId);
-    if (list === undefined) byTrace.set(row.TraceId, [row]);
-    else list.push(row);
-  }
-  return [...byTrace.values()];
 }
 
 function isoOf(dateTime64: string): string {

@@ -52,6 +52,7 @@ export interface EngineOptions {
   sink: EvaluationSink;
   /** Outputs waiting for evaluation beyond which new ones are dropped (and counted). */
   maxQueued?: number;
+  onError?: (error: unknown) => void;
   now?: () => number;
 }
 
@@ -146,8 +147,13 @@ export function createEngine(options: EngineOptions): Engine {
     while (queue.length > 0) {
       const batch = queue;
       queue = [];
-      const { results, evaluations } = await evaluateOutputs(batch);
-      options.sink.add(results, evaluations);
+      try {
+        const { results, evaluations } = await evaluateOutputs(batch);
+        options.sink.add(results, evaluations);
+      } catch (error) {
+        // A bug, not a rule error (those are findings): report it and go on with the next batch.
+        options.onError?.(error);
+      }
       // Let ingest run between batches: evaluation must never starve the receivers.
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -7,6 +7,7 @@
 
 import type { AgentOutputRow } from "../store/rows.ts";
 import type { Engine, EvaluationSink } from "./engine.ts";
+import { groupByTrace } from "./group-by-trace.ts";
 
 export interface QuietTraceStore {
   readCursor(name: string): Promise<number | undefined>;
@@ -112,14 +113,4 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
       await running?.catch(() => 0);
     },
   };
-}
-
-function groupByTrace(rows: AgentOutputRow[]): AgentOutputRow[][] {
-  const byTrace = new Map<string, AgentOutputRow[]>();
-  for (const row of rows) {
-    const list = byTrace.get(row.TraceId);
-    if (list === undefined) byTrace.set(row.TraceId, [row]);
-    else list.push(row);
-  }
-  return [...byTrace.values()];
 }

@@ -131,16 +131,7 @@ export const notificationConfigShape = {
  */
 export const notificationConfigSchema = z
   .object(notificationConfigShape)
-  .check((ctx) => {
-    for (const issue of routeChannelIssues(ctx.value)) {
-      ctx.issues.push({
-        code: "custom",
-        input: issue.channel,
-        path: issue.path,
-        message: issue.message,
-      });
-    }
-  })
+  .check(checkRouteChannels)
   .transform(({ channels, routes, defaultChannels }) => ({
     channels,
     routes,
@@ -154,6 +145,20 @@ export type WebhookFormat = WebhookChannelConfig["format"];
 export type RouteConfig = z.output<typeof routeSchema>;
 export type NotificationConfig = z.output<typeof notificationConfigSchema>;
 export type NotificationConfigInput = z.input<typeof notificationConfigSchema>;
+
+/** A zod check reporting every routeChannelIssues entry at its path (for any schema holding the shape). */
+export function checkRouteChannels<T extends Parameters<typeof routeChannelIssues>[0]>(
+  ctx: z.core.ParsePayload<T>,
+): void {
+  for (const issue of routeChannelIssues(ctx.value)) {
+    ctx.issues.push({
+      code: "custom",
+      input: issue.channel,
+      path: issue.path,
+      message: issue.message,
+    });
+  }
+}
 
 export interface RouteChannelIssue {
   path: (string | number)[];
