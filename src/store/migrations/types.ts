@@ -1,0 +1,30 @@
+/** Shapes shared by the numbered migrations. */
+
+export interface TableNames {
+  database: string;
+  /** Fully qualified names, ready for SQL text. */
+  traces: string;
+  outputs: string;
+  ingestStats: string;
+  checkResults: string;
+  checkEvaluations: string;
+  checkCounts: string;
+  cursors: string;
+  alerts: string;
+  alertEvents: string;
+  outbox: string;
+  deliveries: string;
+  silences: string;
+  migrations: string;
+}
+
+export interface MigrationContext {
+  tables: TableNames;
+  retentionDays: number;
+}
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements(ctx: MigrationContext): string[];
+}
