@@ -35,6 +35,8 @@ export const BUILTIN_RULES_DIR = fileURLToPath(new URL("../rules/builtin", impor
 export interface Evaluation {
   engine: Engine;
   api: RulesApiDeps;
+  /** Tells the quiet-trace evaluator which traces were just ingested. */
+  noteCommitted(outputs: readonly { TraceId: string }[]): void;
   /** The enabled rules in effect. */
   rules(): readonly Rule[];
   /** Also hands every batch of findings and evaluations to `listener` (the alert manager). */
@@ -136,6 +138,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
     engine,
     api,
     rules: () => ruleSet.rules(),
+    noteCommitted: (outputs) => traces.noteIngested([...new Set(outputs.map((o) => o.TraceId))]),
     listen: (listener) => void listeners.push(listener),
     flush,
     async close() {

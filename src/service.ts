@@ -86,7 +86,11 @@ export async function startService(
   // The alerts API needs the HTTP port for its links, so it is filled in once the server listens.
   const alertsApi: { current?: AlertsApiDeps } = {};
   const ingest = withMetrics(
-    createIngest(committer, stats, [evaluation.engine.onCommitted, ...(options.onCommitted ?? [])]),
+    createIngest(committer, stats, [
+      evaluation.engine.onCommitted,
+      (outputs) => evaluation.noteCommitted(outputs),
+      ...(options.onCommitted ?? []),
+    ]),
   );
   const receiverOptions = {
     ingest,

@@ -130,17 +130,21 @@ describe("rules end to end", () => {
         ],
         "orders-agent",
       );
+      let seen = "";
       const checks = await until(
         "tool and trace findings",
         async () => {
           const body: Json = await fetchJson(`${service.url}/api/checks?trace=${traceId}`);
           const ids = new Set(body.checks.map((c: Json) => c.RuleId));
+          seen = [...ids].join(", ");
           return ids.has("builtin.tool-error-in-disguise") && ids.has("builtin.error-swallowed")
             ? body.checks
             : undefined;
         },
         40_000,
-      ); // trace rules wait for the trace to go quiet; give a loaded machine time
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}; findings so far: ${seen}`);
+      }); // trace rules wait for the trace to go quiet; give a loaded machine time
       const disguised = checks.find((c: Json) => c.RuleId === "builtin.tool-error-in-disguise");
       expect(disguised).toMatchObject({ ToolName: "lookup_order", Scope: "output" });
       const swallowed = checks.find((c: Json) => c.RuleId === "builtin.error-swallowed");

@@ -78,4 +78,34 @@ describe("quiet-trace evaluator", () => {
     expect(read).toEqual([]);
     expect(cursors.get(QUIET_TRACE_CURSOR)).toBe(70_000);
   });
+
+  it("evaluates traces this process ingested once they are quiet, even when the scan misses them", async () => {
+    const { store, read } = fakeStore({});
+    store.outputsOfTraces = async (ids) => (
+      read.push({ ids, lean: true }),
+      ids.flatMap((id) => traces[id as "t1"] ?? [])
+    );
+    let clock = 100_000;
+    const evaluated: string[] = [];
+    const evaluator = createQuietTraceEvaluator({
+      store,
+      engine: {
+        traceRulesRead: () => ({ any: true, bulky: false }),
+        evaluateTrace: (rows) => (
+          evaluated.push(rows[0]?.TraceId ?? ""),
+          { findings: [], results: [], evaluations: [] }
+        ),
+      },
+      sink: { add: () => undefined },
+      quietMs: 30_000,
+      intervalMs: 1_000,
+      now: () => clock,
+    });
+    evaluator.noteIngested(["t1"]);
+    expect(await evaluator.tick()).toBe(0); // not quiet yet
+    clock += 31_000;
+    expect(await evaluator.tick()).toBe(1);
+    expect(evaluated).toEqual(["t1"]);
+    expect(await evaluator.tick()).toBe(0); // once
+  });
 });

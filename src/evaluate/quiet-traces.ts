@@ -38,6 +38,11 @@ const OVERLAP_MS = 10_000;
 const TRACES_PER_QUERY = 500;
 
 export interface QuietTraceEvaluator {
+  /**
+   * Traces this process has just ingested. They are evaluated once quiet even when the insert-
+   * time scan misses them; the scan still covers restarts and other ingest processes.
+   */
+  noteIngested(traceIds: readonly string[]): void;
   /** One pass; returns how many traces were evaluated. Never runs two passes at once. */
   tick(): Promise<number>;
   start(): void;
@@ -51,6 +56,9 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
   let stopped = false;
   /** Trace id → the last insert time it was evaluated at (within the overlap). */
   const evaluatedAt = new Map<string, number>();
+  /** Trace id → when this process last ingested an output of it. */
+  const ingested = new Map<string, number>();
+  const MAX_INGESTED = 100_000;
 
   async function pass(): Promise<number> {
     const upto = now() - options.quietMs;
@@ -71,6 +79,11 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
     const traceIds = found
       .filter((t) => evaluatedAt.get(t.traceId) !== t.lastInsertMs)
       .map((t) => t.traceId);
+    for (const [traceId, at] of ingested) {
+      if (at > upto) continue;
+      ingested.delete(traceId);
+      if (!found.some((t) => t.traceId === traceId)) traceIds.push(traceId);
+    }
     for (const t of found) evaluatedAt.set(t.traceId, t.lastInsertMs);
     // Forget what the overlap can no longer reach.
     for (const [traceId, last] of evaluatedAt) {
@@ -105,6 +118,14 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
   }
 
   return {
+    noteIngested(traceIds) {
+      const at = now();
+      for (const traceId of traceIds) {
+        ingested.delete(traceId); // re-insert: the map stays ordered by last ingest
+        ingested.set(traceId, at);
+      }
+      while (ingested.size > MAX_INGESTED) ingested.delete(ingested.keys().next().value as string);
+    },
     tick,
     start: schedule,
     async stop() {
