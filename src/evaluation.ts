@@ -28,6 +28,9 @@ import {
 } from "./store/check-queries.ts";
 import type { CheckEvaluationRow, CheckResultRow } from "./store/check-rows.ts";
 import type { Store } from "./store/store.ts";
+import { lastWindowEnds, saveWindowResults, type WindowResultRow } from "./store/drift-results.ts";
+import { evaluateWindowRule } from "./evaluate/windows/evaluate-window.ts";
+import { createWindowScheduler } from "./evaluate/windows/scheduler.ts";
 
 /** The built-in detectors shipped with Plumbline. */
 export const BUILTIN_RULES_DIR = fileURLToPath(new URL("../rules/builtin", import.meta.url));
@@ -41,6 +44,10 @@ export interface Evaluation {
   rules(): readonly Rule[];
   /** Also hands every batch of findings and evaluations to `listener` (the alert manager). */
   listen(listener: (results: CheckResultRow[], evaluations: CheckEvaluationRow[]) => void): void;
+  /** Hands every stored evaluation of a window rule to `listener` (the alert manager). */
+  listenWindows(listener: (row: WindowResultRow) => Promise<void>): void;
+  /** Evaluates the window rules that are due now (also done every evaluate.windowTickMs). */
+  evaluateWindows(): Promise<void>;
   /** Evaluates what is queued and writes all findings and counts now. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -101,6 +108,31 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
   });
   traces.start();
 
+  const windowListeners: ((row: WindowResultRow) => Promise<void>)[] = [];
+  const windows = createWindowScheduler({
+    rules: () => ruleSet.rules(),
+    evaluate: (rule, spec, atMs) => evaluateWindowRule(store, rule, spec, atMs),
+    save: (rows) => saveWindowResults(store, rows),
+    loadCursors: () => lastWindowEnds(store),
+    onResult: async (row) => {
+      for (const listener of windowListeners) await listener(row);
+    },
+    onError: (rule, error) =>
+      log.warn("window rule evaluation failed; retrying", { rule: rule.id, error: String(error) }),
+    settleMs: settings.windowSettleMs,
+    maxCatchUp: settings.windowMaxCatchUp,
+  });
+  let windowsStopped = false;
+  let windowRun: Promise<void> = Promise.resolve();
+  let windowTimer: NodeJS.Timeout | undefined;
+  const windowLoop = () => {
+    if (windowsStopped) return;
+    windowTimer = setTimeout(() => {
+      windowRun = windows.tick().finally(windowLoop);
+    }, settings.windowTickMs);
+  };
+  windowLoop();
+
   const api: RulesApiDeps = {
     store,
     statuses: () =>
@@ -125,6 +157,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
         },
         sinceMs: request.sinceMs,
         untilMs: request.untilMs,
+        evaluateWindow: (rule, spec, atMs) => evaluateWindowRule(store, rule, spec, atMs),
         onProgress,
       }),
   };
@@ -140,8 +173,13 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
     rules: () => ruleSet.rules(),
     noteCommitted: (outputs) => traces.noteIngested([...new Set(outputs.map((o) => o.TraceId))]),
     listen: (listener) => void listeners.push(listener),
+    listenWindows: (listener) => void windowListeners.push(listener),
+    evaluateWindows: () => windows.tick(),
     flush,
     async close() {
+      windowsStopped = true;
+      clearTimeout(windowTimer);
+      await windowRun;
       ruleSet.close();
       await traces.stop();
       await flush();

@@ -32,6 +32,8 @@ export interface RunningService {
   flushStats(): Promise<void>;
   /** Finishes evaluating what was ingested and writes the findings. */
   flushEvaluations(): Promise<void>;
+  /** Evaluates the window rules (rate, drift) that are due now. */
+  evaluateWindows(): Promise<void>;
   /** Stops accepting, writes everything acknowledged, closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -133,6 +135,7 @@ export async function startService(
       evaluation.listen((results, evaluations) =>
         started.manager.onEvaluated(results, evaluations),
       );
+      evaluation.listenWindows((row) => started.manager.onWindowResult(row));
       alertsApi.current = started.api;
     });
   alertingStarted.catch((error: unknown) =>
@@ -167,6 +170,7 @@ export async function startService(
     store,
     flushStats: () => stats.flush(),
     flushEvaluations: () => evaluation.flush(),
+    evaluateWindows: () => evaluation.evaluateWindows(),
     close,
   };
 }

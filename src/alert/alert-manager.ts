@@ -22,6 +22,7 @@ import {
   type AlertNotificationKind,
 } from "./state-machine.ts";
 import type { Alert, AlertExample, Notification } from "./types.ts";
+import type { WindowResultRow } from "../store/drift-results.ts";
 
 export interface AlertStateStore {
   saveRecords(records: AlertRecord[]): Promise<void>;
@@ -66,6 +67,8 @@ export interface AlertManagerOptions {
 export interface AlertManager {
   /** Findings and evaluations of one engine batch (output or trace rules). */
   onEvaluated(results: readonly CheckResultRow[], evaluations: readonly CheckEvaluationRow[]): void;
+  /** One evaluation of a window rule (rate or drift check). */
+  onWindowResult(result: WindowResultRow): Promise<void>;
   /** Time passing: rate windows, for-durations, repeats, resolutions. */
   tick(): Promise<void>;
   /** Resolves when every queued step has been processed. */
@@ -84,7 +87,8 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
   function ruleWithSpec(ruleId: string): { rule: Rule; spec: ParsedAlertSpec } | undefined {
     const rule = options.rules().find((r) => r.id === ruleId);
     if (rule === undefined) return undefined;
-    const parsed = parseAlertSpec(rule.alert, rule.labels);
+    const windowed = rule.check.type === "rate" || rule.check.type === "drift";
+    const parsed = parseAlertSpec(rule.alert, rule.labels, windowed);
     return parsed.ok ? { rule, spec: parsed.spec } : undefined;
   }
 
@@ -186,6 +190,51 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
           };
         }),
       ),
+    );
+  }
+
+  function onWindowResult(result: WindowResultRow): Promise<void> {
+    const found = ruleWithSpec(result.ruleId);
+    if (found === undefined || found.spec.mode !== "window") return Promise.resolve();
+    const labels = groupLabelsOf(found.spec, found.rule, {
+      service: "",
+      agent: "",
+      operation: "",
+      model: "",
+      tool: "",
+    });
+    const fp = fingerprint(result.ruleId, labels);
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    return serial(() =>
+      apply([
+        {
+          ...found,
+          record:
+            records.get(fp) ?? newAlertRecord({ fingerprint: fp, ruleId: result.ruleId, labels }),
+          input: {
+            type: "window",
+            status: result.status,
+            failed: result.checkType === "rate" ? (result.currentCounts[0] ?? 0) : 0,
+            evaluated: result.currentSize,
+            measurement: {
+              checkType: result.checkType,
+              method: result.method,
+              field: result.field,
+              statistic: result.statistic,
+              pValue: result.pValue,
+              threshold: result.threshold,
+              direction: result.direction,
+              windowStart: new Date(result.windowStart).toISOString(),
+              windowEnd: new Date(result.windowEnd).toISOString(),
+              referenceStart: iso(result.referenceStart),
+              referenceEnd: iso(result.referenceEnd),
+              currentSize: result.currentSize,
+              referenceSize: result.referenceSize,
+              message: result.message,
+            },
+          },
+        },
+      ]),
     );
   }
 
@@ -301,6 +350,7 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
 
   return {
     onEvaluated,
+    onWindowResult,
     tick: () => tick().catch((error: unknown) => options.onError?.(error)),
     async idle() {
       for (;;) {

@@ -213,3 +213,44 @@ describe("alertSpecSchema", () => {
     });
   });
 });
+
+describe("parseAlertSpec: rules with a rate or drift check", () => {
+  it("one alert per rule that follows the evaluations: fire at once, resolve at the first ok", () => {
+    const result = parseAlertSpec(undefined, {}, true);
+    expect(result).toStrictEqual({
+      ok: true,
+      spec: {
+        mode: "window",
+        groupBy: [],
+        forMs: 0,
+        resolveAfterMs: 0,
+        repeatIntervalMs: 240 * MIN,
+      },
+    });
+    const timed = parseAlertSpec(
+      { for: "10m", resolveAfter: "30m", repeatInterval: "1h" },
+      {},
+      true,
+    );
+    expect(timed.ok && timed.spec).toMatchObject({
+      forMs: 10 * MIN,
+      resolveAfterMs: 30 * MIN,
+      repeatIntervalMs: 60 * MIN,
+    });
+  });
+
+  it("refuses the keys of each and rate alerts, and bad durations, with pointers", () => {
+    const result = parseAlertSpec(
+      { mode: "rate", threshold: 0.1, groupBy: ["service"], for: "soon" },
+      {},
+      true,
+    );
+    expect(result.ok).toBe(false);
+    const pointers = result.ok ? [] : result.errors.map((e) => e.pointer).sort();
+    expect(pointers).toEqual(["/alert/for", "/alert/groupBy", "/alert/mode", "/alert/threshold"]);
+    const message = result.ok
+      ? ""
+      : (result.errors.find((e) => e.pointer === "/alert/mode")?.message ?? "");
+    expect(message).toMatch(/does not apply to a rate or drift check/);
+  });
+});

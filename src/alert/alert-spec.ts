@@ -44,8 +44,16 @@ export interface RateAlertSpec extends CommonAlertSpec {
   recoveryThreshold: number;
 }
 
+/**
+ * Rules with a rate or drift check: each evaluation says drift or not; the alert latches on
+ * it. One alert per rule (no groupBy: the evaluation covers every matching output).
+ */
+export interface WindowAlertSpec extends CommonAlertSpec {
+  mode: "window";
+}
+
 /** The `alert` block of a rule after parsing, defaults applied. */
-export type ParsedAlertSpec = EachAlertSpec | RateAlertSpec;
+export type ParsedAlertSpec = EachAlertSpec | RateAlertSpec | WindowAlertSpec;
 
 const MINUTE = 60_000;
 
@@ -54,7 +62,11 @@ export const ALERT_DEFAULTS = {
   repeatIntervalMs: 4 * 60 * MINUTE,
   each: { forMs: 0, resolveAfterMs: 15 * MINUTE },
   rate: { forMs: 5 * MINUTE, resolveAfterMs: 5 * MINUTE, windowMs: 15 * MINUTE, minSamples: 20 },
+  window: { forMs: 0, resolveAfterMs: 0 },
 } as const;
+
+/** The keys a window rule's alert block may hold. */
+const WINDOW_KEYS = ["for", "resolveAfter", "repeatInterval"] as const;
 
 const KNOWN_KEYS = [
   "mode",
@@ -216,7 +228,9 @@ export type AlertSpecResult =
 export function parseAlertSpec(
   block: unknown,
   ruleLabels: Readonly<Record<string, string>>,
+  windowed = false,
 ): AlertSpecResult {
+  if (windowed) return parseWindowAlertSpec(block);
   const parsed = alertSpecSchema.safeParse(block);
   if (!parsed.success) {
     return {
@@ -248,6 +262,49 @@ export function parseAlertSpec(
     seen.add(name);
   });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, spec: parsed.data };
+}
+
+/**
+ * The alert block of a rate or drift rule: the check's evaluations decide, so only for,
+ * resolveAfter and repeatInterval apply (defaults: fire at the first drifted evaluation,
+ * resolve at the first one without drift, repeat every 4 hours).
+ */
+function parseWindowAlertSpec(block: unknown): AlertSpecResult {
+  const record = block === undefined ? {} : block;
+  const errors: AlertSpecError[] = [];
+  if (typeof record !== "object" || record === null || Array.isArray(record)) {
+    return { ok: false, errors: [at([], `${show(block)} is not an object`)] };
+  }
+  for (const key of Object.keys(record)) {
+    if (key === "mode" && (record as Record<string, unknown>)[key] === "window") continue;
+    if (!(WINDOW_KEYS as readonly string[]).includes(key)) {
+      errors.push(
+        at(
+          [key],
+          `does not apply to a rate or drift check, whose evaluations decide; known keys: ${WINDOW_KEYS.join(", ")}`,
+        ),
+      );
+    }
+  }
+  const shape = blockShape.pick({ for: true, resolveAfter: true, repeatInterval: true });
+  const picked = Object.fromEntries(
+    Object.entries(record).filter(([key]) => (WINDOW_KEYS as readonly string[]).includes(key)),
+  );
+  const parsed = shape.safeParse(picked);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) errors.push(at(issue.path, issue.message));
+  }
+  if (errors.length > 0 || !parsed.success) return { ok: false, errors };
+  return {
+    ok: true,
+    spec: {
+      mode: "window",
+      groupBy: [],
+      forMs: parsed.data.for ?? ALERT_DEFAULTS.window.forMs,
+      resolveAfterMs: parsed.data.resolveAfter ?? ALERT_DEFAULTS.window.resolveAfterMs,
+      repeatIntervalMs: parsed.data.repeatInterval ?? ALERT_DEFAULTS.repeatIntervalMs,
+    },
+  };
 }
 
 function at(path: PropertyKey[], message: string): AlertSpecError {

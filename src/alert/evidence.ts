@@ -75,6 +75,7 @@ export function buildAlert(
     endsAt: resolvedAt === undefined ? undefined : iso(resolvedAt),
     examples,
     links,
+    ...(record.measurement !== undefined && { measurement: record.measurement }),
   };
 }
 

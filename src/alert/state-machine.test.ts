@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EachAlertSpec, RateAlertSpec } from "./alert-spec.ts";
+import type { EachAlertSpec, RateAlertSpec, WindowAlertSpec } from "./alert-spec.ts";
 import {
   newAlertRecord,
   step,
@@ -7,7 +7,7 @@ import {
   type AlertRecord,
   type AlertNotificationKind,
 } from "./state-machine.ts";
-import type { AlertExample } from "./types.ts";
+import type { AlertExample, Measurement } from "./types.ts";
 
 const MIN = 60_000;
 const T0 = Date.parse("2026-01-31T12:00:00.000Z");
@@ -805,5 +805,97 @@ describe("rate: sequences", () => {
     );
     expect(notes).toEqual([]);
     expect(last).toStrictEqual(newAlertRecord(KEY));
+  });
+});
+
+describe("window: evaluations of rate and drift checks", () => {
+  const WINDOW: WindowAlertSpec = {
+    mode: "window",
+    groupBy: [],
+    forMs: 0,
+    resolveAfterMs: 0,
+    repeatIntervalMs: 240 * MIN,
+  };
+  const measurement = (statistic: number): Measurement => ({
+    checkType: "drift",
+    method: "psi",
+    field: "output.json.total",
+    statistic,
+    pValue: null,
+    threshold: 0.2,
+    direction: "above",
+    windowStart: new Date(T0 - 60 * MIN).toISOString(),
+    windowEnd: new Date(T0).toISOString(),
+    referenceStart: null,
+    referenceEnd: null,
+    currentSize: 500,
+    referenceSize: 5000,
+    message: `psi statistic ${statistic}`,
+  });
+  const evaluation = (status: "ok" | "drift" | "insufficient", statistic = 0.5): AlertInput => ({
+    type: "window",
+    status,
+    failed: 0,
+    evaluated: 500,
+    measurement: measurement(statistic),
+  });
+
+  function run(spec: WindowAlertSpec, inputs: [number, AlertInput][]) {
+    let record: AlertRecord = newAlertRecord({ ...KEY, labels: {} });
+    const notified: (AlertNotificationKind | undefined)[] = [];
+    for (const [at, input] of inputs) {
+      const result = step(record, input, at, spec);
+      record = result.record;
+      notified.push(result.notify);
+    }
+    return { record, notified };
+  }
+
+  it("fires on a drifted evaluation, carries the measurement, resolves on the first ok", () => {
+    const { record, notified } = run(WINDOW, [
+      [T0, evaluation("ok", 0.01)],
+      [T0 + 5 * MIN, evaluation("drift", 0.6)],
+      [T0 + 10 * MIN, evaluation("drift", 0.7)],
+      [T0 + 15 * MIN, evaluation("ok", 0.05)],
+    ]);
+    expect(notified).toEqual([undefined, "firing", undefined, "resolved"]);
+    expect(record.state).toBe("resolved");
+    expect(record.measurement?.statistic).toBe(0.05);
+  });
+
+  it("insufficient samples hold the state: never a resolution, never a firing", () => {
+    const firing = run(WINDOW, [
+      [T0, evaluation("drift")],
+      [T0 + 5 * MIN, evaluation("insufficient")],
+      [T0 + 10 * MIN, evaluation("insufficient")],
+    ]);
+    expect(firing.notified).toEqual(["firing", undefined, undefined]);
+    expect(firing.record.state).toBe("firing");
+    const quiet = run(WINDOW, [[T0, evaluation("insufficient")]]);
+    expect(quiet.record.state).toBe("inactive");
+  });
+
+  it("for and resolveAfter need the condition to hold across evaluations", () => {
+    const spec = { ...WINDOW, forMs: 10 * MIN, resolveAfterMs: 10 * MIN };
+    const { notified } = run(spec, [
+      [T0, evaluation("drift")],
+      [T0 + 5 * MIN, evaluation("drift")],
+      [T0 + 10 * MIN, evaluation("drift")],
+      [T0 + 15 * MIN, evaluation("ok")],
+      [T0 + 20 * MIN, evaluation("drift")],
+      [T0 + 25 * MIN, evaluation("ok")],
+      [T0 + 30 * MIN, evaluation("ok")],
+      [T0 + 35 * MIN, evaluation("ok")],
+    ]);
+    expect(notified).toEqual([
+      undefined,
+      undefined,
+      "firing",
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      "resolved",
+    ]);
   });
 });

@@ -16,13 +16,16 @@
  * between the two thresholds changes nothing, so input flapping around the threshold does not
  * flap notifications.
  *
- * Both: a firing alert is notified again `repeatInterval` after its last notification. Silences
+ * window (rules with a rate or drift check): the same latch, set by an evaluation whose status
+ * is `drift` and released by one whose status is `ok`; `insufficient` holds the state.
+ *
+ * All: a firing alert is notified again `repeatInterval` after its last notification. Silences
  * are not applied here: a silenced alert changes state as usual and delivery drops the message.
  */
 
 import type { ParsedAlertSpec } from "./alert-spec.ts";
 import { keepExamples } from "./examples.ts";
-import type { AlertExample, NotificationKind } from "./types.ts";
+import type { AlertExample, Measurement, NotificationKind } from "./types.ts";
 
 export type AlertRecordState = "inactive" | "pending" | "firing" | "resolved";
 
@@ -60,6 +63,8 @@ export interface AlertRecord extends AlertKey {
   lastSeen?: number | undefined;
   /** At most 5: the episode's first 2 and its latest 3. */
   examples: AlertExample[];
+  /** Window rules: the latest evaluation (statistic, threshold, windows, sample sizes). */
+  measurement?: Measurement | undefined;
 }
 
 /** A batch of failing outputs of this alert's group (each mode). */
@@ -82,6 +87,19 @@ export interface RateInput {
   findings?: readonly AlertExample[];
 }
 
+/**
+ * One evaluation of a window rule (rate or drift check): `drift` holds the condition, `ok`
+ * releases it, `insufficient` and `error` change nothing (too few samples is not "no drift").
+ */
+export interface WindowInput {
+  type: "window";
+  status: "ok" | "drift" | "insufficient" | "error";
+  /** For the alert's counts: hits (share, failures) or 0, and the current window's samples. */
+  failed: number;
+  evaluated: number;
+  measurement: Measurement;
+}
+
 /** Time passing with no new data. */
 export interface TickInput {
   type: "tick";
@@ -91,7 +109,7 @@ export interface TickInput {
  * An input of the wrong mode (failures for a rate alert, rate for an each alert) is taken as
  * a tick: time passes and nothing else changes.
  */
-export type AlertInput = FailuresInput | RateInput | TickInput;
+export type AlertInput = FailuresInput | RateInput | WindowInput | TickInput;
 
 export type AlertNotificationKind = Exclude<NotificationKind, "test">;
 
@@ -124,7 +142,9 @@ export function step(
   const result =
     spec.mode === "each"
       ? stepEach(record, input.type === "failures" ? input : TICK, now, spec)
-      : stepRate(record, input.type === "rate" ? input : TICK, now, spec);
+      : spec.mode === "rate"
+        ? stepRate(record, input.type === "rate" ? input : TICK, now, spec)
+        : stepWindow(record, input.type === "window" ? input : TICK, now, spec);
   const repeated = result.notify === undefined ? repeatIfDue(result.record, now, spec) : result;
   const notified =
     repeated.notify === undefined
@@ -186,7 +206,61 @@ function stepRate(
   now: number,
   spec: Extract<ParsedAlertSpec, { mode: "rate" }>,
 ): StepResult {
-  if (input.type === "tick") {
+  if (input.type === "tick") return stepLatched(record, input, now, spec);
+  // No outputs at all counts as no failures: traffic that stopped lets the alert resolve.
+  const ratio = input.evaluated > 0 ? input.failed / input.evaluated : 0;
+  return stepLatched(
+    record,
+    {
+      breached: input.evaluated >= spec.minSamples && ratio >= spec.threshold,
+      recovered: ratio < spec.recoveryThreshold,
+      counts: windowCounts(input),
+      findings: input.findings ?? [],
+    },
+    now,
+    spec,
+  );
+}
+
+/** Window rules: the evaluation decided; insufficient samples or an error hold the state. */
+function stepWindow(
+  record: AlertRecord,
+  input: WindowInput | TickInput,
+  now: number,
+  spec: ParsedAlertSpec,
+): StepResult {
+  if (input.type === "tick") return stepLatched(record, input, now, spec);
+  const result = stepLatched(
+    record,
+    {
+      breached: input.status === "drift",
+      recovered: input.status === "ok",
+      counts: { failed: input.failed, evaluated: input.evaluated },
+      findings: [],
+    },
+    now,
+    spec,
+  );
+  return result.record.state === "inactive"
+    ? result
+    : { ...result, record: { ...result.record, measurement: input.measurement } };
+}
+
+interface LatchInput {
+  breached: boolean;
+  recovered: boolean;
+  counts: Pick<AlertRecord, "failed" | "evaluated">;
+  findings: readonly AlertExample[];
+}
+
+/** The latch shared by rate alerts and window rules (see the header). */
+function stepLatched(
+  record: AlertRecord,
+  input: LatchInput | TickInput,
+  now: number,
+  spec: ParsedAlertSpec,
+): StepResult {
+  if ("type" in input) {
     if (record.state === "pending" && now - (record.pendingSince ?? now) >= spec.forMs) {
       return fire(record, now);
     }
@@ -194,24 +268,20 @@ function stepRate(
     return { record };
   }
 
-  // No outputs at all counts as no failures: traffic that stopped lets the alert resolve.
-  const ratio = input.evaluated > 0 ? input.failed / input.evaluated : 0;
-  const breached = input.evaluated >= spec.minSamples && ratio >= spec.threshold;
-  const recovered = ratio < spec.recoveryThreshold;
-  const findings = input.findings ?? [];
+  const { breached, recovered, findings } = input;
 
   if (record.state === "inactive" || record.state === "resolved") {
     if (!breached) return { record };
-    const started = { ...startEpisode(record, findings, now), ...windowCounts(input) };
+    const started = { ...startEpisode(record, findings, now), ...input.counts };
     return spec.forMs === 0 ? fire(started, now) : { record: started };
   }
   if (record.state === "pending" && recovered) return { record: resetRecord(record) };
 
   const updated: AlertRecord = {
     ...record,
-    ...windowCounts(input),
+    ...input.counts,
     examples: keepExamples(record.examples, sortByTime(findings)),
-    ...seenRange(record, findings, input.failed > 0 ? now : undefined),
+    ...seenRange(record, findings, input.counts.failed > 0 || breached ? now : undefined),
   };
   if (record.state === "pending") {
     return now - (record.pendingSince ?? now) >= spec.forMs

@@ -18,6 +18,27 @@ export interface AlertExample {
   at: string;
 }
 
+/** The latest evaluation behind a window rule's alert (rate and drift checks). */
+export interface Measurement {
+  checkType: "rate" | "drift";
+  /** The statistical test or "threshold". */
+  method: string;
+  field: string;
+  statistic: number | null;
+  pValue: number | null;
+  threshold: number | null;
+  /** above: drift when the value is at or above the threshold; below: when below. */
+  direction: string;
+  /** ISO 8601 bounds of the current window and of the reference (null without one). */
+  windowStart: string;
+  windowEnd: string;
+  referenceStart: string | null;
+  referenceEnd: string | null;
+  currentSize: number;
+  referenceSize: number;
+  message: string;
+}
+
 export interface Alert {
   /** sha256 (first 16 hex digits) of the rule id and the grouping labels. */
   fingerprint: string;
@@ -41,6 +62,8 @@ export interface Alert {
   examples: AlertExample[];
   /** Links built from the configured URL templates, by name (grafana, traces, plumbline …). */
   links: Record<string, string>;
+  /** Window rules only: the evaluation that fired (or resolved) the alert. */
+  measurement?: Measurement;
 }
 
 /** Why a notification is sent. */

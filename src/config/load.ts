@@ -33,6 +33,9 @@ export const ENV_KEYS: Record<string, string> = {
   PLUMBLINE_TRACE_QUIET_MS: "evaluate.traceQuietMs",
   PLUMBLINE_TRACE_INTERVAL_MS: "evaluate.traceIntervalMs",
   PLUMBLINE_RESULTS_FLUSH_MS: "evaluate.resultsFlushMs",
+  PLUMBLINE_WINDOW_TICK_MS: "evaluate.windowTickMs",
+  PLUMBLINE_WINDOW_SETTLE_MS: "evaluate.windowSettleMs",
+  PLUMBLINE_WINDOW_MAX_CATCH_UP: "evaluate.windowMaxCatchUp",
   PLUMBLINE_EXTERNAL_URL: "alerts.externalUrl",
   PLUMBLINE_ALERT_TICK_MS: "alerts.tickMs",
 };

@@ -79,6 +79,12 @@ export const configSchema = z.object({
       traceIntervalMs: z.coerce.number().int().min(50).default(5_000),
       /** How often findings and evaluation counts are written. */
       resultsFlushMs: z.coerce.number().int().min(10).default(1_000),
+      /** How often window rules (rate, drift) are checked for due evaluations. */
+      windowTickMs: z.coerce.number().int().min(50).default(5_000),
+      /** A window is evaluated this long after it ends, so late spans still count. */
+      windowSettleMs: z.coerce.number().int().min(0).default(15_000),
+      /** After downtime, at most this many missed windows per rule are evaluated (the latest). */
+      windowMaxCatchUp: z.coerce.number().int().min(1).default(288),
     })
     .prefault({}),
   alerts: z

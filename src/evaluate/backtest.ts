@@ -1,13 +1,18 @@
 /**
  * Replays rules over stored outputs, window by window, as the engine would have evaluated
- * them, and summarises what each rule would have found. Nothing is written: no results, no
- * alerts. The source is injected so the same code runs over any store.
+ * them, and summarises what each rule would have found. Window rules (rate, drift) are
+ * evaluated at each of their scheduled times in the range, over the windows as they were
+ * then. Nothing is written: no results, no alerts. The source is injected so the same code
+ * runs over any store.
  */
 
 import type { AgentOutputRow } from "../store/rows.ts";
 import { createEngine } from "./engine.ts";
 import { groupByTrace } from "./group-by-trace.ts";
 import type { Rule } from "./rule.ts";
+import type { WindowResultRow } from "../store/drift-results.ts";
+import { windowRules } from "./windows/scheduler.ts";
+import type { WindowSpec } from "./windows/window-spec.ts";
 
 export interface BacktestSource {
   outputsInWindow(fromMs: number, toMs: number): Promise<AgentOutputRow[]>;
@@ -26,6 +31,22 @@ export interface RuleSummary {
   firstAt: string | undefined;
   lastAt: string | undefined;
   examples: { traceId: string; spanId: string; code: string; field: string; message: string }[];
+  /** Window rules: every evaluation in the range, oldest first. */
+  windows?: WindowEvaluation[];
+}
+
+/** One evaluation of a window rule in a backtest. */
+export interface WindowEvaluation {
+  /** ISO 8601 end of the evaluated window (the time it would have run). */
+  at: string;
+  status: WindowResultRow["status"];
+  method: string;
+  statistic: number | null;
+  pValue: number | null;
+  threshold: number | null;
+  currentSize: number;
+  referenceSize: number;
+  message: string;
 }
 
 export interface BacktestOptions {
@@ -35,6 +56,8 @@ export interface BacktestOptions {
   untilMs: number;
   windowMs?: number;
   examplesPerRule?: number;
+  /** Evaluates a window rule as the scheduler would at `atMs` (needed when rules has any). */
+  evaluateWindow?: (rule: Rule, spec: WindowSpec, atMs: number) => Promise<WindowResultRow>;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -91,7 +114,47 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
     }
     options.onProgress?.(++done, total);
   }
+  await backtestWindows(options, summaries);
   return [...summaries.values()];
+}
+
+/**
+ * Window rules at each multiple of their `every` in (since, until]: evaluated counts the
+ * evaluations with enough samples, failed those that drifted (or breached).
+ */
+async function backtestWindows(
+  options: BacktestOptions,
+  summaries: Map<string, RuleSummary>,
+): Promise<void> {
+  const evaluate = options.evaluateWindow;
+  for (const { rule, spec } of windowRules(options.rules)) {
+    const summary = summaries.get(rule.id);
+    if (summary === undefined || evaluate === undefined) continue;
+    const windows: WindowEvaluation[] = [];
+    const first = Math.floor(options.sinceMs / spec.everyMs) * spec.everyMs + spec.everyMs;
+    for (let at = first; at <= options.untilMs; at += spec.everyMs) {
+      const row = await evaluate(rule, spec, at);
+      const when = new Date(at).toISOString();
+      windows.push({
+        at: when,
+        status: row.status,
+        method: row.method,
+        statistic: row.statistic,
+        pValue: row.pValue,
+        threshold: row.threshold,
+        currentSize: row.currentSize,
+        referenceSize: row.referenceSize,
+        message: row.message,
+      });
+      if (row.status === "ok" || row.status === "drift") summary.evaluated++;
+      if (row.status !== "drift") continue;
+      summary.failed++;
+      summary.findings++;
+      summary.firstAt ??= when;
+      summary.lastAt = when;
+    }
+    summary.windows = windows;
+  }
 }
 
 function isoOf(dateTime64: string): string {

@@ -13,11 +13,17 @@ import { cacheFor } from "./fields.ts";
 import { toFinding } from "./finding.ts";
 import { compileMatch } from "./match.ts";
 import type { Finding, Rule } from "./rule.ts";
+import { fieldSql, SqlParams } from "./windows/sql-fields.ts";
+import { matchSql, whereSql } from "./windows/sql-match.ts";
+import { parseWindowCheck, type WindowSpec } from "./windows/window-spec.ts";
 
 export interface CompiledRule {
   rule: Rule;
-  /** `output` rules run per output as it arrives; `trace` rules once a trace is quiet. */
-  scope: "output" | "trace";
+  /**
+   * `output` rules run per output as it arrives; `trace` rules once a trace is quiet; `window`
+   * rules (rate and drift checks) on a schedule, in ClickHouse (src/evaluate/windows/).
+   */
+  scope: "output" | "trace" | "window";
   /** Whether the rule applies to this output (its `match`). */
   matches(row: AgentOutputRow): boolean;
   /** Findings of an output rule on one output ([] for trace rules, and when it passes). */
@@ -53,6 +59,24 @@ export function compileRule(rule: Rule): CompiledRule {
     };
   }
 
+  if (check.type === "rate" || check.type === "drift") {
+    const parsed = parseWindowCheck(check);
+    if (!parsed.ok) {
+      const first = parsed.errors[0];
+      throw new RuleCompileError(first?.pointer ?? "/check", first?.message ?? "invalid check");
+    }
+    // The SQL is built once here so that what ClickHouse cannot express is refused at load.
+    compileAt("/match", () => matchSql(rule.match, new SqlParams()));
+    compileWindowSql(parsed.spec);
+    return {
+      rule,
+      scope: "window",
+      matches,
+      evaluateOutput: () => Promise.resolve([]),
+      evaluateTrace: () => [],
+    };
+  }
+
   let evaluate: AsyncOutputCheck;
   if (check.type === "json_schema") {
     const sync = compileAt("/check", () => compileJsonSchemaCheck(check));
@@ -77,6 +101,20 @@ export function compileRule(rule: Rule): CompiledRule {
     },
     evaluateTrace: () => [],
   };
+}
+
+function compileWindowSql(spec: WindowSpec): void {
+  const params = new SqlParams();
+  if (spec.type === "drift") {
+    compileAt("/check/field", () => fieldSql(spec.field, spec.kind, params));
+    return;
+  }
+  const measure = spec.measure;
+  if (measure.type === "share") compileAt("/check/share", () => whereSql(measure.where, params));
+  if (measure.type === "aggregate" && measure.field !== undefined) {
+    const field = measure.field;
+    compileAt("/check/field", () => fieldSql(field, "numeric", params));
+  }
 }
 
 function safely(test: () => boolean): boolean {

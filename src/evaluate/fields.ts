@@ -3,7 +3,7 @@
  * condition, a schema check or a trace key reads. A rule naming anything else is rejected at
  * load, so a field is parsed once and read many times.
  *
- *   output.text  input.text  tool.name  finish_reason  usage.input_tokens  usage.output_tokens
+ *   output.text  output.length  input.text  tool.name  finish_reason  usage.input_tokens  usage.output_tokens
  *   duration_ms  status  error.type  model  agent  service  operation  kind  provider  output.type
  *   output.json | tool.arguments | tool.result  [ .key | ["any key"] | [0] | [*] ]…
  *   attributes.<key>  resource.<key>      (the key is everything after the first dot)
@@ -15,6 +15,7 @@ import { parsePath, walkPath, type PathStep } from "./json-path.ts";
 /** Fields read straight from a column. */
 const SCALAR_ROOTS = [
   "output.text",
+  "output.length",
   "output.type",
   "input.text",
   "tool.name",
@@ -175,6 +176,12 @@ function toCount(value: unknown): number | undefined {
   return undefined;
 }
 
+function codePoints(value: string): number {
+  let count = 0;
+  for (const _ of value) count += 1;
+  return count;
+}
+
 function text(value: string, field: FieldRef): FieldValue {
   return value === "" ? missing(`${field.text} is empty`) : one(value, field);
 }
@@ -183,6 +190,9 @@ function readScalar(row: AgentOutputRow, root: ScalarRoot, field: FieldRef): Fie
   switch (root) {
     case "output.text":
       return text(row.OutputText, field);
+    case "output.length":
+      // Characters (Unicode code points) of the output text; an empty output has length 0.
+      return one(codePoints(row.OutputText), field);
     case "output.type":
       return text(row.OutputType, field);
     case "input.text":

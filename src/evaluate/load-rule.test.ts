@@ -80,11 +80,11 @@ describe("parseRule", () => {
   });
 
   it("names the check types when the type is unknown", () => {
-    expect(errorsOf(parse({ id: "x", check: { type: "rates" } }))).toEqual([
+    expect(errorsOf(parse({ id: "x", check: { type: "ratio" } }))).toEqual([
       {
         file: "test.json",
         pointer: "/check/type",
-        message: "must be one of json_schema, assert, trace",
+        message: "must be one of json_schema, assert, trace, rate, drift",
       },
     ]);
   });

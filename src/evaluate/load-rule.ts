@@ -14,6 +14,7 @@ import { compileRule } from "./compile-rule.ts";
 import { parseAlertSpec } from "../alert/alert-spec.ts";
 import { parseField } from "./fields.ts";
 import { asRecord, readableErrors } from "./schema-errors.ts";
+import { parseWindowCheck } from "./windows/window-spec.ts";
 import type {
   AlertSpec,
   AssertCheck,
@@ -58,12 +59,21 @@ function getValidators(): Validators {
       allowUnionTypes: true,
     });
     ajv.addFormat("uri", isAbsoluteUrl);
+    ajv.addFormat("date-time", isDateTime);
     const schema = JSON.parse(readFileSync(RULE_SCHEMA_URL, "utf8")) as Record<string, unknown>;
     const meta = ajv.getSchema(META_SCHEMA_ID);
     if (meta === undefined) throw new Error("ajv has no JSON Schema 2020-12 meta-schema");
     validators = { rule: ajv.compile(schema), meta };
   }
   return validators;
+}
+
+/** RFC 3339 date-time with a zone ("2026-11-01T00:00:00Z", "…+01:00"). */
+function isDateTime(text: string): boolean {
+  return (
+    /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(text) &&
+    Number.isFinite(Date.parse(text))
+  );
 }
 
 function isAbsoluteUrl(text: string): boolean {
@@ -120,6 +130,15 @@ export function parseRule(json: unknown, file: string, resolveRef?: ResolveRef):
     raw.check = { type: "json_schema", field: raw.check.field, schema: resolved.schema };
   }
 
+  if (raw.check.type === "rate" || raw.check.type === "drift") {
+    const window = parseWindowCheck(raw.check);
+    if (!window.ok) {
+      return fail(
+        window.errors.map((e) => ({ file, pointer: e.pointer, message: e.message })),
+        dependencies,
+      );
+    }
+  }
   const rule = withDefaults(raw, file);
   try {
     compileRule(rule);
@@ -133,7 +152,8 @@ export function parseRule(json: unknown, file: string, resolveRef?: ResolveRef):
     return fail([{ file, pointer, message }], dependencies);
   }
   // The alert block is the alert stage's to define; its parser says what is wrong and where.
-  const alert = parseAlertSpec(rule.alert, rule.labels);
+  const windowed = rule.check.type === "rate" || rule.check.type === "drift";
+  const alert = parseAlertSpec(rule.alert, rule.labels, windowed);
   if (!alert.ok) {
     return fail(
       alert.errors.map((e) => ({ file, pointer: e.pointer, message: e.message })),
@@ -291,6 +311,11 @@ function semanticErrors(json: unknown, file: string): RuleFileError[] {
   if (check?.type === "trace" && check.kind === "unique" && Array.isArray(check.key)) {
     check.key.forEach((value: unknown, i) => fields.push({ pointer: `/check/key/${i}`, value }));
   }
+  if (check?.type === "drift" || (check?.type === "rate" && check.aggregate !== undefined)) {
+    fields.push({ pointer: "/check/field", value: check.field });
+  }
+  if (check?.type === "rate")
+    conditions.push(...conditionsOfMatch({ where: check.share }, "/check/share").map(fromWhere));
   if (check?.type === "trace" && check.kind === "sequence") {
     conditions.push(...conditionsOfMatch(check.before, "/check/before"));
     conditions.push(...conditionsOfMatch(check.after, "/check/after"));
@@ -338,6 +363,11 @@ function conditionsOfMatch(match: unknown, at: string): Located[] {
       ? [{ pointer: `${at}/where/${i}`, value: clause }]
       : conditionList(any, `${at}/where/${i}/any`);
   });
+}
+
+/** conditionsOfMatch on a bare list: "/check/share/where/0" → "/check/share/0". */
+function fromWhere(located: Located): Located {
+  return { ...located, pointer: located.pointer.replace("/where/", "/") };
 }
 
 function conditionList(list: unknown, at: string): Located[] {

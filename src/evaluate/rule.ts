@@ -91,10 +91,67 @@ export interface TraceSequenceCheck {
 export type TraceCheck =
   TraceUniqueCheck | TraceErrorPropagationCheck | TraceCountCheck | TraceSequenceCheck;
 
-export type Check = JsonSchemaCheck | AssertCheck | TraceCheck;
+/** A time range of a rule file: RFC 3339 times, from inclusive, to exclusive. */
+export interface TimeRange {
+  from: string;
+  to: string;
+  reason?: string;
+}
+
+/** What a window is compared with (docs/drift.md "Windows and baselines"). */
+export interface ReferenceSpec {
+  trailing?: string;
+  from?: string;
+  to?: string;
+  previous_version?: "service.version" | "model";
+  window?: string;
+}
+
+/** A windowed measure against a threshold or a baseline (docs/drift.md "Rate rules"). */
+export interface RateCheck {
+  type: "rate";
+  share?: WhereClause[];
+  failures?: string;
+  aggregate?: string;
+  field?: string;
+  above?: number;
+  below?: number;
+  baseline?: {
+    reference?: ReferenceSpec;
+    exclude?: TimeRange[];
+    alpha?: number;
+    direction?: "above" | "below" | "both";
+    minDelta?: number;
+  };
+  window?: string;
+  every?: string;
+  minSamples?: number;
+}
+
+/** The distribution of a field in a window against a reference (docs/drift.md). */
+export interface DriftCheck {
+  type: "drift";
+  field: string;
+  kind?: "numeric" | "categorical";
+  method?: "auto" | "ks" | "chi2" | "psi" | "jensen_shannon" | "wasserstein" | "z";
+  threshold?: number;
+  reference?: ReferenceSpec;
+  exclude?: TimeRange[];
+  window?: string;
+  every?: string;
+  minSamples?: number | { current?: number; reference?: number };
+  bins?: number;
+  topK?: number;
+  category?: string;
+}
+
+/** Checks evaluated over time windows by the window scheduler, not per output. */
+export type WindowCheck = RateCheck | DriftCheck;
+
+export type Check = JsonSchemaCheck | AssertCheck | TraceCheck | WindowCheck;
 
 export interface AlertSpec {
-  mode?: "each" | "rate";
+  mode?: "each" | "rate" | "window";
   [key: string]: unknown;
 }
 

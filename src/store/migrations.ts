@@ -12,13 +12,21 @@ import { migration2 } from "./migrations/002-agent-outputs.ts";
 import { migration3 } from "./migrations/003-ingest-stats.ts";
 import { migration4 } from "./migrations/004-checks.ts";
 import { migration5 } from "./migrations/005-alerts.ts";
+import { migration6 } from "./migrations/006-drift-results.ts";
 import type { Migration, MigrationContext } from "./migrations/types.ts";
 
 export { tableNames } from "./migrations/table-names.ts";
 export type { Migration, MigrationContext, TableNames } from "./migrations/types.ts";
 
 /** Every migration, in order; a new one is a new numbered file here. */
-export const MIGRATIONS: Migration[] = [migration1, migration2, migration3, migration4, migration5];
+export const MIGRATIONS: Migration[] = [
+  migration1,
+  migration2,
+  migration3,
+  migration4,
+  migration5,
+  migration6,
+];
 
 /** Creates the database and applies every migration not yet recorded. Returns what ran. */
 export async function runMigrations(

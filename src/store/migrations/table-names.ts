@@ -16,6 +16,7 @@ export function tableNames(database: string, tracesTable: string): TableNames {
     outbox: `${database}.alert_outbox`,
     deliveries: `${database}.alert_deliveries`,
     silences: `${database}.silences`,
+    driftResults: `${database}.drift_results`,
     migrations: `${database}.plumbline_migrations`,
   };
 }

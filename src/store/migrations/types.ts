@@ -15,6 +15,7 @@ export interface TableNames {
   outbox: string;
   deliveries: string;
   silences: string;
+  driftResults: string;
   migrations: string;
 }
 

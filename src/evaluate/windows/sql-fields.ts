@@ -1,0 +1,244 @@
+/**
+ * Fields of the rules grammar (fields.ts) read in ClickHouse SQL over `agent_outputs`, for
+ * window rules that aggregate many rows. Each read mirrors readField: what is absent in Node is
+ * absent (NULL) here, and values compare as conditions.ts compares them.
+ *
+ * Known differences, all at the edges of JSON (ClickHouse parses with simdjson, Node with
+ * JSON.parse): ClickHouse rejects a document holding a lone surrogate escape ("\ud800"), a
+ * number beyond Float64 (1e400) or an integer beyond 64 bits, which Node accepts; with duplicate
+ * keys it reads the first, Node the last. The JSON text of objects and arrays is ClickHouse's
+ * (document key order, \u001F and \u2028 escaped, big integers exact), where Node's
+ * JSON.stringify puts integer-like keys first. Numeric strings are JS decimal literals only:
+ * Number() also reads "0x1F", "0b1" and "0o7", which SQL reads as not a number.
+ */
+
+import { RuleCompileError } from "../compile-error.ts";
+import type { FieldRef, ScalarRoot } from "../fields.ts";
+
+/** Collects query parameters; add() returns the placeholder, e.g. "{p0:String}". */
+export class SqlParams {
+  readonly values: Record<string, unknown> = {};
+  // The same value gets the same placeholder, so that repeated reads are one SQL expression
+  // (ClickHouse computes an identical expression once per block).
+  readonly #placeholders = new Map<string, string>();
+
+  constructor(private readonly prefix = "p") {}
+
+  add(value: string | number | readonly string[] | readonly number[], type: string): string {
+    const key = `${type}\u0000${JSON.stringify(value)}`;
+    const known = this.#placeholders.get(key);
+    if (known !== undefined) return known;
+    const name = `${this.prefix}${this.#placeholders.size}`;
+    // Numbers travel as text: chDB refuses integer-valued numbers beyond 2^53 (1e21), and
+    // ClickHouse reads JS's shortest round-trip form back to the same Float64.
+    this.values[name] =
+      typeof value === "number"
+        ? String(value)
+        : isNumberList(value)
+          ? `[${value.map(String).join(",")}]`
+          : value;
+    const placeholder = `{${name}:${type}}`;
+    this.#placeholders.set(key, placeholder);
+    return placeholder;
+  }
+}
+
+/** What the SQL builders use of a parameter collector: a SqlParams, or one shaped like it. */
+export type SqlParamsLike = Pick<SqlParams, "add" | "values">;
+
+function isNumberList(value: string | readonly string[] | readonly number[]): value is number[] {
+  return Array.isArray(value) && value.some((item) => typeof item === "number");
+}
+
+export type SqlValueKind = "numeric" | "categorical";
+
+/**
+ * How SQL sees a field of one row. `present` is a UInt8 expression; the value expression means
+ * something only where it holds:
+ * - `text`: a JS string (a column, a bare tool field, an attribute);
+ * - `number`: a JS number (token counts, duration_ms, output.length);
+ * - `json`: a value inside JSON, as ClickHouse's compact JSON text of it (JSONExtractRaw).
+ */
+export type SqlRead =
+  | { type: "text"; present: string; text: string }
+  | { type: "number"; present: string; number: string }
+  | { type: "json"; present: string; raw: string };
+
+const TEXT_COLUMNS: Partial<Record<ScalarRoot, string>> = {
+  "output.text": "OutputText",
+  "output.type": "OutputType",
+  "input.text": "InputText",
+  "tool.name": "ToolName",
+  finish_reason: "FinishReason",
+  status: "StatusCode",
+  "error.type": "ErrorType",
+  model: "Model",
+  agent: "AgentName",
+  service: "ServiceName",
+  operation: "Operation",
+  kind: "Kind",
+  provider: "Provider",
+};
+
+const NUMBER_READS: Partial<Record<ScalarRoot, SqlRead>> = {
+  "usage.input_tokens": {
+    type: "number",
+    present: "isNotNull(InputTokens)",
+    number: "toFloat64(InputTokens)",
+  },
+  "usage.output_tokens": {
+    type: "number",
+    present: "isNotNull(OutputTokens)",
+    number: "toFloat64(OutputTokens)",
+  },
+  duration_ms: { type: "number", present: "1", number: "(DurationNs / 1e6)" },
+  // Code points, as Node counts them (lengthUTF8 counts code points of valid UTF-8).
+  "output.length": { type: "number", present: "1", number: "toFloat64(lengthUTF8(OutputText))" },
+};
+
+const JSON_COLUMNS = {
+  "output.json": "OutputJson",
+  "tool.arguments": "ToolArguments",
+  "tool.result": "ToolResult",
+} as const;
+
+/** How SQL reads `field`; RuleCompileError("") for a `[*]` path, which has many values. */
+export function readSql(field: FieldRef, params: SqlParamsLike): SqlRead {
+  const root = field.root;
+  if (field.wildcard) {
+    throw new RuleCompileError(
+      "",
+      `window rules cannot read "${field.text}": a [*] path has one value per element; name one element ([0]) or use a per-output rule`,
+    );
+  }
+  if (root === "attributes" || root === "resource") {
+    const map = root === "attributes" ? "SpanAttributes" : "ResourceAttributes";
+    const step = field.path[0];
+    const key = params.add(step?.type === "key" ? step.key : "", "String");
+    // Node: Object.hasOwn(map, key), so a key set to "" is present.
+    return { type: "text", present: `mapContains(${map}, ${key})`, text: `${map}[${key}]` };
+  }
+  if (root === "output.json" || root === "tool.arguments" || root === "tool.result") {
+    const column = JSON_COLUMNS[root];
+    if (field.path.length === 0 && root !== "output.json") {
+      return { type: "text", present: `(${column} != '')`, text: column };
+    }
+    return jsonRead(column, field, params);
+  }
+  const column = TEXT_COLUMNS[root];
+  if (column !== undefined) return { type: "text", present: `(${column} != '')`, text: column };
+  const read = NUMBER_READS[root];
+  if (read === undefined) throw new Error(`no SQL read for field ${field.text}`);
+  return read;
+}
+
+/**
+ * A path into a JSON column: JSONExtractRaw step by step. ClickHouse indexes from 1 and would
+ * also index into an object (its n-th member), so the path is cut before each index step and
+ * the value there must be an array, as in Node.
+ */
+function jsonRead(column: string, field: FieldRef, params: SqlParamsLike): SqlRead {
+  const guards: string[] = [];
+  let raw = column;
+  let args: string[] = [];
+  for (const step of field.path) {
+    if (step.type === "index") {
+      if (args.length > 0) raw = `JSONExtractRaw(${raw}, ${args.join(", ")})`;
+      guards.push(`JSONType(${raw}) = 'Array'`);
+      args = [params.add(step.index + 1, "Int64")];
+    } else if (step.type === "key") {
+      args.push(params.add(step.key, "String"));
+    }
+  }
+  raw = args.length > 0 ? `JSONExtractRaw(${raw}, ${args.join(", ")})` : `JSONExtractRaw(${raw})`;
+  // "" when the column is not JSON or the path is not in it.
+  return { type: "json", present: and([`(${raw} != '')`, ...guards]), raw };
+}
+
+/** Characters String.prototype.trim and Number() skip (WhiteSpace and LineTerminator). */
+export const JS_SPACE =
+  "[\\t\\n\\v\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}]";
+
+/** A string read as Number() reads it, as toNumber accepts it: finite, not blank; else NULL. */
+function numericText(text: string, params: SqlParamsLike): string {
+  const literal = params.add(
+    `^${JS_SPACE}*([+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?)${JS_SPACE}*$`,
+    "String",
+  );
+  // toFloat64OrNull gives NULL for "" (no match) and inf for "1e400", which Number() reads
+  // as Infinity and toNumber rejects.
+  const number = `toFloat64OrNull(extract(${text}, ${literal}))`;
+  return `if(isFinite(${number}), ${number}, NULL)`;
+}
+
+/** Whether a json read is of the given JSONType. */
+export function jsonType(raw: string, ...types: string[]): string {
+  const list = types.map((type) => `'${type}'`).join(", ");
+  return types.length === 1 ? `(JSONType(${raw}) = ${list})` : `(JSONType(${raw}) IN (${list}))`;
+}
+
+/** The value as toNumber reads it (a number or a numeric string), Nullable(Float64). */
+export function numberOf(read: SqlRead, params: SqlParamsLike): string {
+  if (read.type === "number") return read.number;
+  if (read.type === "text") return numericText(read.text, params);
+  return `multiIf(${jsonType(read.raw, "Int64", "UInt64", "Double")}, JSONExtractFloat(${read.raw}), ${jsonType(read.raw, "String")}, ${numericText(`JSONExtractString(${read.raw})`, params)}, NULL)`;
+}
+
+/** The value when it is a string, else NULL. */
+export function stringOf(read: SqlRead): string {
+  if (read.type === "text") return read.text;
+  if (read.type === "number") return "CAST(NULL AS Nullable(String))";
+  return `if(${jsonType(read.raw, "String")}, JSONExtractString(${read.raw}), NULL)`;
+}
+
+/** A Float64 as JS's String(number) writes it: "1e+21", "0" for -0. */
+export function jsNumberText(number: string, params: SqlParamsLike): string {
+  const exponent = params.add("e([0-9])", "String");
+  const replacement = params.add("e+\\1", "String");
+  return `replaceRegexpOne(toString(${number} + 0), ${exponent}, ${replacement})`;
+}
+
+/** The text Node's matches and contains look in: a string as it is, another value as JSON. */
+export function textOf(read: SqlRead, params: SqlParamsLike): string {
+  if (read.type === "text") return read.text;
+  if (read.type === "number") return jsNumberText(read.number, params);
+  const raw = read.raw;
+  return `multiIf(${jsonType(raw, "String")}, JSONExtractString(${raw}), ${jsonType(raw, "Int64", "UInt64", "Double")}, ${jsNumberText(`JSONExtractFloat(${raw})`, params)}, ${raw})`;
+}
+
+/** The SQL conjunction of expressions; "1" for none. */
+export function and(parts: readonly string[]): string {
+  const terms = parts.filter((part) => part !== "1");
+  if (terms.length === 0) return "1";
+  return terms.length === 1 ? (terms[0] as string) : `(${terms.join(" AND ")})`;
+}
+
+/** The SQL disjunction of expressions; "0" for none. */
+export function or(parts: readonly string[]): string {
+  if (parts.length === 0) return "0";
+  return parts.length === 1 ? (parts[0] as string) : `(${parts.join(" OR ")})`;
+}
+
+/**
+ * SQL expression reading `field` from one agent_outputs row: numeric → Nullable(Float64),
+ * categorical → Nullable(String) (a string as it is, other JSON values as JSON text); NULL
+ * when absent. RuleCompileError("") for a `[*]` path.
+ */
+export function fieldSql(field: FieldRef, kind: SqlValueKind, params: SqlParamsLike): string {
+  const read = readSql(field, params);
+  const value = kind === "numeric" ? `toFloat64(${numberOf(read, params)})` : textOf(read, params);
+  return read.present === "1" ? `toNullable(${value})` : `if(${read.present}, ${value}, NULL)`;
+}
+
+/**
+ * Whether a field is numeric by nature (usage.*, duration_ms, output.length) or text
+ * ("categorical"); undefined when it could be either (JSON paths, attributes).
+ */
+export function naturalKind(field: FieldRef): SqlValueKind | undefined {
+  if (field.root === "attributes" || field.root === "resource") return undefined;
+  if (field.root === "output.json") return undefined;
+  if (field.root === "tool.arguments" || field.root === "tool.result") {
+    return field.path.length === 0 ? "categorical" : undefined;
+  }
+  return NUMBER_READS[field.root] === undefined ? "categorical" : "numeric";
+}

@@ -1,0 +1,130 @@
+/**
+ * drift_results (migration 6): one row per evaluation of a window rule, and the scheduler's
+ * durable position, max(WindowEnd) per rule version.
+ */
+
+import type { Store } from "./store.ts";
+
+/** One evaluation of a drift or rate rule, as stored. Times are unix milliseconds. */
+export interface WindowResultRow {
+  ruleId: string;
+  ruleVersion: string;
+  checkType: "drift" | "rate";
+  evaluatedAt: number;
+  windowStart: number;
+  windowEnd: number;
+  referenceStart: number | null;
+  referenceEnd: number | null;
+  field: string;
+  method: string;
+  /** ok: no drift, not breached; drift: drifted or breached; insufficient: too few samples. */
+  status: "ok" | "drift" | "insufficient" | "error";
+  statistic: number | null;
+  pValue: number | null;
+  threshold: number | null;
+  direction: string;
+  currentSize: number;
+  referenceSize: number;
+  bins: string[];
+  currentCounts: number[];
+  referenceCounts: number[];
+  message: string;
+}
+
+function msText(ms: number): string {
+  return (ms / 1000).toFixed(3);
+}
+
+const finite = (value: number | null): number | null =>
+  value === null || !Number.isFinite(value) ? null : value;
+
+export async function saveWindowResults(store: Store, rows: WindowResultRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await store.client.insert({
+    table: store.tables.driftResults,
+    values: rows.map((r) => ({
+      RuleId: r.ruleId,
+      RuleVersion: r.ruleVersion,
+      CheckType: r.checkType,
+      EvaluatedAt: msText(r.evaluatedAt),
+      WindowStart: msText(r.windowStart),
+      WindowEnd: msText(r.windowEnd),
+      ReferenceStart: r.referenceStart === null ? null : msText(r.referenceStart),
+      ReferenceEnd: r.referenceEnd === null ? null : msText(r.referenceEnd),
+      Field: r.field,
+      Method: r.method,
+      Status: r.status,
+      Statistic: finite(r.statistic),
+      PValue: finite(r.pValue),
+      Threshold: finite(r.threshold),
+      Direction: r.direction,
+      Drifted: r.status === "drift" ? 1 : 0,
+      CurrentSize: r.currentSize,
+      ReferenceSize: r.referenceSize,
+      Bins: r.bins,
+      CurrentCounts: r.currentCounts,
+      ReferenceCounts: r.referenceCounts,
+      Message: r.message,
+    })),
+    format: "JSONEachRow",
+  });
+}
+
+/** The end of the last evaluated window of each (rule, version), unix ms. */
+export async function lastWindowEnds(store: Store): Promise<Map<string, number>> {
+  const result = await store.client.query({
+    query: `SELECT RuleId, RuleVersion, toUnixTimestamp64Milli(max(WindowEnd)) AS last
+FROM ${store.tables.driftResults} GROUP BY RuleId, RuleVersion`,
+    format: "JSONEachRow",
+  });
+  const rows = await result.json<{ RuleId: string; RuleVersion: string; last: string }>();
+  return new Map(rows.map((r) => [`${r.RuleId}@${r.RuleVersion}`, Number(r.last)]));
+}
+
+/** Stored evaluations of one rule (newest first), for the API and tests. */
+export async function windowResultsOf(
+  store: Store,
+  ruleId: string,
+  limit = 100,
+): Promise<WindowResultRow[]> {
+  const result = await store.client.query({
+    query: `SELECT RuleId, RuleVersion, CheckType,
+  toUnixTimestamp64Milli(EvaluatedAt) AS evaluatedAt,
+  toUnixTimestamp64Milli(WindowStart) AS windowStart,
+  toUnixTimestamp64Milli(WindowEnd) AS windowEnd,
+  toUnixTimestamp64Milli(ReferenceStart) AS referenceStart,
+  toUnixTimestamp64Milli(ReferenceEnd) AS referenceEnd,
+  Field, Method, Status, Statistic, PValue, Threshold, Direction, CurrentSize, ReferenceSize,
+  Bins, CurrentCounts, ReferenceCounts, Message
+FROM ${store.tables.driftResults} FINAL
+WHERE RuleId = {rule:String}
+ORDER BY WindowEnd DESC LIMIT {limit:UInt32}`,
+    query_params: { rule: ruleId, limit },
+    format: "JSONEachRow",
+  });
+  type Row = Record<string, unknown>;
+  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  return (await result.json<Row>()).map((r) => ({
+    ruleId: String(r["RuleId"]),
+    ruleVersion: String(r["RuleVersion"]),
+    checkType: r["CheckType"] === "rate" ? "rate" : "drift",
+    evaluatedAt: Number(r["evaluatedAt"]),
+    windowStart: Number(r["windowStart"]),
+    windowEnd: Number(r["windowEnd"]),
+    referenceStart: num(r["referenceStart"]),
+    referenceEnd: num(r["referenceEnd"]),
+    field: String(r["Field"]),
+    method: String(r["Method"]),
+    status: String(r["Status"]) as WindowResultRow["status"],
+    statistic: num(r["Statistic"]),
+    pValue: num(r["PValue"]),
+    threshold: num(r["Threshold"]),
+    direction: String(r["Direction"]),
+    currentSize: Number(r["CurrentSize"]),
+    referenceSize: Number(r["ReferenceSize"]),
+    bins: r["Bins"] as string[],
+    currentCounts: (r["CurrentCounts"] as unknown[]).map(Number),
+    referenceCounts: (r["ReferenceCounts"] as unknown[]).map(Number),
+    message: String(r["Message"]),
+  }));
+}
