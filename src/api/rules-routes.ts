@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { RuleSummary } from "../evaluate/backtest.ts";
+import { windowResultsOf } from "../store/drift-results.ts";
 import type { RuleActivity } from "../evaluate/engine.ts";
 import type { Rule, RuleFileError } from "../evaluate/rule.ts";
 import { PlumblineError } from "../errors.ts";
@@ -46,6 +47,10 @@ export interface BacktestRequest {
 
 /** A rule that has evaluated nothing for this long is flagged `idle`: a typo in a match is itself a silent failure. */
 const IDLE_AFTER_MS = 24 * 3_600_000;
+
+const evaluationsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+});
 
 const checksQuery = z.object({
   rule: z.string().min(1).optional(),
@@ -105,6 +110,23 @@ export function rulesRoutes(deps: RulesApiDeps): Hono {
   app.get("/api/checks", async (c) => {
     const query = parseInput(checksQuery, c.req.query(), "query parameter");
     return c.json({ checks: await listChecks(deps.store, query) });
+  });
+
+  // Evaluations of a window rule (rate, drift), newest first: what drift_results holds.
+  app.get("/api/rules/:id/evaluations", async (c) => {
+    const query = parseInput(evaluationsQuery, c.req.query(), "query parameter");
+    const rows = await windowResultsOf(deps.store, c.req.param("id"), query.limit);
+    return c.json({
+      evaluations: rows.map((row) => ({
+        ...row,
+        evaluatedAt: new Date(row.evaluatedAt).toISOString(),
+        windowStart: new Date(row.windowStart).toISOString(),
+        windowEnd: new Date(row.windowEnd).toISOString(),
+        referenceStart:
+          row.referenceStart === null ? null : new Date(row.referenceStart).toISOString(),
+        referenceEnd: row.referenceEnd === null ? null : new Date(row.referenceEnd).toISOString(),
+      })),
+    });
   });
 
   // NDJSON: {"progress":{"done":n,"total":m}} lines, then {"result":[…]} or {"error":{…}}.

@@ -55,6 +55,12 @@ export async function rulesTest(
     for (const error of loaded.errors) io.err(formatError(error));
     return 1;
   }
+  if (loaded.rule.check.type === "rate" || loaded.rule.check.type === "drift") {
+    io.err(
+      `${ruleFile}: a ${loaded.rule.check.type} rule compares time windows, not single outputs; replay it over stored history with: plumbline backtest --rules ${ruleFile} --since 7d`,
+    );
+    return 2;
+  }
   const rule = compileRule(loaded.rule);
   const lines = readFileSync(examplesFile, "utf8").split("\n");
   const examples: { line: number; row: AgentOutputRow; expect: string | undefined }[] = [];
@@ -280,6 +286,7 @@ async function direct(
   const { createStore } = await import("../store/store.ts");
   const queries = await import("../store/check-queries.ts");
   const { backtest } = await import("../evaluate/backtest.ts");
+  const { evaluateWindowRule } = await import("../evaluate/windows/evaluate-window.ts");
   const client = createClickHouseClient({ dataDir: config.dataDir, ...config.clickhouse });
   const store = createStore(
     client,
@@ -297,6 +304,7 @@ async function direct(
       },
       sinceMs: since,
       untilMs: until,
+      evaluateWindow: (rule, spec, atMs) => evaluateWindowRule(store, rule, spec, atMs),
       onProgress: progressBar,
     });
   } finally {
@@ -333,5 +341,16 @@ function printSummaries(summaries: RuleSummary[], io: Out): void {
     if (s.firstAt !== undefined) io.out(`  first ${s.firstAt}, last ${s.lastAt}`);
     for (const e of s.examples)
       io.out(`  e.g. trace ${e.traceId} span ${e.spanId}: ${e.code} ${e.field}: ${e.message}`);
+    if (s.windows !== undefined) printWindows(s.windows, io);
   }
+}
+
+/** Window rules: how many evaluations drifted, were insufficient, and the drifted ones. */
+function printWindows(windows: NonNullable<RuleSummary["windows"]>, io: Out): void {
+  const count = (status: string) => windows.filter((w) => w.status === status).length;
+  io.out(
+    `  ${windows.length} evaluation(s): ${count("drift")} drift, ${count("ok")} ok, ${count("insufficient")} insufficient, ${count("error")} error`,
+  );
+  const shown = windows.filter((w) => w.status === "drift" || w.status === "error").slice(0, 10);
+  for (const w of shown) io.out(`  ${w.at} ${w.status}: ${w.message}`);
 }

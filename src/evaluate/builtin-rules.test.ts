@@ -104,7 +104,14 @@ describe("rules/examples", () => {
         .map((file) => load(file, examplesDir).check)
         .map((check) => (check.type === "trace" ? `trace/${check.kind}` : check.type)),
     );
-    expect([...kinds].sort()).toEqual(["assert", "json_schema", "trace/count", "trace/sequence"]);
+    expect([...kinds].sort()).toEqual([
+      "assert",
+      "drift",
+      "json_schema",
+      "rate",
+      "trace/count",
+      "trace/sequence",
+    ]);
   });
 });
 

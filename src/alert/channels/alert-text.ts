@@ -60,7 +60,15 @@ export function scopeText(labels: Record<string, string>): string {
  */
 export function alertSummary(alert: Alert): string {
   const scope = scopeText(alert.labels);
-  return `${alert.ruleId}: ${countsText(alert.counts)}${scope === "" ? "" : ` in ${scope}`}`;
+  return `${alert.ruleId}: ${whatText(alert)}${scope === "" ? "" : ` in ${scope}`}`;
+}
+
+/**
+ * What the alert measured: the counts of failing outputs, or for a window rule (rate, drift)
+ * its latest evaluation (`ks p-value 2.1e-9 < threshold 0.05`).
+ */
+export function whatText(alert: Alert): string {
+  return alert.measurement?.message ?? countsText(alert.counts);
 }
 
 /** A string cut to at most `max` UTF-16 units with "…", never between a surrogate pair. */

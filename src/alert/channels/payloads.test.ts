@@ -99,6 +99,7 @@ describe("plumblinePayload", () => {
             "https://grafana.example.com/d/plumbline-rules?var-rule=invoice-extraction-complete",
         },
         url: "https://plumbline.example.com/api/alerts/3f9c2a61d0b84e17",
+        measurement: null,
       },
     };
     expectExactly(plumblinePayload(makeNotification(), { externalUrl, now }), expected);

@@ -3,7 +3,7 @@
  * with an example of each, in docs/alerts.md "Payloads"). Slack lives in slack-payload.ts.
  */
 
-import type { Alert, AlertExample, Notification, NotificationKind } from "../types.ts";
+import type { Alert, AlertExample, Measurement, Notification, NotificationKind } from "../types.ts";
 import type { Severity } from "../../evaluate/rule.ts";
 import {
   alertSummary,
@@ -53,6 +53,8 @@ export interface PlumblinePayloadV1 {
     links: Record<string, string>;
     /** Plumbline's API view of this alert (history, evidence, deliveries). */
     url: string;
+    /** Rate and drift rules: the evaluation behind the notification; null for other rules. */
+    measurement: Measurement | null;
   };
 }
 
@@ -103,6 +105,7 @@ export function plumblinePayload(
       })),
       links: { ...alert.links },
       url: alertUrl(options.externalUrl, alert),
+      measurement: alert.measurement === undefined ? null : { ...alert.measurement },
     },
   };
 }

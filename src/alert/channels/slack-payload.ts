@@ -9,7 +9,7 @@ import type { Alert, AlertExample, Notification } from "../types.ts";
 import {
   alertSummary,
   alertUrl,
-  countsText,
+  whatText,
   failedShare,
   notificationStatus,
   scopeText,
@@ -110,7 +110,7 @@ function headlineOf(notification: Notification): string {
 
 function descriptionText(alert: Alert): string {
   const scope = scopeText(alert.labels);
-  let rest = fit(`${countsText(alert.counts)}${scope === "" ? "" : ` in ${scope}`}.`, 1000);
+  let rest = fit(`${whatText(alert)}${scope === "" ? "" : ` in ${scope}`}.`, 1000);
   if (alert.runbook && !isHttpUrl(alert.runbook))
     rest += `\n*Runbook:* ${fit(alert.runbook, 1000)}`;
   if (alert.description.trim() === "") return rest;

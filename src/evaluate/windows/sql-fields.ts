@@ -6,9 +6,10 @@
  * Known differences, all at the edges of JSON (ClickHouse parses with simdjson, Node with
  * JSON.parse): ClickHouse rejects a document holding a lone surrogate escape ("\ud800"), a
  * number beyond Float64 (1e400) or an integer beyond 64 bits, which Node accepts; with duplicate
- * keys it reads the first, Node the last. The JSON text of objects and arrays is ClickHouse's
- * (document key order, \u001F and \u2028 escaped, big integers exact), where Node's
- * JSON.stringify puts integer-like keys first. Numeric strings are JS decimal literals only:
+ * keys it reads the first, Node the last. The JSON text of objects and arrays (categorical
+ * values, contains, matches) is ClickHouse's: document key order where JSON.stringify puts
+ * integer-like keys first, \u001F and \u2028 escaped, numbers inside as ClickHouse writes them
+ * (1e21 for 1e+21, -0, integers beyond 2^53 exact). Numeric strings are JS decimal literals only:
  * Number() also reads "0x1F", "0b1" and "0o7", which SQL reads as not a number.
  */
 

@@ -11,6 +11,7 @@ import { RuleCompileError } from "../compile-error.ts";
 import { parseField, readField, type FieldRef } from "../fields.ts";
 import { makeRow } from "../make-row.ts";
 import { compileMatch } from "../match.ts";
+import { MAX_MATCH_CHARS } from "../operators.ts";
 import type { MatchSpec, WhereClause } from "../rule.ts";
 import { toNumber } from "../values.ts";
 import { fieldSql, SqlParams } from "./sql-fields.ts";
@@ -60,6 +61,8 @@ const OVERRIDES: [string, Partial<AgentOutputRow>][] = [
   ["r21", { Model: "claude-3-5-sonnet", Provider: "anthropic", AgentName: "" }],
   ["r22", { ServiceName: "support-agent-canary", Operation: "invoke_agent" }],
   ["r23", { OutputType: "text", InputText: "" }],
+  // Node looks at the first MAX_MATCH_CHARS characters only.
+  ["r24", { OutputText: `${"x".repeat(MAX_MATCH_CHARS - 2)}TAIL` }],
   ...(
     [
       { ToolName: "search_orders", ToolArguments: '{"query":"order 4411","limit":5}' },
@@ -170,7 +173,7 @@ const CASES: [string, MatchSpec][] = [
   ],
   ["not_in", { where: [w("attributes.retry", { not_in: [5, "five"] })] }],
   ["contains text", { where: [w("output.text", { contains: "order" })] }],
-  ["contains ignore_case", { where: [w("output.text", { contains: "error", ignore_case: true })] }],
+  ["contains ignore_case", { where: [w("output.text", { contains: "eRRor", ignore_case: true })] }],
   [
     "contains on arrays: element equality",
     { where: [w("output.json.tags", { contains: "urgent", ignore_case: true })] },
@@ -183,6 +186,10 @@ const CASES: [string, MatchSpec][] = [
   ["contains '/' in JSON text", { where: [w("output.json", { contains: "example.com/a" })] }],
   ["contains '\\/' in JSON text", { where: [w("output.json", { contains: "C:\\\\/x" })] }],
   ["contains in a number", { where: [w("usage.input_tokens", { contains: "41" })] }],
+  [
+    "contains reads the first MiB",
+    { where: [any(w("output.text", { contains: "TAIL" }), w("output.text", { matches: "^An" }))] },
+  ],
   ["not_contains", { where: [w("output.text", { not_contains: "order" })] }],
   ["quotes, backslashes and braces", { where: [w("output.text", { contains: TRICKY })] }],
   ["matches", { where: [w("output.text", { matches: "^Your" })] }],
@@ -404,6 +411,12 @@ describe("what SQL cannot mirror", () => {
     );
     expect(match({ where: [w("output.json.tags", { not_in: ["a", ["b"]] })] })).toMatch(
       /^\/where\/0\/not_in\/1: .*not lists/,
+    );
+  });
+
+  it("rejects a NUL character in a regex, which ClickHouse cannot take", () => {
+    expect(match({ where: [w("output.text", { not_matches: "a\u0000" })] })).toMatch(
+      /^\/where\/0\/not_matches: .*NUL/,
     );
   });
 

@@ -214,7 +214,7 @@ function containsSql(read: SqlRead, needle: string, ignoreCase: boolean, params:
   if (read.type !== "json") return substring;
   const element = `(${jsonType("element", "String")} AND ${fold("JSONExtractString(element)")} = ${wanted})`;
   const inArray = `arrayExists(element -> ${element}, JSONExtractArrayRaw(${read.raw}))`;
-  return substring;
+  return `if(${jsonType(read.raw, "Array")}, ${inArray}, ${substring})`;
 }
 
 /** matches: RE2 finds the pattern in the text. ClickHouse's `.` matches "\n" unless (?-s). */
