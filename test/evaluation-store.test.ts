@@ -1,13 +1,17 @@
 /**
  * The evaluation tables on a real embedded store: re-evaluation never double-counts, the
- * quiet-trace cursor is durable, and a backtest over seeded, back-dated history finds what it
+ * quiet-trace cursor is durable, quiet traces are evaluated (again, when more of them arrives)
+ * from what the store holds, and a backtest over seeded, back-dated history finds what it
  * should, window by window.
  */
 
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backtest } from "../src/evaluate/backtest.ts";
+import { createEngine } from "../src/evaluate/engine.ts";
 import { makeRow } from "../src/evaluate/make-row.ts";
-import { parseRule } from "../src/evaluate/load-rule.ts";
+import { loadRuleFile, parseRule } from "../src/evaluate/load-rule.ts";
+import { createQuietTraceEvaluator } from "../src/evaluate/quiet-traces.ts";
 import type { Rule } from "../src/evaluate/rule.ts";
 import {
   listChecks,
@@ -22,6 +26,7 @@ import {
   writeCursor,
 } from "../src/store/check-queries.ts";
 import type { CheckResultRow } from "../src/store/check-rows.ts";
+import type { AgentOutputRow } from "../src/store/rows.ts";
 import type { Store } from "../src/store/store.ts";
 import { openTestStore } from "./helpers/store.ts";
 
@@ -175,5 +180,126 @@ describe("evaluation tables", () => {
       evaluated: 72,
       failed: 72,
     });
+  });
+});
+
+describe("quiet traces on the store", () => {
+  const BUILTIN = fileURLToPath(new URL("../rules/builtin/", import.meta.url));
+  const loaded = loadRuleFile(`${BUILTIN}error-swallowed.json`, BUILTIN);
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+  const swallowed = loaded.rule;
+  const QUIET_MS = 1_000;
+
+  /**
+   * The quiet-trace evaluator as the service wires it (store queries, engine with the
+   * error-swallowed detector, lean reads), on a clock `ahead` ms in front of the store's, so
+   * that a test decides when a trace has gone quiet instead of waiting for it.
+   */
+  function evaluator() {
+    const findings: CheckResultRow[] = [];
+    const clock = { ahead: 0 };
+    const engine = createEngine({ rules: () => [swallowed], sink: { add: () => undefined } });
+    const traces = createQuietTraceEvaluator({
+      store: {
+        readCursor: (name) => readCursor(store, name),
+        writeCursor: (name, value) => writeCursor(store, name, value),
+        quietTraceIds: (after, upto) => quietTraceIds(store, after, upto),
+        outputsOfTraces: (ids, lean) => outputsOfTraces(store, ids, lean),
+      },
+      engine,
+      sink: { add: (results) => void findings.push(...results) },
+      quietMs: QUIET_MS,
+      intervalMs: 100,
+      now: () => Date.now() + clock.ahead,
+    });
+    return { findings, clock, traces };
+  }
+
+  /**
+   * An agent run whose tool call answered an error as data, as the OTel JS SDK records it:
+   * every start in whole milliseconds (Date.now()), every duration to the nanosecond
+   * (performance.now()). With the default half-millisecond run, the run's recorded end
+   * (.320485883) is before its tool call's recorded start (.321).
+   */
+  function agentRun(
+    traceId: string,
+    agentDurationNs = "485883",
+  ): { agent: AgentOutputRow; children: AgentOutputRow[] } {
+    const second = Math.floor(Date.now() / 1000);
+    const at = (ms: number) => `${second}.${String(ms * 1_000_000).padStart(9, "0")}`;
+    const common = { TraceId: traceId, ServiceName: "orders-agent", AgentName: "order-bot" };
+    const agent = makeRow({
+      ...common,
+      SpanId: "a000000000000001",
+      Timestamp: at(320),
+      DurationNs: agentDurationNs,
+      Kind: "agent",
+      Operation: "invoke_agent",
+      SpanName: "invoke_agent order-bot",
+      StatusCode: "Ok",
+      OutputText: "Your order ships tomorrow.",
+    });
+    const child = { ...common, ParentSpanId: agent.SpanId };
+    return {
+      agent,
+      children: [
+        makeRow({ ...child, SpanId: "c000000000000001", Timestamp: at(320), DurationNs: "18887" }),
+        makeRow({
+          ...child,
+          SpanId: "c000000000000002",
+          Timestamp: at(321),
+          DurationNs: "6542",
+          Kind: "tool",
+          Operation: "execute_tool",
+          SpanName: "execute_tool lookup_order",
+          ToolName: "lookup_order",
+          ToolArguments: '{"id":7}',
+          ToolResult: '{"error":"401 Unauthorized: token expired"}',
+          OutputText: '{"error":"401 Unauthorized: token expired"}',
+          Model: "",
+        }),
+        makeRow({ ...child, SpanId: "c000000000000003", Timestamp: at(321), DurationNs: "10299" }),
+      ],
+    };
+  }
+
+  const swallowedIn = (findings: CheckResultRow[], traceId: string) =>
+    findings.filter((f) => f.TraceId === traceId && f.Code === "error_swallowed");
+
+  it("finds the swallowed error of a run shorter than a millisecond, read lean", async () => {
+    const { findings, clock, traces } = evaluator();
+    const traceId = "e1".repeat(16);
+    const { agent, children } = agentRun(traceId);
+    await store.write({ traces: [], outputs: [agent, ...children] });
+    traces.noteIngested([traceId]);
+    clock.ahead = QUIET_MS + 1_000;
+    expect(await traces.tick()).toBeGreaterThan(0);
+    expect(swallowedIn(findings, traceId)).toEqual([
+      expect.objectContaining({ SpanId: agent.SpanId, Scope: "trace", Operation: "invoke_agent" }),
+    ]);
+    await traces.stop();
+  });
+
+  it("evaluates a trace again when its agent span arrives after the rest was evaluated", async () => {
+    const { findings, clock, traces } = evaluator();
+    const traceId = "e2".repeat(16);
+    const { agent, children } = agentRun(traceId, "900000000");
+    // The SDK exports the finished child spans first, the run's own span in a later request.
+    await store.write({ traces: [], outputs: children });
+    traces.noteIngested([traceId]);
+    clock.ahead = QUIET_MS + 1_000;
+    expect(await traces.tick()).toBeGreaterThan(0);
+    expect(swallowedIn(findings, traceId)).toEqual([]); // no agent run yet
+
+    await new Promise((resolve) => setTimeout(resolve, 5)); // a later insert time
+    await store.write({ traces: [], outputs: [agent] });
+    traces.noteIngested([traceId]);
+    clock.ahead = 0;
+    await traces.tick(); // not quiet yet
+    expect(swallowedIn(findings, traceId)).toEqual([]);
+    clock.ahead = QUIET_MS + 2_000;
+    expect(await traces.tick()).toBeGreaterThan(0);
+    expect(swallowedIn(findings, traceId)).toHaveLength(1);
+    await traces.stop();
   });
 });

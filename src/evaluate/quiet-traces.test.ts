@@ -108,4 +108,69 @@ describe("quiet-trace evaluator", () => {
     expect(evaluated).toEqual(["t1"]);
     expect(await evaluator.tick()).toBe(0); // once
   });
+
+  /**
+   * An evaluator whose scan finds `scanned` (last insert at 1 000) and whose reads return any
+   * trace asked for, failing while `failing` is set; the test moves the clock.
+   */
+  function clocked(scanned: string[]) {
+    const state = { now: 100_000, failing: false };
+    const evaluated: string[] = [];
+    const { store } = fakeStore({}, 5_000);
+    store.quietTraceIds = async () => scanned.map((traceId) => ({ traceId, lastInsertMs: 1_000 }));
+    store.outputsOfTraces = async (ids) => {
+      if (state.failing) throw new Error("store unavailable");
+      return ids.map((id) => makeRow({ TraceId: id }));
+    };
+    const evaluator = createQuietTraceEvaluator({
+      store,
+      engine: {
+        traceRulesRead: () => ({ any: true, bulky: false }),
+        evaluateTrace: (rows) => (
+          evaluated.push(rows[0]?.TraceId ?? ""),
+          { findings: [], results: [], evaluations: [] }
+        ),
+      },
+      sink: { add: () => undefined },
+      quietMs: 30_000,
+      intervalMs: 1_000,
+      now: () => state.now,
+    });
+    return { state, evaluated, evaluator };
+  }
+
+  it("leaves the traces of a pass that failed while reading them to the next pass", async () => {
+    const { state, evaluated, evaluator } = clocked(["t1"]);
+    evaluator.noteIngested(["t2"]);
+    state.now += 31_000;
+    state.failing = true;
+    await expect(evaluator.tick()).rejects.toThrow("store unavailable");
+    state.failing = false;
+    expect(await evaluator.tick()).toBe(2);
+    expect(evaluated).toEqual(["t1", "t2"]);
+  });
+
+  it("evaluates a trace again when this process ingests more of it after the evaluation", async () => {
+    const { state, evaluated, evaluator } = clocked([]);
+    evaluator.noteIngested(["t1"]);
+    state.now += 31_000;
+    expect(await evaluator.tick()).toBe(1);
+    // The rest of the trace (its agent span, exported last) commits after that read.
+    state.now += 500;
+    evaluator.noteIngested(["t1"]);
+    expect(await evaluator.tick()).toBe(0); // not quiet again yet
+    state.now += 30_000;
+    expect(await evaluator.tick()).toBe(1);
+    expect(evaluated).toEqual(["t1", "t1"]);
+  });
+
+  it("does not evaluate a noted trace again when the scan has read it since", async () => {
+    const { state, evaluated, evaluator } = clocked(["t1"]);
+    evaluator.noteIngested(["t1"]);
+    state.now += 20_000; // the scan finds it quiet before the note is due
+    expect(await evaluator.tick()).toBe(1);
+    state.now += 20_000;
+    expect(await evaluator.tick()).toBe(0);
+    expect(evaluated).toEqual(["t1"]);
+  });
 });

@@ -76,28 +76,37 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
     // visible carries an insert time the cursor may already have passed. Traces already
     // evaluated at their current last insert are skipped, so the overlap costs no re-evaluation.
     const found = await options.store.quietTraceIds(after - OVERLAP_MS, upto);
+    const lastInsert = new Map(found.map((t) => [t.traceId, t.lastInsertMs]));
     const traceIds = found
       .filter((t) => evaluatedAt.get(t.traceId) !== t.lastInsertMs)
       .map((t) => t.traceId);
+    const chosen = new Set(traceIds);
     for (const [traceId, at] of ingested) {
-      if (at > upto) continue;
-      ingested.delete(traceId);
-      if (!found.some((t) => t.traceId === traceId)) traceIds.push(traceId);
-    }
-    for (const t of found) evaluatedAt.set(t.traceId, t.lastInsertMs);
-    // Forget what the overlap can no longer reach.
-    for (const [traceId, last] of evaluatedAt) {
-      if (last < after - 2 * OVERLAP_MS) evaluatedAt.delete(traceId);
+      if (at <= upto && !chosen.has(traceId)) {
+        chosen.add(traceId);
+        traceIds.push(traceId);
+      }
     }
     for (let i = 0; i < traceIds.length; i += TRACES_PER_QUERY) {
-      const rows = await options.store.outputsOfTraces(
-        traceIds.slice(i, i + TRACES_PER_QUERY),
-        !reads.bulky,
-      );
+      const batch = traceIds.slice(i, i + TRACES_PER_QUERY);
+      const readAt = now();
+      const rows = await options.store.outputsOfTraces(batch, !reads.bulky);
       for (const trace of groupByTrace(rows)) {
         const { results, evaluations } = options.engine.evaluateTrace(trace);
         options.sink.add(results, evaluations);
       }
+      // Only now are they done: a pass that fails before this point leaves them to the next.
+      for (const traceId of batch) {
+        const last = lastInsert.get(traceId);
+        if (last !== undefined) evaluatedAt.set(traceId, last);
+        // The read saw every commit noted before it started; a later note means another look.
+        const noted = ingested.get(traceId);
+        if (noted !== undefined && noted <= readAt) ingested.delete(traceId);
+      }
+    }
+    // Forget what the overlap can no longer reach.
+    for (const [traceId, last] of evaluatedAt) {
+      if (last < after - 2 * OVERLAP_MS) evaluatedAt.delete(traceId);
     }
     await options.store.writeCursor(QUIET_TRACE_CURSOR, upto);
     return traceIds.length;

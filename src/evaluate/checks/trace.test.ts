@@ -185,6 +185,24 @@ describe("error_propagation", () => {
     expect(run(check, [agent("a0", 0, 500), failedTool])).toEqual([]);
   });
 
+  it("flags a run that contains the failed tool call even when its clock says it ended first", () => {
+    // As the OTel JS SDK records a short run: starts in whole milliseconds (Date.now()),
+    // durations to the nanosecond (performance.now()). The run "ends" at .320485883, its own
+    // tool call "starts" at .321.
+    const at = (ms: number) => `1795712357.${String(ms * 1_000_000).padStart(9, "0")}`;
+    const run0 = { ...agent("a1", 0, 0), Timestamp: at(320), DurationNs: "485883" };
+    const failing = {
+      ...tool("t1", 0, "lookup_order", '{"id":7}', '{"error":"401 Unauthorized"}'),
+      Timestamp: at(321),
+      DurationNs: "6542",
+    };
+    expect(run(check, [run0, failing], { kind: "agent" })).toMatchObject([
+      { code: "error_swallowed", spanId: "a1" },
+    ]);
+    // A run that is not above the tool call still has to end after it started.
+    expect(run(check, [{ ...run0, SpanId: "a0" }, failing], { kind: "agent" })).toEqual([]);
+  });
+
   it("checks only the agent runs the rule matches", () => {
     const rows = [agent("a1", 0, 6000), tool("t1", 1, "refund_payment", "{}", '{"ok":false}')];
     expect(run(check, rows, { agent: "billing-*" })).toEqual([]);

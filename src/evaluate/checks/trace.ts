@@ -10,6 +10,10 @@
  *   in tool.result or else output.text) anywhere in the trace, and a matching agent run (kind
  *   agent) that ended after the tool call started and whose status is not Error: the run
  *   swallowed the failure. One `error_swallowed` finding per such run, naming the first tool.
+ *   A tool call below the run's span (through the parent ids of the trace's outputs) is inside
+ *   the run whatever the timestamps say: the OTel JS SDK takes a span's start from Date.now()
+ *   (whole milliseconds) and its duration from performance.now(), so a run shorter than a
+ *   millisecond can appear to end before its own tool call started.
  * - `count`: the number of matching outputs is within [min, max]; else `count_out_of_range`
  *   on the root-most matching output (fewest ancestors among the trace's outputs; earliest on
  *   a tie), or the trace's root-most output when none matches.
@@ -161,6 +165,8 @@ interface FailedTool {
   row: AgentOutputRow;
   start: bigint;
   reason: string;
+  /** Span ids of the outputs above it in the trace. */
+  ancestors: Set<string>;
 }
 
 /** Why a tool call failed, or undefined when it did not. */
@@ -184,13 +190,14 @@ function errorPropagation(
   matches: RowMatcher,
 ): Finding[] {
   const ordered = byStart(rows);
+  const bySpan = new Map(rows.map((row) => [row.SpanId, row]));
   const failed: FailedTool[] = [];
   const succeeded: { name: string; start: bigint }[] = [];
   for (const { row, start } of ordered) {
     if (row.Kind !== "tool") continue;
     const reason = toolFailure(row);
-    if (reason !== undefined) failed.push({ row, start, reason });
-    else succeeded.push({ name: row.ToolName, start });
+    if (reason === undefined) succeeded.push({ name: row.ToolName, start });
+    else failed.push({ row, start, reason, ancestors: ancestors(row, bySpan) });
   }
   // A failure the agent recovered from — the same tool called again later and succeeding, a
   // retry — is not swallowed.
@@ -201,7 +208,9 @@ function errorPropagation(
   const findings: Finding[] = [];
   for (const { row, end } of ordered) {
     if (row.Kind !== "agent" || row.StatusCode === "Error" || !matches(row)) continue;
-    const swallowed = unrecovered.filter((tool) => end > tool.start);
+    const swallowed = unrecovered.filter(
+      (tool) => tool.ancestors.has(row.SpanId) || end > tool.start,
+    );
     const first = swallowed[0];
     if (first === undefined) continue;
     const tool = first.row.ToolName || first.row.SpanName;
@@ -219,6 +228,17 @@ function errorPropagation(
     );
   }
   return findings;
+}
+
+/** Span ids of the outputs above `row`, following parent ids (a cycle ends the walk). */
+function ancestors(row: AgentOutputRow, bySpan: ReadonlyMap<string, AgentOutputRow>): Set<string> {
+  const found = new Set<string>();
+  let parent = bySpan.get(row.ParentSpanId);
+  while (parent !== undefined && !found.has(parent.SpanId)) {
+    found.add(parent.SpanId);
+    parent = bySpan.get(parent.ParentSpanId);
+  }
+  return found;
 }
 
 function count(
