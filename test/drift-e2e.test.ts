@@ -148,6 +148,15 @@ describe("drift rules end to end", () => {
     expect(await evaluations("totals-unit")).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 300));
     expect(hook.requests).toHaveLength(1);
+    const rules = (await fetchJson(`${service.url}/api/rules`))["rules"] as Json[];
+    const byId = new Map(rules.map((r) => [r["id"], r]));
+    expect(byId.get("totals-unit")).toMatchObject({
+      checkType: "drift",
+      last24h: { evaluated: 1, failed: 1 },
+      idle: false,
+    });
+    // Only insufficient evaluations: nothing was really compared.
+    expect(byId.get("totals-sparse")).toMatchObject({ last24h: { evaluated: 0 }, idle: true });
     const alerts = (await fetchJson(`${service.url}/api/alerts`))["alerts"] as Json[];
     expect(alerts.map((a) => a["ruleId"])).toEqual(["totals-unit"]);
   });

@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { RuleSummary } from "../evaluate/backtest.ts";
-import { windowResultsOf } from "../store/drift-results.ts";
+import { windowCounts, windowResultsOf } from "../store/drift-results.ts";
 import type { RuleActivity } from "../evaluate/engine.ts";
 import type { Rule, RuleFileError } from "../evaluate/rule.ts";
 import { PlumblineError } from "../errors.ts";
@@ -74,7 +74,13 @@ export function rulesRoutes(deps: RulesApiDeps): Hono {
   const app = new Hono();
 
   app.get("/api/rules", async (c) => {
-    const counts = await ruleCounts(deps.store, Date.now() - IDLE_AFTER_MS);
+    const since = Date.now() - IDLE_AFTER_MS;
+    // Window rules (rate, drift) count their evaluations with enough samples, and drifts.
+    const [outputCounts, windows] = await Promise.all([
+      ruleCounts(deps.store, since),
+      windowCounts(deps.store, since),
+    ]);
+    const counts = new Map([...outputCounts, ...windows]);
     const activity = deps.activity();
     const rules = deps.statuses().map((s) => {
       const id = s.id ?? s.rule?.id;

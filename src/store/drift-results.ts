@@ -128,3 +128,34 @@ ORDER BY WindowEnd DESC LIMIT {limit:UInt32}`,
     message: String(r["Message"]),
   }));
 }
+
+/**
+ * Per rule since `sinceMs`: evaluations with enough samples, those that drifted, and the
+ * latest window end (unix ms) — what /api/rules shows for window rules.
+ */
+export async function windowCounts(
+  store: Store,
+  sinceMs: number,
+): Promise<Map<string, { evaluated: number; failed: number; lastEvaluatedAt: number }>> {
+  const result = await store.client.query({
+    query: `SELECT RuleId, countIf(Status IN ('ok', 'drift')) AS evaluated,
+  countIf(Status = 'drift') AS failed, toUnixTimestamp64Milli(max(WindowEnd)) AS last
+FROM ${store.tables.driftResults} FINAL
+WHERE WindowEnd >= fromUnixTimestamp64Milli({since:Int64})
+GROUP BY RuleId`,
+    query_params: { since: sinceMs },
+    format: "JSONEachRow",
+  });
+  const rows = await result.json<{
+    RuleId: string;
+    evaluated: string;
+    failed: string;
+    last: string;
+  }>();
+  return new Map(
+    rows.map((r) => [
+      r.RuleId,
+      { evaluated: Number(r.evaluated), failed: Number(r.failed), lastEvaluatedAt: Number(r.last) },
+    ]),
+  );
+}
