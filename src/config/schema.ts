@@ -41,8 +41,26 @@ export const configSchema = z.object({
         .default("otel_traces"),
       /** Days kept in otel_traces and agent_outputs (TTL). 0 keeps everything. */
       retentionDays: z.coerce.number().int().min(0).max(36500).default(30),
+      /**
+       * A ClickHouse cluster (server mode): migrations run ON CLUSTER with replicated engines
+       * and distributed tables over them (docs/scaling.md).
+       */
+      cluster: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, "a cluster name: letters, digits, _ and -")
+        .optional(),
     })
     .prefault({}),
+  /**
+   * Where spans come from: `otlp` (agents export to Plumbline) or `table` (an OpenTelemetry
+   * Collector's clickhouse exporter writes clickhouse.tracesTable; Plumbline reads new spans).
+   */
+  source: z.enum(["otlp", "table"]).default("otlp"),
+  /**
+   * all: everything in one process. ingest: receive and store only (stateless, scale out).
+   * evaluate: no receivers; trace, window and drift evaluation and alert delivery (run one).
+   */
+  role: z.enum(["all", "ingest", "evaluate"]).default("all"),
   /** Where rule files live. */
   rulesDir: z.string().min(1).default("./rules"),
   /** When non-empty, OTLP requests must carry one of these keys. */
