@@ -54,6 +54,8 @@ export interface Evaluation {
 }
 
 export function startEvaluation(config: Config, store: Store, log: Logger): Evaluation {
+  // With role `evaluate` and spans received elsewhere, output rules run on quiet traces.
+  const outputRulesWhenQuiet = config.role === "evaluate" && config.source === "otlp";
   const settings = config.evaluate;
   const onWriteError = (what: string) => (error: unknown) =>
     log.warn(`could not write ${what}; keeping them for the next try`, { error: String(error) });
@@ -101,6 +103,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
       outputsOfTraces: (ids, lean) => outputsOfTraces(store, ids, lean),
     },
     engine,
+    ...(outputRulesWhenQuiet && { outputs: engine }),
     sink,
     quietMs: settings.traceQuietMs,
     intervalMs: settings.traceIntervalMs,

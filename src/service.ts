@@ -16,10 +16,13 @@ import { ensureSchema } from "./store/ensure-schema.ts";
 import { tableNames } from "./store/migrations.ts";
 import { startAlerting, type Alerting } from "./alerting.ts";
 import type { AlertsApiDeps } from "./api/alerts-routes.ts";
-import { startEvaluation } from "./evaluation.ts";
+import { startEvaluation, type Evaluation } from "./evaluation.ts";
+import { createTableSource, TABLE_SOURCE_DEFAULTS } from "./receive/table-source.ts";
+import { newSpansOfMinutes, spanCountsPerMinute } from "./store/table-source-queries.ts";
 import { createStatsRecorder } from "./store/stats-recorder.ts";
 import { createStore, type Store } from "./store/store.ts";
 import { storeUnavailable } from "./errors.ts";
+import type { AgentOutputRow } from "./store/rows.ts";
 import { ingestMetrics, startOwnTelemetry } from "./telemetry.ts";
 
 const STATS_INTERVAL_MS = 5_000;
@@ -34,6 +37,8 @@ export interface RunningService {
   flushEvaluations(): Promise<void>;
   /** Evaluates the window rules (rate, drift) that are due now. */
   evaluateWindows(): Promise<void>;
+  /** Table source mode: reads new spans from the span table now; resolves with new outputs. */
+  readTableSource(): Promise<number>;
   /** Stops accepting, writes everything acknowledged, closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -54,7 +59,7 @@ export async function startService(
   const store = createStore(client, tableNames(clickhouse.database, clickhouse.tracesTable));
   const schema = await ensureSchema(
     store,
-    { tables: store.tables, retentionDays: clickhouse.retentionDays },
+    { tables: store.tables, retentionDays: clickhouse.retentionDays, cluster: clickhouse.cluster },
     (error) => log.warn("store not reachable yet; retrying", { error: String(error) }),
   ).catch(async (error: unknown) => {
     await client.close().catch(() => undefined);
@@ -84,16 +89,42 @@ export async function startService(
         error: String(error),
       }),
   );
-  const evaluation = startEvaluation(config, store, log);
+  // role: all does everything; ingest only receives and stores; evaluate receives nothing.
+  const evaluating = config.role !== "ingest";
+  const receiving = config.role !== "evaluate";
+  if (config.role === "ingest" && config.source === "table") {
+    throw new Error(
+      "PLUMBLINE_ROLE=ingest with PLUMBLINE_SOURCE=table has nothing to do: the table source runs in the evaluate (or all) process",
+    );
+  }
+  const evaluation = evaluating ? startEvaluation(config, store, log) : undefined;
   // The alerts API needs the HTTP port for its links, so it is filled in once the server listens.
   const alertsApi: { current?: AlertsApiDeps } = {};
-  const ingest = withMetrics(
-    createIngest(committer, stats, [
-      evaluation.engine.onCommitted,
-      (outputs) => evaluation.noteCommitted(outputs),
-      ...(options.onCommitted ?? []),
-    ]),
-  );
+  const listeners: CommittedListener[] = [
+    ...(evaluation === undefined
+      ? []
+      : [
+          evaluation.engine.onCommitted,
+          (outputs: AgentOutputRow[]) => evaluation.noteCommitted(outputs),
+        ]),
+    ...(options.onCommitted ?? []),
+  ];
+  const ingest = withMetrics(createIngest(committer, stats, listeners));
+  const tableSource =
+    config.source === "table"
+      ? createTableSource({
+          store: {
+            spanCountsPerMinute: (from, to) => spanCountsPerMinute(store, from, to),
+            newSpansOfMinutes: (minutes) => newSpansOfMinutes(store, minutes),
+            writeOutputs: (outputs) => store.write({ traces: [], outputs }),
+          },
+          listeners,
+          stats: (rows) => stats.add(rows),
+          ...TABLE_SOURCE_DEFAULTS,
+          onError: (error) =>
+            log.warn("reading new spans from the table failed; retrying", { error: String(error) }),
+        })
+      : undefined;
   const receiverOptions = {
     ingest,
     maxBodyBytes: config.ingest.maxBodyBytes,
@@ -105,13 +136,16 @@ export async function startService(
     committer,
     stats,
     apiKey: config.apiKey,
-    rules: evaluation.api,
-    alerts: lateAlertsApi(alertsApi),
+    receiveOtlp: receiving,
+    ...(evaluation !== undefined && {
+      rules: evaluation.api,
+      alerts: lateAlertsApi(alertsApi),
+    }),
   });
 
   const http = await listen(app.fetch, config.host, config.port);
   let grpc: GrpcReceiver | undefined;
-  if (config.grpcPort !== 0) {
+  if (config.grpcPort !== 0 && receiving) {
     grpc = await startOtlpGrpc(receiverOptions, grpcHost(config.host), config.grpcPort);
   }
   const httpPort = (http.address() as AddressInfo).port;
@@ -119,25 +153,25 @@ export async function startService(
   // Alert state lives in the store: alerting starts once the schema is there (at once, unless
   // the store was unreachable at start).
   let alerting: Alerting | undefined;
-  const alertingStarted = schema.done
-    .then(() =>
-      startAlerting(
-        config,
-        store,
-        () => evaluation.rules(),
-        log,
-        config.alerts.externalUrl ??
-          `http://${localHost.includes(":") ? `[${localHost}]` : localHost}:${httpPort}`,
-      ),
-    )
-    .then((started) => {
-      alerting = started;
-      evaluation.listen((results, evaluations) =>
-        started.manager.onEvaluated(results, evaluations),
-      );
-      evaluation.listenWindows((row) => started.manager.onWindowResult(row));
-      alertsApi.current = started.api;
-    });
+  const startAlertingFor = async (evaluation: Evaluation) => {
+    const started = await startAlerting(
+      config,
+      store,
+      () => evaluation.rules(),
+      log,
+      config.alerts.externalUrl ??
+        `http://${localHost.includes(":") ? `[${localHost}]` : localHost}:${httpPort}`,
+    );
+    alerting = started;
+    evaluation.listen((results, evaluations) => started.manager.onEvaluated(results, evaluations));
+    evaluation.listenWindows((row) => started.manager.onWindowResult(row));
+    alertsApi.current = started.api;
+  };
+  const alertingStarted = schema.done.then(async () => {
+    if (evaluation === undefined) return;
+    tableSource?.start();
+    await startAlertingFor(evaluation);
+  });
   alertingStarted.catch((error: unknown) =>
     log.error("alerting did not start", { error: String(error) }),
   );
@@ -156,8 +190,9 @@ export async function startService(
       http.closeIdleConnections?.();
       schema.stop();
       await Promise.all([grpc?.close(), committer.close()]);
+      await tableSource?.stop();
       await stats.close();
-      await evaluation.close();
+      await evaluation?.close();
       await alerting?.close();
       await httpClosed;
       await store.close();
@@ -169,8 +204,13 @@ export async function startService(
     grpcPort: grpc?.port ?? 0,
     store,
     flushStats: () => stats.flush(),
-    flushEvaluations: () => evaluation.flush(),
-    evaluateWindows: () => evaluation.evaluateWindows(),
+    flushEvaluations: async () => {
+      await evaluation?.flush();
+    },
+    evaluateWindows: async () => {
+      await evaluation?.evaluateWindows();
+    },
+    readTableSource: async () => (await tableSource?.readNow()) ?? 0,
     close,
   };
 }

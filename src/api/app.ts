@@ -30,6 +30,8 @@ export interface AppDeps {
   maxBodyBytes: number;
   ingestKeys: readonly string[];
   apiKey?: string | undefined;
+  /** false in a process with role `evaluate`: OTLP goes to the ingest processes. */
+  receiveOtlp?: boolean;
 }
 
 const outputsQuery = z.object({
@@ -47,7 +49,17 @@ const HEX_TRACE_ID = /^[0-9a-f]{32}$/;
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
 
-  app.route("/", otlpHttpRoutes(deps));
+  if (deps.receiveOtlp === false) {
+    app.post("/v1/traces", () => {
+      throw new PlumblineError(
+        "not_found",
+        "this Plumbline process has role evaluate and receives no spans; send them to an ingest (or all) process",
+        404,
+      );
+    });
+  } else {
+    app.route("/", otlpHttpRoutes(deps));
+  }
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", async (c) => {

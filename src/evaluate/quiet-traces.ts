@@ -24,6 +24,11 @@ export interface QuietTraceStore {
 export interface QuietTraceOptions {
   store: QuietTraceStore;
   engine: Pick<Engine, "evaluateTrace" | "traceRulesRead">;
+  /**
+   * Set in a process with role `evaluate`, where spans are received by other processes: output
+   * rules then run here too, on the outputs of each quiet trace.
+   */
+  outputs?: Pick<Engine, "evaluateOutputs">;
   sink: EvaluationSink;
   quietMs: number;
   intervalMs: number;
@@ -66,7 +71,7 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
       (await options.store.readCursor(QUIET_TRACE_CURSOR)) ??
       upto - (options.firstRunLookbackMs ?? 10 * 60_000);
     if (upto <= after) return 0;
-    const reads = options.engine.traceRulesRead();
+    const reads = options.outputs ? { any: true, bulky: true } : options.engine.traceRulesRead();
     if (!reads.any) {
       // No trace rules: nothing to read, only move on.
       await options.store.writeCursor(QUIET_TRACE_CURSOR, upto);
@@ -94,6 +99,10 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
       for (const trace of groupByTrace(rows)) {
         const { results, evaluations } = options.engine.evaluateTrace(trace);
         options.sink.add(results, evaluations);
+        if (options.outputs !== undefined) {
+          const perOutput = await options.outputs.evaluateOutputs(trace);
+          options.sink.add(perOutput.results, perOutput.evaluations);
+        }
       }
       // Only now are they done: a pass that fails before this point leaves them to the next.
       for (const traceId of batch) {
