@@ -22,6 +22,12 @@ export interface TableNames {
 export interface MigrationContext {
   tables: TableNames;
   retentionDays: number;
+  /**
+   * A ClickHouse cluster (config `clickhouse.cluster`): statements run ON CLUSTER, with
+   * replicated local tables and Distributed tables over them (ddl.ts, docs/scaling.md).
+   * Unset: one server or embedded chDB, statements as they always were.
+   */
+  cluster?: string | undefined;
 }
 
 export interface Migration {
