@@ -50,6 +50,10 @@ export const configSchema = z.object({
         .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, "a cluster name: letters, digits, _ and -")
         .optional(),
     })
+    .refine((clickhouse) => clickhouse.cluster === undefined || clickhouse.url !== undefined, {
+      path: ["cluster"],
+      message: "a cluster needs a ClickHouse server: set clickhouse.url (PLUMBLINE_CLICKHOUSE_URL)",
+    })
     .prefault({}),
   /**
    * Where spans come from: `otlp` (agents export to Plumbline) or `table` (an OpenTelemetry

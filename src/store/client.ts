@@ -13,6 +13,8 @@ export interface ClientOptions {
   url?: string | undefined;
   user: string;
   password: string;
+  /** A ClickHouse cluster: inserts into Distributed tables are then synchronous. */
+  cluster?: string | undefined;
 }
 
 type ChdbClientConnection = NonNullable<
@@ -32,7 +34,12 @@ export function createClickHouseClient(options: ClientOptions): ClickHouseClient
       url: options.url,
       username: options.user,
       password: options.password,
-      clickhouse_settings: SETTINGS,
+      // On a cluster an insert is acknowledged only once every shard has its rows, so that
+      // "acknowledged" still means "stored" and insert times move forward (docs/scaling.md).
+      clickhouse_settings:
+        options.cluster === undefined
+          ? SETTINGS
+          : { ...SETTINGS, distributed_foreground_insert: 1 },
       request_timeout: 30_000,
       // Failures reach our own log through the errors they raise; the client's own warnings
       // would repeat each one with a stack trace.

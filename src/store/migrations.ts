@@ -2,11 +2,16 @@
  * Numbered, idempotent migrations. Every statement is `IF NOT EXISTS`, so running them twice,
  * or from two processes at once, is harmless; `plumbline_migrations` records what ran.
  *
- * Identifiers (database, table names) come from the config, which only accepts
- * `[A-Za-z_][A-Za-z0-9_]*`; numbers are validated integers. Nothing else is interpolated.
+ * On a cluster (`ctx.cluster`) each statement runs once, from this node, ON CLUSTER: the
+ * servers' distributed DDL queue applies it on every node (migrations/ddl.ts, docs/scaling.md).
+ *
+ * Identifiers (database, table and cluster names) come from the config, which only accepts
+ * `[A-Za-z_][A-Za-z0-9_]*` (and `-` in a cluster name, which is quoted), and ddl.ts checks them
+ * again; numbers are validated integers. Nothing else is interpolated.
  */
 
 import type { ClickHouseClient } from "@clickhouse/client";
+import { createDatabase, createTable } from "./migrations/ddl.ts";
 import { migration1 } from "./migrations/001-otel-traces.ts";
 import { migration2 } from "./migrations/002-agent-outputs.ts";
 import { migration3 } from "./migrations/003-ingest-stats.ts";
@@ -28,6 +33,23 @@ export const MIGRATIONS: Migration[] = [
   migration6,
 ];
 
+/**
+ * The database and the record of applied migrations, created before any migration runs. On a
+ * cluster the record is replicated to every node, so any node's Plumbline sees what ran.
+ */
+export function bootstrapStatements(ctx: MigrationContext): string[] {
+  return [
+    createDatabase(ctx),
+    ...createTable(ctx, {
+      name: ctx.tables.migrations,
+      columns: "  Version UInt32, Name String, AppliedAt DateTime64(3) DEFAULT now64(3)",
+      engine: { kind: "ReplacingMergeTree" },
+      orderBy: "Version",
+      placement: "every node",
+    }),
+  ];
+}
+
 /** Creates the database and applies every migration not yet recorded. Returns what ran. */
 export async function runMigrations(
   client: ClickHouseClient,
@@ -35,12 +57,7 @@ export async function runMigrations(
   migrations: Migration[] = MIGRATIONS,
 ): Promise<number[]> {
   const { tables } = ctx;
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${tables.database}` });
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${tables.migrations} (
-  Version UInt32, Name String, AppliedAt DateTime64(3) DEFAULT now64(3)
-) ENGINE = ReplacingMergeTree ORDER BY Version`,
-  });
+  for (const statement of bootstrapStatements(ctx)) await client.command({ query: statement });
   const result = await client.query({
     query: `SELECT DISTINCT Version FROM ${tables.migrations}`,
     format: "JSONEachRow",

@@ -1,15 +1,17 @@
 import type { Migration } from "./types.ts";
-import { MERGE_SETTINGS, ttl } from "./ddl.ts";
+import { MERGE_SETTINGS, createTable, ttl } from "./ddl.ts";
 
 export const migration1: Migration = {
   version: 1,
   name: "otel_traces in the clickhouseexporter layout",
   // Column names, types and order as the OpenTelemetry Collector contrib clickhouseexporter
   // creates them (exporter/clickhouseexporter/internal/sqltemplates/traces_table.sql), so a
-  // table the exporter already wrote can be shared unchanged.
-  statements: ({ tables, retentionDays }) => [
-    `CREATE TABLE IF NOT EXISTS ${tables.traces} (
-  Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
+  // table the exporter already wrote can be shared unchanged. On a cluster, a trace's spans
+  // stay on one shard.
+  statements: (ctx) =>
+    createTable(ctx, {
+      name: ctx.tables.traces,
+      columns: `  Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
   TraceId String CODEC(ZSTD(1)),
   SpanId String CODEC(ZSTD(1)),
   ParentSpanId String CODEC(ZSTD(1)),
@@ -40,11 +42,12 @@ export const migration1: Migration = {
   INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
   INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
   INDEX idx_span_attr_value mapValues(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-  INDEX idx_duration Duration TYPE minmax GRANULARITY 1
-) ENGINE = MergeTree
-PARTITION BY toDate(Timestamp)
-ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))
-${ttl("toDateTime(Timestamp)", retentionDays)}
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, ${MERGE_SETTINGS}`,
-  ],
+  INDEX idx_duration Duration TYPE minmax GRANULARITY 1`,
+      engine: { kind: "MergeTree" },
+      partitionBy: "toDate(Timestamp)",
+      orderBy: "(ServiceName, SpanName, toDateTime(Timestamp))",
+      ttl: ttl("toDateTime(Timestamp)", ctx.retentionDays),
+      settings: `index_granularity = 8192, ttl_only_drop_parts = 1, ${MERGE_SETTINGS}`,
+      placement: { shardBy: "cityHash64(TraceId)" },
+    }),
 };

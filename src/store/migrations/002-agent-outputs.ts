@@ -1,14 +1,16 @@
 import type { Migration } from "./types.ts";
-import { MERGE_SETTINGS, ttl } from "./ddl.ts";
+import { MERGE_SETTINGS, createTable, ttl } from "./ddl.ts";
 
 export const migration2: Migration = {
   version: 2,
   name: "agent_outputs",
   // ReplacingMergeTree on a key that ends in the span's identity: a span a client re-sends
   // after a lost acknowledgement collapses into one row at merge time (FINAL for exact counts).
-  statements: ({ tables, retentionDays }) => [
-    `CREATE TABLE IF NOT EXISTS ${tables.outputs} (
-  Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
+  // On a cluster, sharded by trace: a re-sent span lands on the shard of its first copy.
+  statements: (ctx) =>
+    createTable(ctx, {
+      name: ctx.tables.outputs,
+      columns: `  Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
   TraceId String CODEC(ZSTD(1)),
   SpanId String CODEC(ZSTD(1)),
   ParentSpanId String CODEC(ZSTD(1)),
@@ -46,11 +48,12 @@ export const migration2: Migration = {
   InsertedAt DateTime64(3) DEFAULT now64(3),
   INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
   INDEX idx_model Model TYPE set(100) GRANULARITY 4,
-  INDEX idx_tool ToolName TYPE set(100) GRANULARITY 4
-) ENGINE = ReplacingMergeTree(InsertedAt)
-PARTITION BY toDate(Timestamp)
-ORDER BY (ServiceName, AgentName, Operation, Timestamp, SpanId, TraceId)
-${ttl("toDateTime(Timestamp)", retentionDays)}
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, ${MERGE_SETTINGS}`,
-  ],
+  INDEX idx_tool ToolName TYPE set(100) GRANULARITY 4`,
+      engine: { kind: "ReplacingMergeTree", args: ["InsertedAt"] },
+      partitionBy: "toDate(Timestamp)",
+      orderBy: "(ServiceName, AgentName, Operation, Timestamp, SpanId, TraceId)",
+      ttl: ttl("toDateTime(Timestamp)", ctx.retentionDays),
+      settings: `index_granularity = 8192, ttl_only_drop_parts = 1, ${MERGE_SETTINGS}`,
+      placement: { shardBy: "cityHash64(TraceId)" },
+    }),
 };

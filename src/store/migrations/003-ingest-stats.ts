@@ -1,23 +1,26 @@
 import type { Migration } from "./types.ts";
-import { ttl } from "./ddl.ts";
+import { createTable, ttl } from "./ddl.ts";
 
 export const migration3: Migration = {
   version: 3,
   name: "ingest_stats",
   // Per minute, service and span name: what was received, rejected, understood. Summed by
-  // ClickHouse at merge time; queries still sum() because merges are eventual.
-  statements: ({ tables, retentionDays }) => [
-    `CREATE TABLE IF NOT EXISTS ${tables.ingestStats} (
-  Minute DateTime,
+  // ClickHouse at merge time; queries still sum() because merges are eventual. On a cluster,
+  // one series stays on one shard so that merges keep summing it.
+  statements: (ctx) =>
+    createTable(ctx, {
+      name: ctx.tables.ingestStats,
+      columns: `  Minute DateTime,
   ServiceName LowCardinality(String),
   SpanName LowCardinality(String),
   Received UInt64,
   Rejected UInt64,
   Outputs UInt64,
-  Unrecognised UInt64
-) ENGINE = SummingMergeTree
-PARTITION BY toYYYYMM(Minute)
-ORDER BY (ServiceName, SpanName, Minute)
-${ttl("Minute", retentionDays)}`,
-  ],
+  Unrecognised UInt64`,
+      engine: { kind: "SummingMergeTree" },
+      partitionBy: "toYYYYMM(Minute)",
+      orderBy: "(ServiceName, SpanName, Minute)",
+      ttl: ttl("Minute", ctx.retentionDays),
+      placement: { shardBy: "cityHash64(ServiceName, SpanName)" },
+    }),
 };

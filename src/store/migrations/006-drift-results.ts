@@ -1,5 +1,5 @@
 import type { Migration } from "./types.ts";
-import { ttl } from "./ddl.ts";
+import { createTable, ttl } from "./ddl.ts";
 
 export const migration6: Migration = {
   version: 6,
@@ -7,10 +7,12 @@ export const migration6: Migration = {
   // One row per evaluation of a window rule (drift and rate): what was compared, the
   // statistic against its threshold, and both histograms, for dashboards and the scheduler.
   // Replacing on (rule, window end, version): an evaluation repeated after a crash, or by a
-  // catch-up that overlaps, leaves one row. The scheduler's cursor is max(WindowEnd).
-  statements: ({ tables, retentionDays }) => [
-    `CREATE TABLE IF NOT EXISTS ${tables.driftResults} (
-  RuleId LowCardinality(String),
+  // catch-up that overlaps, leaves one row. The scheduler's cursor is max(WindowEnd). On a
+  // cluster, sharded by rule, so a repeated evaluation meets its first copy.
+  statements: (ctx) =>
+    createTable(ctx, {
+      name: ctx.tables.driftResults,
+      columns: `  RuleId LowCardinality(String),
   RuleVersion LowCardinality(String),
   CheckType LowCardinality(String),
   EvaluatedAt DateTime64(3),
@@ -31,10 +33,11 @@ export const migration6: Migration = {
   Bins Array(String),
   CurrentCounts Array(UInt64),
   ReferenceCounts Array(UInt64),
-  Message String
-) ENGINE = ReplacingMergeTree(EvaluatedAt)
-PARTITION BY toYYYYMM(WindowEnd)
-ORDER BY (RuleId, WindowEnd, RuleVersion)
-${ttl("toDateTime(WindowEnd)", retentionDays)}`,
-  ],
+  Message String`,
+      engine: { kind: "ReplacingMergeTree", args: ["EvaluatedAt"] },
+      partitionBy: "toYYYYMM(WindowEnd)",
+      orderBy: "(RuleId, WindowEnd, RuleVersion)",
+      ttl: ttl("toDateTime(WindowEnd)", ctx.retentionDays),
+      placement: { shardBy: "cityHash64(RuleId)" },
+    }),
 };

@@ -1,0 +1,451 @@
+/**
+ * The DDL the migrations generate, in both modes. There is no ClickHouse cluster in the test
+ * environment (and chDB cannot run ON CLUSTER), so cluster mode is checked as text; single
+ * mode also runs for real in every store test.
+ */
+
+import type { ClickHouseClient } from "@clickhouse/client";
+import { describe, expect, it } from "vitest";
+import { MIGRATIONS, bootstrapStatements, runMigrations, tableNames } from "../migrations.ts";
+import type { MigrationContext } from "./types.ts";
+
+const tables = tableNames("plumbline", "otel_traces");
+const single: MigrationContext = { tables, retentionDays: 30 };
+// A name with "-", which only a quoted identifier allows.
+const cluster: MigrationContext = { tables, retentionDays: 30, cluster: "prod-cluster" };
+const ON_CLUSTER = " ON CLUSTER `prod-cluster`";
+
+const SHARD = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'";
+const EVERY_NODE = "'/clickhouse/tables/all/{database}/{table}', '{replica}'";
+
+// table, local engine, sharding key of its Distributed table
+const SHARDED: [string, string, string][] = [
+  ["otel_traces", `ReplicatedMergeTree(${SHARD})`, "cityHash64(TraceId)"],
+  ["agent_outputs", `ReplicatedReplacingMergeTree(${SHARD}, InsertedAt)`, "cityHash64(TraceId)"],
+  ["ingest_stats", `ReplicatedSummingMergeTree(${SHARD})`, "cityHash64(ServiceName, SpanName)"],
+  ["check_results", `ReplicatedReplacingMergeTree(${SHARD}, EvaluatedAt)`, "cityHash64(TraceId)"],
+  ["check_evaluations", "Null", "cityHash64(RuleId)"],
+  ["check_counts", `ReplicatedAggregatingMergeTree(${SHARD})`, "cityHash64(RuleId)"],
+  ["alert_events", `ReplicatedMergeTree(${SHARD})`, "cityHash64(Fingerprint)"],
+  ["alert_deliveries", `ReplicatedMergeTree(${SHARD})`, "cityHash64(Fingerprint)"],
+  ["drift_results", `ReplicatedReplacingMergeTree(${SHARD}, EvaluatedAt)`, "cityHash64(RuleId)"],
+];
+
+// table, engine of its one replicated table (a full copy on every node)
+const REPLICATED_EVERYWHERE: [string, string][] = [
+  ["plumbline_migrations", `ReplicatedReplacingMergeTree(${EVERY_NODE})`],
+  ["plumbline_cursors", `ReplicatedReplacingMergeTree(${EVERY_NODE}, UpdatedAt)`],
+  ["alerts", `ReplicatedReplacingMergeTree(${EVERY_NODE}, UpdatedAt)`],
+  ["alert_outbox", `ReplicatedReplacingMergeTree(${EVERY_NODE}, UpdatedAt)`],
+  ["silences", `ReplicatedReplacingMergeTree(${EVERY_NODE}, UpdatedAt)`],
+];
+
+function allStatements(ctx: MigrationContext): string[] {
+  return [...bootstrapStatements(ctx), ...MIGRATIONS.flatMap((m) => m.statements(ctx))];
+}
+
+/** CREATE TABLE statements by the table they create. */
+function createdTables(statements: string[]): Map<string, string> {
+  const created = new Map<string, string>();
+  for (const statement of statements) {
+    const name = /^CREATE TABLE IF NOT EXISTS ([\w.]+)/.exec(statement)?.[1];
+    if (name !== undefined) created.set(name, statement);
+  }
+  return created;
+}
+
+function engineOf(statement: string | undefined): string | undefined {
+  return /^\) ENGINE = (.*?)(?: ORDER BY .*)?$/m.exec(statement ?? "")?.[1];
+}
+
+describe("migrations on a single server", () => {
+  it("render the statements existing deployments ran, byte for byte", () => {
+    expect(allStatements(single).join("\n;\n")).toBe(SINGLE_SERVER_DDL);
+  });
+
+  it("leave the TTL line empty when retention is 0", () => {
+    const kept = allStatements({ tables, retentionDays: 0 });
+    const expected = allStatements(single).map((s) => s.replace(/^TTL .*$/m, ""));
+    expect(kept).toEqual(expected);
+  });
+
+  it("hold no cluster DDL", () => {
+    for (const statement of allStatements(single))
+      expect(statement).not.toMatch(/ON CLUSTER|Replicated|Distributed|_local/);
+  });
+});
+
+describe("migrations on a cluster", () => {
+  const statements = allStatements(cluster);
+  const created = createdTables(statements);
+
+  it("run every statement ON CLUSTER, right after the name", () => {
+    for (const statement of statements) {
+      expect(statement).toMatch(
+        /^(CREATE DATABASE IF NOT EXISTS \w+|CREATE TABLE IF NOT EXISTS [\w.]+|CREATE MATERIALIZED VIEW IF NOT EXISTS [\w.]+|ALTER TABLE [\w.]+) ON CLUSTER `prod-cluster`( |\n|$)/,
+      );
+      expect(statement.split(" ON CLUSTER ")).toHaveLength(2);
+    }
+    expect(statements[0]).toBe("CREATE DATABASE IF NOT EXISTS plumbline ON CLUSTER `prod-cluster`");
+  });
+
+  it("create exactly the local, Distributed and replicated tables", () => {
+    expect([...created.keys()].sort()).toEqual(
+      [
+        ...SHARDED.flatMap(([t]) => [`plumbline.${t}`, `plumbline.${t}_local`]),
+        ...REPLICATED_EVERYWHERE.map(([t]) => `plumbline.${t}`),
+      ].sort(),
+    );
+  });
+
+  it.each(SHARDED)("%s: a local table with %s, Distributed by %s", (table, engine, key) => {
+    expect(engineOf(created.get(`plumbline.${table}_local`))).toBe(engine);
+    expect(created.get(`plumbline.${table}`)).toBe(
+      `CREATE TABLE IF NOT EXISTS plumbline.${table}${ON_CLUSTER} AS plumbline.${table}_local
+ENGINE = Distributed('prod-cluster', 'plumbline', '${table}_local', ${key})`,
+    );
+  });
+
+  it.each(REPLICATED_EVERYWHERE)("%s: one table on every node with %s", (table, engine) => {
+    expect(engineOf(created.get(`plumbline.${table}`))).toBe(engine);
+    expect(created.has(`plumbline.${table}_local`)).toBe(false);
+  });
+
+  it("keep columns, codecs, indexes, PARTITION BY, ORDER BY, TTL and SETTINGS as they were", () => {
+    // Each table of the single-server schema, with only its name, ON CLUSTER and engine changed.
+    for (const [name, statement] of createdTables(allStatements(single))) {
+      const clustered = created.get(`${name}_local`) ?? created.get(name) ?? "";
+      const unclustered = clustered
+        .replace(ON_CLUSTER, "")
+        .replace(`${name}_local (`, `${name} (`)
+        .replace(
+          /ENGINE = Replicated(\w+)\('[^']*', '\{replica\}'(?:, ([^)]*))?\)/,
+          (_, kind: string, args?: string) => `ENGINE = ${kind}${args ? `(${args})` : ""}`,
+        );
+      expect(unclustered).toBe(statement);
+    }
+  });
+
+  it("count check evaluations with a view between the local tables of every node", () => {
+    const view = statements.find((s) => s.startsWith("CREATE MATERIALIZED VIEW"));
+    expect(view).toMatch(
+      /^CREATE MATERIALIZED VIEW IF NOT EXISTS plumbline\.check_counts_mv ON CLUSTER `prod-cluster` TO plumbline\.check_counts_local AS\n/,
+    );
+    expect(view).toContain("\nFROM plumbline.check_evaluations_local\n");
+    expect(view).toContain("uniqExactState(OutputKey) AS Evaluated");
+  });
+
+  it("add indexes to the local table", () => {
+    expect(statements).toContain(
+      "ALTER TABLE plumbline.agent_outputs_local ON CLUSTER `prod-cluster` ADD INDEX IF NOT EXISTS idx_inserted_at InsertedAt TYPE minmax GRANULARITY 1",
+    );
+  });
+
+  it("point every ALTER and view at tables that hold data on the node, never a Distributed one", () => {
+    const targets = statements.flatMap((s) => [
+      ...(/^ALTER TABLE ([\w.]+)/.exec(s)?.slice(1) ?? []),
+      ...(/ TO ([\w.]+) AS\n/.exec(s)?.slice(1) ?? []),
+      ...(/^CREATE MATERIALIZED VIEW[^]*\nFROM ([\w.]+)/.exec(s)?.slice(1) ?? []),
+    ]);
+    expect(targets).toHaveLength(3);
+    for (const target of targets)
+      expect(engineOf(created.get(target))).toMatch(/^(Replicated\w*MergeTree\(|Null$)/);
+  });
+
+  it("leave the TTL line empty when retention is 0", () => {
+    const kept = allStatements({ ...cluster, retentionDays: 0 });
+    expect(kept).toEqual(statements.map((s) => s.replace(/^TTL .*$/m, "")));
+  });
+
+  it("name the local span table after a configured one", () => {
+    const spans = allStatements({ ...cluster, tables: tableNames("obs", "spans") });
+    expect(spans).toContain(
+      "CREATE TABLE IF NOT EXISTS obs.spans ON CLUSTER `prod-cluster` AS obs.spans_local\nENGINE = Distributed('prod-cluster', 'obs', 'spans_local', cityHash64(TraceId))",
+    );
+    expect(spans[0]).toBe("CREATE DATABASE IF NOT EXISTS obs ON CLUSTER `prod-cluster`");
+  });
+
+  it("refuse names outside the identifier grammar instead of pasting them into SQL", () => {
+    for (const name of ["a b", "x`; DROP DATABASE plumbline", "1st", "c'"])
+      expect(() => allStatements({ ...cluster, cluster: name })).toThrow(/not a cluster name/);
+    expect(() => allStatements({ ...single, tables: tableNames("plumb line", "t") })).toThrow(
+      /not an identifier|not a database\.table name/,
+    );
+    expect(() => allStatements({ ...single, tables: tableNames("p", "t; DROP") })).toThrow(
+      /not a database\.table name/,
+    );
+  });
+});
+
+describe("runMigrations on a cluster", () => {
+  it("runs each statement once from this node and records it in the replicated table", async () => {
+    const commands: string[] = [];
+    const inserts: { table: string; values: unknown }[] = [];
+    const client = {
+      command: async ({ query }: { query: string }) => void commands.push(query),
+      query: async () => ({ json: async () => [{ Version: 1 }] }),
+      insert: async ({ table, values }: { table: string; values: unknown }) =>
+        void inserts.push({ table, values }),
+    } as unknown as ClickHouseClient;
+
+    expect(await runMigrations(client, cluster)).toEqual([2, 3, 4, 5, 6]);
+    expect(commands).toEqual([
+      ...bootstrapStatements(cluster),
+      ...MIGRATIONS.filter((m) => m.version > 1).flatMap((m) => m.statements(cluster)),
+    ]);
+    expect(new Set(inserts.map((i) => i.table))).toEqual(
+      new Set(["plumbline.plumbline_migrations"]),
+    );
+  });
+});
+
+// What every migration ran on a single server before clusters existed (retention 30 days).
+// A change here changes the schema of existing deployments: add a migration instead.
+const SINGLE_SERVER_DDL = `CREATE DATABASE IF NOT EXISTS plumbline
+;
+CREATE TABLE IF NOT EXISTS plumbline.plumbline_migrations (
+  Version UInt32, Name String, AppliedAt DateTime64(3) DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree ORDER BY Version
+;
+CREATE TABLE IF NOT EXISTS plumbline.otel_traces (
+  Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
+  TraceId String CODEC(ZSTD(1)),
+  SpanId String CODEC(ZSTD(1)),
+  ParentSpanId String CODEC(ZSTD(1)),
+  TraceState String CODEC(ZSTD(1)),
+  SpanName LowCardinality(String) CODEC(ZSTD(1)),
+  SpanKind LowCardinality(String) CODEC(ZSTD(1)),
+  ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+  ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ScopeName String CODEC(ZSTD(1)),
+  ScopeVersion String CODEC(ZSTD(1)),
+  SpanAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  Duration UInt64 CODEC(ZSTD(1)),
+  StatusCode LowCardinality(String) CODEC(ZSTD(1)),
+  StatusMessage String CODEC(ZSTD(1)),
+  Events Nested (
+    Timestamp DateTime64(9),
+    Name LowCardinality(String),
+    Attributes Map(LowCardinality(String), String)
+  ) CODEC(ZSTD(1)),
+  Links Nested (
+    TraceId String,
+    SpanId String,
+    TraceState String,
+    Attributes Map(LowCardinality(String), String)
+  ) CODEC(ZSTD(1)),
+  INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+  INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_span_attr_value mapValues(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_duration Duration TYPE minmax GRANULARITY 1
+) ENGINE = MergeTree
+PARTITION BY toDate(Timestamp)
+ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))
+TTL toDateTime(Timestamp) + toIntervalDay(30)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1, merge_max_block_size = 2048
+;
+CREATE TABLE IF NOT EXISTS plumbline.agent_outputs (
+  Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
+  TraceId String CODEC(ZSTD(1)),
+  SpanId String CODEC(ZSTD(1)),
+  ParentSpanId String CODEC(ZSTD(1)),
+  ServiceName LowCardinality(String),
+  ServiceVersion LowCardinality(String),
+  SpanName LowCardinality(String),
+  Convention LowCardinality(String),
+  Kind LowCardinality(String),
+  Operation LowCardinality(String),
+  AgentName LowCardinality(String),
+  AgentId String CODEC(ZSTD(1)),
+  ConversationId String CODEC(ZSTD(1)),
+  Provider LowCardinality(String),
+  RequestModel LowCardinality(String),
+  ResponseModel LowCardinality(String),
+  Model LowCardinality(String),
+  InputText String CODEC(ZSTD(3)),
+  OutputText String CODEC(ZSTD(3)),
+  OutputJson String CODEC(ZSTD(3)),
+  OutputIsJson Bool,
+  OutputType LowCardinality(String),
+  FinishReason LowCardinality(String),
+  ToolName LowCardinality(String),
+  ToolCallId String CODEC(ZSTD(1)),
+  ToolArguments String CODEC(ZSTD(3)),
+  ToolResult String CODEC(ZSTD(3)),
+  InputTokens Nullable(UInt64),
+  OutputTokens Nullable(UInt64),
+  DurationNs UInt64 CODEC(ZSTD(1)),
+  StatusCode LowCardinality(String),
+  StatusMessage String CODEC(ZSTD(1)),
+  ErrorType LowCardinality(String),
+  SpanAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  InsertedAt DateTime64(3) DEFAULT now64(3),
+  INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+  INDEX idx_model Model TYPE set(100) GRANULARITY 4,
+  INDEX idx_tool ToolName TYPE set(100) GRANULARITY 4
+) ENGINE = ReplacingMergeTree(InsertedAt)
+PARTITION BY toDate(Timestamp)
+ORDER BY (ServiceName, AgentName, Operation, Timestamp, SpanId, TraceId)
+TTL toDateTime(Timestamp) + toIntervalDay(30)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1, merge_max_block_size = 2048
+;
+CREATE TABLE IF NOT EXISTS plumbline.ingest_stats (
+  Minute DateTime,
+  ServiceName LowCardinality(String),
+  SpanName LowCardinality(String),
+  Received UInt64,
+  Rejected UInt64,
+  Outputs UInt64,
+  Unrecognised UInt64
+) ENGINE = SummingMergeTree
+PARTITION BY toYYYYMM(Minute)
+ORDER BY (ServiceName, SpanName, Minute)
+TTL Minute + toIntervalDay(30)
+;
+CREATE TABLE IF NOT EXISTS plumbline.check_results (
+  Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
+  EvaluatedAt DateTime64(3) DEFAULT now64(3),
+  RuleId LowCardinality(String),
+  RuleVersion LowCardinality(String),
+  Severity LowCardinality(String),
+  Scope LowCardinality(String),
+  ServiceName LowCardinality(String),
+  AgentName LowCardinality(String),
+  Operation LowCardinality(String),
+  Model LowCardinality(String),
+  ToolName LowCardinality(String),
+  TraceId String CODEC(ZSTD(1)),
+  SpanId String CODEC(ZSTD(1)),
+  Code LowCardinality(String),
+  Field String CODEC(ZSTD(1)),
+  Message String CODEC(ZSTD(1)),
+  Observed String CODEC(ZSTD(1)),
+  Expected String CODEC(ZSTD(1)),
+  INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1
+) ENGINE = ReplacingMergeTree(EvaluatedAt)
+PARTITION BY toDate(Timestamp)
+ORDER BY (RuleId, ServiceName, Timestamp, TraceId, SpanId, Code, Field)
+TTL toDateTime(Timestamp) + toIntervalDay(30)
+SETTINGS ttl_only_drop_parts = 1
+;
+CREATE TABLE IF NOT EXISTS plumbline.check_evaluations (
+  Minute DateTime,
+  RuleId LowCardinality(String),
+  ServiceName LowCardinality(String),
+  AgentName LowCardinality(String),
+  OutputKey String,
+  Failed UInt8
+) ENGINE = Null
+;
+CREATE TABLE IF NOT EXISTS plumbline.check_counts (
+  Minute DateTime,
+  RuleId LowCardinality(String),
+  ServiceName LowCardinality(String),
+  AgentName LowCardinality(String),
+  Evaluated AggregateFunction(uniqExact, String),
+  Failed AggregateFunction(uniqExact, String)
+) ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(Minute)
+ORDER BY (RuleId, ServiceName, AgentName, Minute)
+TTL Minute + toIntervalDay(30)
+;
+CREATE MATERIALIZED VIEW IF NOT EXISTS plumbline.check_counts_mv TO plumbline.check_counts AS
+SELECT Minute, RuleId, ServiceName, AgentName,
+  uniqExactState(OutputKey) AS Evaluated,
+  uniqExactStateIf(OutputKey, Failed = 1) AS Failed
+FROM plumbline.check_evaluations
+GROUP BY Minute, RuleId, ServiceName, AgentName
+;
+CREATE TABLE IF NOT EXISTS plumbline.plumbline_cursors (
+  Name String,
+  Value Int64,
+  UpdatedAt DateTime64(3) DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree(UpdatedAt) ORDER BY Name
+;
+ALTER TABLE plumbline.agent_outputs ADD INDEX IF NOT EXISTS idx_inserted_at InsertedAt TYPE minmax GRANULARITY 1
+;
+CREATE TABLE IF NOT EXISTS plumbline.alerts (
+  Fingerprint String,
+  RuleId LowCardinality(String),
+  State LowCardinality(String),
+  Record String CODEC(ZSTD(3)),
+  UpdatedAt DateTime64(3)
+) ENGINE = ReplacingMergeTree(UpdatedAt) ORDER BY Fingerprint
+;
+CREATE TABLE IF NOT EXISTS plumbline.alert_events (
+  Time DateTime64(3),
+  Fingerprint String,
+  RuleId LowCardinality(String),
+  FromState LowCardinality(String),
+  ToState LowCardinality(String),
+  Notification LowCardinality(String),
+  Failed UInt64,
+  Evaluated UInt64
+) ENGINE = MergeTree ORDER BY (Fingerprint, Time)
+TTL toDateTime(Time) + toIntervalDay(30)
+;
+CREATE TABLE IF NOT EXISTS plumbline.alert_outbox (
+  Id String,
+  Channel LowCardinality(String),
+  Fingerprint String,
+  Kind LowCardinality(String),
+  CreatedAt DateTime64(3),
+  Notification String CODEC(ZSTD(3)),
+  Status LowCardinality(String),
+  Attempts UInt32,
+  NextAttemptAt DateTime64(3),
+  LastError String,
+  UpdatedAt DateTime64(3)
+) ENGINE = ReplacingMergeTree(UpdatedAt) ORDER BY Id
+TTL toDateTime(CreatedAt) + toIntervalDay(30)
+;
+CREATE TABLE IF NOT EXISTS plumbline.alert_deliveries (
+  Time DateTime64(3),
+  NotificationId String,
+  Channel LowCardinality(String),
+  Fingerprint String,
+  Attempt UInt32,
+  Outcome LowCardinality(String),
+  StatusCode UInt16,
+  Error String,
+  LatencyMs UInt32
+) ENGINE = MergeTree ORDER BY (Channel, Time)
+TTL toDateTime(Time) + toIntervalDay(30)
+;
+CREATE TABLE IF NOT EXISTS plumbline.silences (
+  Id String,
+  Silence String,
+  Deleted UInt8,
+  UpdatedAt DateTime64(3)
+) ENGINE = ReplacingMergeTree(UpdatedAt) ORDER BY Id
+;
+CREATE TABLE IF NOT EXISTS plumbline.drift_results (
+  RuleId LowCardinality(String),
+  RuleVersion LowCardinality(String),
+  CheckType LowCardinality(String),
+  EvaluatedAt DateTime64(3),
+  WindowStart DateTime64(3),
+  WindowEnd DateTime64(3),
+  ReferenceStart Nullable(DateTime64(3)),
+  ReferenceEnd Nullable(DateTime64(3)),
+  Field String,
+  Method LowCardinality(String),
+  Status LowCardinality(String),
+  Statistic Nullable(Float64),
+  PValue Nullable(Float64),
+  Threshold Nullable(Float64),
+  Direction LowCardinality(String),
+  Drifted UInt8,
+  CurrentSize UInt64,
+  ReferenceSize UInt64,
+  Bins Array(String),
+  CurrentCounts Array(UInt64),
+  ReferenceCounts Array(UInt64),
+  Message String
+) ENGINE = ReplacingMergeTree(EvaluatedAt)
+PARTITION BY toYYYYMM(WindowEnd)
+ORDER BY (RuleId, WindowEnd, RuleVersion)
+TTL toDateTime(WindowEnd) + toIntervalDay(30)`;
