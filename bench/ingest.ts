@@ -151,9 +151,38 @@ async function ceiling(bodies: Uint8Array[]): Promise<number[]> {
     for (const batch of batches) await store.write(batch);
     rates.push(spans / ((performance.now() - started) / 1000));
   }
+  const outputsPerSpan = batches.reduce((n, b) => n + b.outputs.length, 0) / spans;
+  storage = await storagePerMillionSpans(client, outputsPerSpan);
   await store.close();
   rmSync(dir, { recursive: true, force: true });
   return rates;
+}
+
+/** Bytes on disk per million spans, of each table, after merging (docs/scaling.md sizing). */
+let storage: { table: string; rows: number; bytesPerMillionSpans: number }[] = [];
+
+async function storagePerMillionSpans(
+  client: ReturnType<typeof createClickHouseClient>,
+  outputsPerSpan: number,
+): Promise<typeof storage> {
+  for (const table of ["otel_traces", "agent_outputs"]) {
+    await client.command({ query: `OPTIMIZE TABLE plumbline.${table} FINAL` });
+  }
+  const result = await client.query({
+    query: `SELECT table, sum(rows) AS rows, sum(bytes_on_disk) AS bytes
+FROM system.parts WHERE database = 'plumbline' AND active AND table IN ('otel_traces', 'agent_outputs')
+GROUP BY table ORDER BY table DESC`,
+    format: "JSONEachRow",
+  });
+  const rows = await result.json<{ table: string; rows: string; bytes: string }>();
+  // Rounds re-insert the same spans: agent_outputs (replacing) keeps one copy, otel_traces
+  // every copy; bytes per row times rows per span is the same either way.
+  return rows.map((r) => ({
+    table: r.table,
+    rows: Number(r.rows),
+    bytesPerMillionSpans:
+      (Number(r.bytes) / Number(r.rows)) * (r.table === "agent_outputs" ? outputsPerSpan : 1) * 1e6,
+  }));
 }
 
 interface Child {
@@ -397,6 +426,11 @@ async function main(): Promise<void> {
       `export latency at ${(maxMedian / 2).toFixed(0)} spans/s   p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms`,
     );
     console.log(`peak RSS of the service               ${rss.toFixed(0)} MB`);
+    for (const t of storage) {
+      console.log(
+        `storage per million spans, ${t.table.padEnd(13)} ${(t.bytesPerMillionSpans / 2 ** 20).toFixed(0)} MiB on disk (${t.rows} rows, merged)`,
+      );
+    }
   } finally {
     await service.stop();
   }

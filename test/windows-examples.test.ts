@@ -3,6 +3,7 @@
 
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { backtest } from "../src/evaluate/backtest.ts";
 import { createRandom, normalSample } from "../src/evaluate/drift/seeded-random.ts";
 import { loadRuleFile } from "../src/evaluate/load-rule.ts";
 import { makeRow } from "../src/evaluate/make-row.ts";
@@ -154,5 +155,36 @@ describe("the shipped rate and drift examples", () => {
     expect(broken.status, broken.message).toBe("drift");
     const control = await evaluate(file, CONTROL);
     expect(control.status, control.message).toBe("ok");
+  });
+});
+
+describe("backtests of window rules", () => {
+  it("evaluate each scheduled window as it was then", async () => {
+    const loaded = loadRuleFile(path.join(EXAMPLES, "invoice-total-drift.json"), EXAMPLES);
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+    const [summary] = await backtest({
+      rules: [loaded.rule],
+      source: {
+        outputsInWindow: () => Promise.resolve([]),
+        tracesStartingInWindow: () => Promise.resolve([]),
+        outputsOfTraces: () => Promise.resolve([]),
+      },
+      sinceMs: BROKEN - 90 * MINUTE,
+      untilMs: BROKEN,
+      evaluateWindow: (rule, spec, atMs) => evaluateWindowRule(store, rule, spec, atMs),
+    });
+    const windows = summary?.windows ?? [];
+    // Every 5 minutes from 85 minutes before the failure's end up to it.
+    expect(windows.map((w) => w.at)).toEqual(
+      Array.from({ length: 18 }, (_, i) =>
+        new Date(BROKEN - 85 * MINUTE + i * 5 * MINUTE).toISOString(),
+      ),
+    );
+    // The ×100 totals start an hour before BROKEN, one a minute: the window needs 30 of them.
+    const firstDrift = windows.findIndex((w) => w.status === "drift");
+    expect(windows[firstDrift]?.at).toBe(new Date(BROKEN - 30 * MINUTE).toISOString());
+    expect(windows.slice(0, firstDrift).every((w) => w.status !== "drift")).toBe(true);
+    expect(windows.slice(firstDrift).every((w) => w.status === "drift")).toBe(true);
+    expect(summary).toMatchObject({ failed: 7, firstAt: windows[firstDrift]?.at });
   });
 });
