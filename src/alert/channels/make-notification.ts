@@ -44,7 +44,7 @@ export function makeAlert(overrides: Partial<Alert> = {}): Alert {
       },
     ],
     links: {
-      grafana: "https://grafana.example.com/d/plumbline-rules?var-rule=invoice-extraction-complete",
+      grafana: "https://grafana.example.com/d/plumbline-rule?var-rule=invoice-extraction-complete",
     },
     ...overrides,
   };

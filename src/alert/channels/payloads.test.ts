@@ -37,7 +37,7 @@ const AM_ANNOTATIONS = {
     'trace a3ce929d0e0e47364bf92f3577b34da6 span b7ad6b7169203331 output.json.currency: does not match "^[A-Z]{3}$" (observed: "euro")',
   failed: "12",
   first_seen: "2026-01-05T09:14:03.120Z",
-  grafana_url: "https://grafana.example.com/d/plumbline-rules?var-rule=invoice-extraction-complete",
+  grafana_url: "https://grafana.example.com/d/plumbline-rule?var-rule=invoice-extraction-complete",
   last_seen: "2026-01-05T09:31:47.880Z",
   rule_version: "3",
   runbook_url: "https://wiki.example.com/runbooks/invoices",
@@ -96,7 +96,7 @@ describe("plumblinePayload", () => {
         ],
         links: {
           grafana:
-            "https://grafana.example.com/d/plumbline-rules?var-rule=invoice-extraction-complete",
+            "https://grafana.example.com/d/plumbline-rule?var-rule=invoice-extraction-complete",
         },
         url: "https://plumbline.example.com/api/alerts/3f9c2a61d0b84e17",
         measurement: null,

@@ -62,7 +62,7 @@ describe("slackPayload", () => {
               type: "mrkdwn",
               text:
                 ":book: <https://wiki.example.com/runbooks/invoices|Runbook>" +
-                "   :link: <https://grafana.example.com/d/plumbline-rules?var-rule=invoice-extraction-complete|grafana>" +
+                "   :link: <https://grafana.example.com/d/plumbline-rule?var-rule=invoice-extraction-complete|grafana>" +
                 "   :mag: <https://plumbline.example.com/api/alerts/3f9c2a61d0b84e17|Open in Plumbline>",
             },
           ],
