@@ -96,6 +96,30 @@ function distinctCuts(cuts: readonly number[]): number[] {
   return out;
 }
 
+/**
+ * The i/levels quantiles (i = 1 … levels − 1) of n sorted values, from the order statistics
+ * at the given 1-based positions: quantileExactInclusive's linear interpolation between the
+ * values at ⌊h⌋ and ⌊h⌋ + 1 (0-based) for h = q·(n − 1).
+ */
+export function pooledQuantiles(
+  positions: readonly number[],
+  values: readonly number[],
+  n: number,
+  levels: number,
+): number[] {
+  const at = new Map<number, number>();
+  positions.forEach((p, i) => at.set(p - 1, values[i] ?? NaN));
+  const cuts: number[] = [];
+  for (let i = 1; i < levels; i++) {
+    const h = (i / levels) * (n - 1);
+    const low = Math.floor(h);
+    const lowValue = at.get(low) ?? NaN;
+    const highValue = at.get(Math.min(low + 1, n - 1)) ?? NaN;
+    cuts.push(lowValue + (highValue - lowValue) * (h - low));
+  }
+  return cuts;
+}
+
 export interface NumericQueryOptions {
   /** Reference-quantile bins (coarse histogram). */
   bins: number;
@@ -134,22 +158,35 @@ export async function numericWindowAggregates(
 ): Promise<NumericWindowAggregates> {
   const fineBins = options.fineBins ?? 1000;
   const rows = sidesSource(store, source, sides, value);
+  // The pooled quantiles at 1/fineBins … : one sort of the pooled values, keeping only the
+  // order statistics the levels interpolate between (quantilesExactInclusive with a thousand
+  // levels partially sorts once per level: seconds at a million rows). Node interpolates the
+  // way quantileExactInclusive does (pooledQuantiles below).
+  const L = fineBins;
+  const fineWith = options.fine
+    ? `WITH arraySort(groupArray(x)) AS sorted, length(sorted) AS pooled, greatest(pooled - 1, 1) AS m
+`
+    : "";
+  const keep = `ceil(${L} * (p - 2) / m) < ${L} * (p + 1) / m`;
   const fineSql = options.fine
-    ? `, quantilesExactInclusive(${levelsSql(fineBins)})(x) AS fineCuts, max(x) AS maximum,
-  length(groupUniqArray(${fineBins + 1})(x)) AS distinct`
+    ? `, arrayFilter((v, p) -> ${keep}, sorted, arrayEnumerate(sorted)) AS fineValues,
+  arrayFilter(p -> ${keep}, arrayEnumerate(sorted)) AS finePositions, pooled,
+  sorted[pooled] AS maximum, length(groupUniqArray(${fineBins + 1})(x)) AS distinct`
     : "";
   type Sizes = {
     nRef: string;
     nCur: string;
     refCuts: number[];
     refStd: number | null;
-    fineCuts?: number[];
+    fineValues?: number[];
+    finePositions?: (number | string)[];
+    pooled?: string;
     maximum?: number;
     distinct?: string;
   };
   const [sizes] = await rowsOf<Sizes>(
     store,
-    `SELECT countIf(side = 'r') AS nRef, countIf(side = 'c') AS nCur,
+    `${fineWith}SELECT countIf(side = 'r') AS nRef, countIf(side = 'c') AS nCur,
   quantilesExactInclusiveIf(${levelsSql(options.bins)})(x, side = 'r') AS refCuts,
   stddevPopIf(x, side = 'r') AS refStd${fineSql}
 FROM (${rows})`,
@@ -169,7 +206,17 @@ FROM (${rows})`,
 
   const cuts = distinctCuts(sizes.refCuts.map(toNumber));
   const exact = options.fine && toNumber(sizes.distinct ?? 0) <= fineBins;
-  const fineCuts = options.fine && !exact ? distinctCuts((sizes.fineCuts ?? []).map(toNumber)) : [];
+  const fineCuts =
+    options.fine && !exact
+      ? distinctCuts(
+          pooledQuantiles(
+            (sizes.finePositions ?? []).map(toNumber),
+            (sizes.fineValues ?? []).map(toNumber),
+            toNumber(sizes.pooled ?? 0),
+            fineBins,
+          ),
+        )
+      : [];
   const negated = (list: readonly number[]) => [SENTINEL, ...[...list].reverse().map((c) => -c)];
   const coarse = source.params.add(negated(cuts), "Array(Float64)");
   const fine = source.params.add(negated(fineCuts), "Array(Float64)");
