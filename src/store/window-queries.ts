@@ -83,43 +83,6 @@ async function rowsOf<T>(store: Store, query: string, params: QueryParams): Prom
 
 const toNumber = (value: unknown): number => Number(value);
 
-/** Levels i/bins for i = 1 … bins − 1, as SQL literals (numbers we make, never user text). */
-function levelsSql(bins: number): string {
-  return Array.from({ length: bins - 1 }, (_, i) => String((i + 1) / bins)).join(", ");
-}
-
-/** Distinct cut points, ascending (quantiles of tied values repeat). */
-function distinctCuts(cuts: readonly number[]): number[] {
-  const out: number[] = [];
-  for (const cut of cuts)
-    if (out.length === 0 || cut > (out[out.length - 1] ?? -Infinity)) out.push(cut);
-  return out;
-}
-
-/**
- * The i/levels quantiles (i = 1 … levels − 1) of n sorted values, from the order statistics
- * at the given 1-based positions: quantileExactInclusive's linear interpolation between the
- * values at ⌊h⌋ and ⌊h⌋ + 1 (0-based) for h = q·(n − 1).
- */
-export function pooledQuantiles(
-  positions: readonly number[],
-  values: readonly number[],
-  n: number,
-  levels: number,
-): number[] {
-  const at = new Map<number, number>();
-  positions.forEach((p, i) => at.set(p - 1, values[i] ?? NaN));
-  const cuts: number[] = [];
-  for (let i = 1; i < levels; i++) {
-    const h = (i / levels) * (n - 1);
-    const low = Math.floor(h);
-    const lowValue = at.get(low) ?? NaN;
-    const highValue = at.get(Math.min(low + 1, n - 1)) ?? NaN;
-    cuts.push(lowValue + (highValue - lowValue) * (h - low));
-  }
-  return cuts;
-}
-
 export interface NumericQueryOptions {
   /** Reference-quantile bins (coarse histogram). */
   bins: number;
@@ -140,13 +103,43 @@ export interface NumericWindowAggregates {
   points?: { values: number[]; reference: number[]; current: number[] };
 }
 
-const SENTINEL = -Number.MAX_VALUE;
+/** SQL: the i/levels quantile (linear interpolation, as quantileExactInclusive and numpy) of
+ * n sorted values, from the order statistics kept in `kv` at 1-based positions `kp`. */
+function interpolatedSql(kv: string, kp: string, n: string, levels: number): string {
+  const h = `(i / ${levels}) * (toFloat64(${n}) - 1)`;
+  const low = `toInt64(floor(${h}))`;
+  const lowValue = `${kv}[indexOf(${kp}, ${low} + 1)]`;
+  const highValue = `${kv}[indexOf(${kp}, least(${low} + 2, toInt64(${n})))]`;
+  return `arrayDistinct(arrayMap(i -> ${lowValue} + (${highValue} - ${lowValue}) * (${h} - floor(${h})), range(1, ${levels})))`;
+}
+
+/** SQL: the order statistics of sorted `s` (n values) that the 1/levels quantiles need. */
+function keptSql(s: string, n: string, levels: number, name: string): string {
+  const m = `greatest(toFloat64(${n}) - 1, 1)`;
+  const keep = `ceil(${levels} * (p - 2) / ${m}) < ${levels} * (p + 1) / ${m}`;
+  return `arrayFilter((v, p) -> ${keep}, ${s}, arrayEnumerate(${s})) AS kv${name},
+  arrayFilter(p -> ${keep}, arrayEnumerate(${s})) AS kp${name}`;
+}
+
+/** SQL: for each of the ascending `cuts`, how many values of `data` are ≤ it (a merge by sort). */
+function atMostSql(data: string, cuts: string): string {
+  const tags = `arraySort((t, v) -> (v, t), arrayConcat(arrayWithConstant(length(${data}), 0), arrayWithConstant(length(${cuts}), 1)), arrayConcat(${data}, ${cuts}))`;
+  return `arrayFilter((c, t) -> t = 1, arrayCumSum(arrayMap(t -> 1 - t, ${tags})), ${tags})`;
+}
+
+/** Counts per bin from cumulative counts at the cuts: ≤ c₀, (c₀, c₁] …, and > the last cut. */
+function binsOf(atMost: readonly number[], total: number): number[] {
+  const counts = atMost.map((value, i) => value - (atMost[i - 1] ?? 0));
+  counts.push(total - (atMost[atMost.length - 1] ?? 0));
+  return counts;
+}
 
 /**
- * Sizes first (one pass: counts, reference quantiles and standard deviation, and for the fine
- * distribution the pooled quantiles, maximum and whether there are few distinct values); then,
- * when both windows have enough rows, one GROUP BY that bins every row (binary search in
- * `roundDown` over the negated cuts, so a bin is closed on its upper cut point).
+ * One pass over the rows, whatever the method: the field is read once (from JSON text that is
+ * most of the cost) into two arrays, and everything else happens on them inside ClickHouse —
+ * a sort per window, the reference quantile cuts and the pooled fine cuts (order statistics
+ * picked by position, then interpolated), and the number of values at or below each cut (a
+ * merge by sort). Node receives the cuts and cumulative counts: a few thousand numbers.
  */
 export async function numericWindowAggregates(
   store: Store,
@@ -156,115 +149,73 @@ export async function numericWindowAggregates(
   options: NumericQueryOptions,
   enough: (nReference: number, nCurrent: number) => boolean,
 ): Promise<NumericWindowAggregates> {
-  const fineBins = options.fineBins ?? 1000;
-  const rows = sidesSource(store, source, sides, value);
-  // The pooled quantiles at 1/fineBins … : one sort of the pooled values, keeping only the
-  // order statistics the levels interpolate between (quantilesExactInclusive with a thousand
-  // levels partially sorts once per level: seconds at a million rows). Node interpolates the
-  // way quantileExactInclusive does (pooledQuantiles below).
-  const L = fineBins;
-  const fineWith = options.fine
-    ? `WITH arraySort(groupArray(x)) AS sorted, length(sorted) AS pooled, greatest(pooled - 1, 1) AS m
-`
+  const L = options.fineBins ?? 1000;
+  const B = options.bins;
+  const fine = options.fine
+    ? `,
+  arraySort(arrayConcat(R, C)) AS P, length(P) AS nP, ${keptSql("P", "nP", L, "P")},
+  groupUniqArray(${L + 1})(x) AS U,
+  if(length(U) <= ${L}, arraySort(U), ${interpolatedSql("kvP", "kpP", "nP", L)}) AS fineCuts`
     : "";
-  const keep = `ceil(${L} * (p - 2) / m) < ${L} * (p + 1) / m`;
-  const fineSql = options.fine
-    ? `, arrayFilter((v, p) -> ${keep}, sorted, arrayEnumerate(sorted)) AS fineValues,
-  arrayFilter(p -> ${keep}, arrayEnumerate(sorted)) AS finePositions, pooled,
-  sorted[pooled] AS maximum, length(groupUniqArray(${fineBins + 1})(x)) AS distinct`
+  const fineColumns = options.fine
+    ? `, fineCuts, ${atMostSql("R", "fineCuts")} AS fineR, ${atMostSql("C", "fineCuts")} AS fineC,
+  P[nP] AS maximum, length(U) <= ${L} AS exact`
     : "";
-  type Sizes = {
-    nRef: string;
-    nCur: string;
-    refCuts: number[];
+  type Row = {
+    nR: string;
+    nC: string;
     refStd: number | null;
-    fineValues?: number[];
-    finePositions?: (number | string)[];
-    pooled?: string;
+    coarseCuts: number[];
+    coarseR: (string | number)[];
+    coarseC: (string | number)[];
+    fineCuts?: number[];
+    fineR?: (string | number)[];
+    fineC?: (string | number)[];
     maximum?: number;
-    distinct?: string;
+    exact?: number | boolean;
   };
-  const [sizes] = await rowsOf<Sizes>(
+  const [row] = await rowsOf<Row>(
     store,
-    `${fineWith}SELECT countIf(side = 'r') AS nRef, countIf(side = 'c') AS nCur,
-  quantilesExactInclusiveIf(${levelsSql(options.bins)})(x, side = 'r') AS refCuts,
-  stddevPopIf(x, side = 'r') AS refStd${fineSql}
-FROM (${rows})`,
+    `WITH groupArrayIf(x, side = 'r') AS R, groupArrayIf(x, side = 'c') AS C,
+  length(R) AS nR, length(C) AS nC, arraySort(R) AS Rs, ${keptSql("Rs", "nR", B, "R")},
+  ${interpolatedSql("kvR", "kpR", "nR", B)} AS coarseCuts${fine}
+SELECT nR, nC, stddevPopIf(x, side = 'r') AS refStd, coarseCuts,
+  ${atMostSql("R", "coarseCuts")} AS coarseR, ${atMostSql("C", "coarseCuts")} AS coarseC${fineColumns}
+FROM (${sidesSource(store, source, sides, value)})`,
     source.params,
   );
-  const nReference = toNumber(sizes?.nRef ?? 0);
-  const nCurrent = toNumber(sizes?.nCur ?? 0);
+  const nReference = toNumber(row?.nR ?? 0);
+  const nCurrent = toNumber(row?.nC ?? 0);
   const empty: NumericWindowAggregates = {
     nReference,
     nCurrent,
-    referenceStd: Number(sizes?.refStd ?? NaN),
+    referenceStd: Number(row?.refStd ?? NaN),
     cuts: [],
     reference: [],
     current: [],
   };
-  if (sizes === undefined || !enough(nReference, nCurrent)) return empty;
-
-  const cuts = distinctCuts(sizes.refCuts.map(toNumber));
-  const exact = options.fine && toNumber(sizes.distinct ?? 0) <= fineBins;
-  const fineCuts =
-    options.fine && !exact
-      ? distinctCuts(
-          pooledQuantiles(
-            (sizes.finePositions ?? []).map(toNumber),
-            (sizes.fineValues ?? []).map(toNumber),
-            toNumber(sizes.pooled ?? 0),
-            fineBins,
-          ),
-        )
-      : [];
-  const negated = (list: readonly number[]) => [SENTINEL, ...[...list].reverse().map((c) => -c)];
-  const coarse = source.params.add(negated(cuts), "Array(Float64)");
-  const fine = source.params.add(negated(fineCuts), "Array(Float64)");
-  const fineKey = !options.fine ? "0" : exact ? "x" : `roundDown(-x, ${fine})`;
-  type Cell = { side: string; cb: string; fb: number; n: string };
-  const cells = await rowsOf<Cell>(
-    store,
-    `SELECT side, indexOf(${coarse}, cb) AS cb, fb, n FROM (
-  SELECT side, roundDown(-x, ${coarse}) AS cb, ${fineKey} AS fb, count() AS n
-  FROM (${sidesSource(store, source, sides, value)})
-  GROUP BY side, cb, fb
-)`,
-    source.params,
-  );
-  const binCount = cuts.length + 1;
-  const reference = new Array<number>(binCount).fill(0);
-  const current = new Array<number>(binCount).fill(0);
-  // indexOf is 1-based over [SENTINEL, −c_last … −c_0]: 1 is the open last bin, k ≥ 2 is c_(last+2−k).
-  const fineByValue = new Map<number, { reference: number; current: number }>();
-  for (const cell of cells) {
-    const n = toNumber(cell.n);
-    const bin = binCount - toNumber(cell.cb);
-    const counts = cell.side === "r" ? reference : current;
-    counts[bin] = (counts[bin] ?? 0) + n;
-    if (!options.fine) continue;
-    const key = exact
-      ? Number(cell.fb)
-      : Number(cell.fb) === SENTINEL
-        ? Infinity
-        : -Number(cell.fb);
-    const entry = fineByValue.get(key) ?? { reference: 0, current: 0 };
-    if (cell.side === "r") entry.reference += n;
-    else entry.current += n;
-    fineByValue.set(key, entry);
-  }
-  const result: NumericWindowAggregates = { ...empty, cuts, reference, current };
-  if (!options.fine) return result;
-  const maximum = toNumber(sizes.maximum);
-  const values = [...fineByValue.keys()].sort((a, b) => a - b);
-  return {
-    ...result,
-    points: {
-      // The open last bin's mass sits on the maximum.
-      values: values.map((v) => (v === Infinity ? maximum : v)),
-      reference: values.map((v) => fineByValue.get(v)?.reference ?? 0),
-      current: values.map((v) => fineByValue.get(v)?.current ?? 0),
-    },
+  if (row === undefined || !enough(nReference, nCurrent)) return empty;
+  const cuts = row.coarseCuts.map(toNumber);
+  const result: NumericWindowAggregates = {
+    ...empty,
+    cuts,
+    reference: binsOf(row.coarseR.map(toNumber), nReference),
+    current: binsOf(row.coarseC.map(toNumber), nCurrent),
   };
+  if (!options.fine) return result;
+  const values = (row.fineCuts ?? []).map(toNumber);
+  const reference = binsOf((row.fineR ?? []).map(toNumber), nReference);
+  const current = binsOf((row.fineC ?? []).map(toNumber), nCurrent);
+  // Exact values: every value is a cut, nothing lies above the last. Quantile cuts: the open
+  // last bin's mass sits on the maximum (unless the maximum is a cut itself).
+  const maximum = toNumber(row.maximum);
+  const open = !(row.exact === true || row.exact === 1) && maximum > (values.at(-1) ?? -Infinity);
+  if (open) values.push(maximum);
+  else {
+    reference.pop();
+    current.pop();
+  }
+  return { ...result, points: { values, reference, current } };
 }
 
 /** Category counts: the top K of the reference (plus `always`, if given) and "other". */
