@@ -27,7 +27,12 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { aggregateCategorical, aggregateNumeric } from "../src/evaluate/drift/aggregate-samples.ts";
+import {
+  aggregateCategorical,
+  aggregateNumeric,
+  countInBins,
+  quantileCuts,
+} from "../src/evaluate/drift/aggregate-samples.ts";
 import {
   evaluateDrift,
   type DriftAggregates,
@@ -339,31 +344,11 @@ function coarseBins(
   current: readonly number[],
   bins: number,
 ): DriftAggregates {
-  const sorted = Float64Array.from(reference).sort();
-  const cuts: number[] = [];
-  for (let i = 1; i < bins; i++) {
-    const position = (i / bins) * (sorted.length - 1);
-    const low = Math.floor(position);
-    const lowValue = sorted[low] ?? NaN;
-    const highValue = sorted[Math.min(low + 1, sorted.length - 1)] ?? NaN;
-    const cut = lowValue + (highValue - lowValue) * (position - low);
-    if (cuts.length === 0 || cut > (cuts[cuts.length - 1] ?? -Infinity)) cuts.push(cut);
-  }
-  const count = (values: readonly number[]) => {
-    const counts = new Array<number>(cuts.length + 1).fill(0);
-    for (const value of values) {
-      let low = 0;
-      let high = cuts.length;
-      while (low < high) {
-        const mid = (low + high) >> 1;
-        if ((cuts[mid] ?? Infinity) < value) low = mid + 1;
-        else high = mid;
-      }
-      counts[low] = (counts[low] ?? 0) + 1;
-    }
-    return counts;
+  const cuts = quantileCuts(Float64Array.from(reference).sort(), bins);
+  return {
+    kind: "numeric",
+    bins: { reference: countInBins(cuts, reference), current: countInBins(cuts, current) },
   };
-  return { kind: "numeric", bins: { reference: count(reference), current: count(current) } };
 }
 
 interface NaiveRun {

@@ -13,7 +13,8 @@ import type { MatchSpec, Pattern, WhereClause } from "./rule.ts";
 
 export type RowPredicate = (row: AgentOutputRow, cache?: RowCache) => boolean;
 
-const PATTERN_COLUMNS = {
+/** The column each pattern key of a match names (also read by the SQL of window rules). */
+export const PATTERN_COLUMNS = {
   service: "ServiceName",
   agent: "AgentName",
   operation: "Operation",

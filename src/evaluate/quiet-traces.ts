@@ -8,6 +8,7 @@
 import type { AgentOutputRow } from "../store/rows.ts";
 import type { Engine, EvaluationSink } from "./engine.ts";
 import { groupByTrace } from "./group-by-trace.ts";
+import { createPollLoop } from "../poll-loop.ts";
 
 export interface QuietTraceStore {
   readCursor(name: string): Promise<number | undefined>;
@@ -56,9 +57,6 @@ export interface QuietTraceEvaluator {
 
 export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTraceEvaluator {
   const now = options.now ?? Date.now;
-  let running: Promise<number> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
   /** Trace id → the last insert time it was evaluated at (within the overlap). */
   const evaluatedAt = new Map<string, number>();
   /** Trace id → when this process last ingested an output of it. */
@@ -121,19 +119,7 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
     return traceIds.length;
   }
 
-  function tick(): Promise<number> {
-    running ??= pass().finally(() => (running = undefined));
-    return running;
-  }
-
-  function schedule(): void {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      tick()
-        .catch((error: unknown) => options.onError?.(error))
-        .finally(schedule);
-    }, options.intervalMs);
-  }
+  const loop = createPollLoop(pass, options.intervalMs, options.onError);
 
   return {
     noteIngested(traceIds) {
@@ -144,12 +130,8 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
       }
       while (ingested.size > MAX_INGESTED) ingested.delete(ingested.keys().next().value as string);
     },
-    tick,
-    start: schedule,
-    async stop() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      await running?.catch(() => 0);
-    },
+    tick: loop.tick,
+    start: loop.start,
+    stop: loop.stop,
   };
 }

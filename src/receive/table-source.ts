@@ -20,6 +20,7 @@ import { spanFromRow, type ResourceCache } from "../decode/span-from-row.ts";
 import type { AgentOutputRow } from "../store/rows.ts";
 import type { SourceSpanRow } from "../store/table-source-queries.ts";
 import type { IngestStatRow } from "../store/write-batch.ts";
+import { createPollLoop, type PollLoop } from "../poll-loop.ts";
 
 export interface TableSourceStore {
   spanCountsPerMinute(fromMs: number, toMs: number): Promise<Map<number, number>>;
@@ -44,14 +45,9 @@ export interface TableSourceOptions {
   now?: () => number;
 }
 
-export interface TableSource {
-  /** One pass; resolves with the number of new outputs. Passes never overlap. */
-  tick(): Promise<number>;
-  /** A pass that starts after the one in progress, if any, so it sees everything written now. */
-  readNow(): Promise<number>;
-  start(): void;
-  stop(): Promise<void>;
-}
+/** tick(): one pass, resolving with the number of new outputs; readNow(): a pass that starts
+ * after the one in progress, so it sees everything written before the call. */
+export type TableSource = PollLoop<number>;
 
 export const TABLE_SOURCE_DEFAULTS = {
   horizonMs: 6 * 3_600_000,
@@ -65,9 +61,6 @@ export function createTableSource(options: TableSourceOptions): TableSource {
   const maxMinutes = options.maxMinutesPerPass ?? TABLE_SOURCE_DEFAULTS.maxMinutesPerPass;
   /** Minute (unix s) → spans counted when it was last processed. */
   const processed = new Map<number, number>();
-  let running: Promise<number> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
 
   async function pass(): Promise<number> {
     const to = now() - options.settleMs;
@@ -100,33 +93,7 @@ export function createTableSource(options: TableSourceOptions): TableSource {
     return written;
   }
 
-  function tick(): Promise<number> {
-    running ??= pass().finally(() => (running = undefined));
-    return running;
-  }
-
-  function schedule(): void {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      tick()
-        .catch((error: unknown) => options.onError?.(error))
-        .finally(schedule);
-    }, options.intervalMs);
-  }
-
-  return {
-    tick,
-    async readNow() {
-      await running?.catch(() => 0);
-      return tick();
-    },
-    start: schedule,
-    async stop() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      await running?.catch(() => 0);
-    },
-  };
+  return createPollLoop(pass, options.intervalMs, options.onError);
 }
 
 /** Ingest counters for the spans read as new: received, and which became outputs. */

@@ -4,7 +4,7 @@ import type { CategoricalAggregates, CountPair, NumericAggregates } from "./type
 // (and test/fixtures/drift/generate.py mirrors). Used by tests and as the naive baseline.
 
 /** Quantile with linear interpolation between order statistics (numpy's default). */
-function quantileOfSorted(sorted: readonly number[], q: number): number {
+function quantileOfSorted(sorted: ArrayLike<number>, q: number): number {
   const position = q * (sorted.length - 1);
   const low = Math.floor(position);
   const lowValue = sorted[low] ?? NaN;
@@ -12,8 +12,8 @@ function quantileOfSorted(sorted: readonly number[], q: number): number {
   return lowValue + (highValue - lowValue) * (position - low);
 }
 
-/** Distinct cut points at the i/bins quantiles, i = 1 … bins − 1. */
-function quantileCuts(sorted: readonly number[], bins: number): number[] {
+/** Distinct cut points at the i/bins quantiles, i = 1 … bins − 1, of sorted values. */
+export function quantileCuts(sorted: ArrayLike<number>, bins: number): number[] {
   const cuts: number[] = [];
   for (let i = 1; i < bins; i++) {
     const cut = quantileOfSorted(sorted, i / bins);
@@ -23,7 +23,7 @@ function quantileCuts(sorted: readonly number[], bins: number): number[] {
 }
 
 /** Counts per bin: bin 0 holds x ≤ cuts[0], bin i holds cuts[i−1] < x ≤ cuts[i]. */
-function countInBins(cuts: readonly number[], values: readonly number[]): number[] {
+export function countInBins(cuts: readonly number[], values: readonly number[]): number[] {
   const counts = new Array<number>(cuts.length + 1).fill(0);
   for (const value of values) {
     let low = 0;

@@ -14,7 +14,7 @@
 import { compileAt, RuleCompileError } from "../compile-error.ts";
 import { compileCondition } from "../conditions.ts";
 import { parseField, type FieldRef } from "../fields.ts";
-import { compilePattern } from "../match.ts";
+import { compilePattern, PATTERN_COLUMNS } from "../match.ts";
 import { MAX_MATCH_CHARS, OPERATOR_KEYS } from "../operators.ts";
 import type { Condition, MatchSpec, Pattern, WhereClause } from "../rule.ts";
 import {
@@ -29,15 +29,6 @@ import {
   type SqlParamsLike,
   type SqlRead,
 } from "./sql-fields.ts";
-
-const PATTERN_COLUMNS = {
-  service: "ServiceName",
-  agent: "AgentName",
-  operation: "Operation",
-  kind: "Kind",
-  model: "Model",
-  tool: "ToolName",
-} as const;
 
 type PatternKey = keyof typeof PATTERN_COLUMNS;
 
