@@ -213,8 +213,12 @@ async function evaluateRateRule(
   const source = sourceOf(rule);
   const measure = spec.measure;
   const comparison = spec.comparison;
-  const field = measure.type === "aggregate" ? (measure.field?.text ?? "") : "";
-  const base = { field, method: comparison.type === "baseline" ? "z" : "threshold" };
+  // What was measured, for results and dashboards: "p95 of duration_ms", "share",
+  // "failure ratio of invoice-extraction-complete".
+  const base = {
+    field: measureName(spec),
+    method: comparison.type === "baseline" ? "z" : "threshold",
+  };
 
   if (measure.type === "aggregate") {
     const value =
