@@ -1,0 +1,131 @@
+/**
+ * The rules of the detection benchmark: the built-in detectors, plus copies of rules/examples
+ * and bench/detect/suggested-rules in a temporary rules directory, less the rules written for
+ * other agents. Also which window rules a scenario has to evaluate itself, and which it can
+ * take from the control run.
+ */
+
+import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { WindowEvaluation } from "../../src/evaluate/backtest.ts";
+import { compilePattern } from "../../src/evaluate/match.ts";
+import type { Rule } from "../../src/evaluate/rule.ts";
+import { createRuleSet } from "../../src/evaluate/rule-set.ts";
+import { BUILTIN_RULES_DIR } from "../../src/evaluation.ts";
+import { SCENARIOS, type ScenarioId, type ServiceKey } from "./scenarios.ts";
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The user's rules of the benchmark: the examples, and the drafts written for these agents. */
+export const BENCH_RULE_SOURCES = [
+  join(REPO, "rules/examples"),
+  join(REPO, "bench/detect/suggested-rules"),
+];
+
+/** The service names of the simulation (simulator.ts, without a suffix). */
+export const SIMULATED_SERVICES: Readonly<Record<ServiceKey, string>> = {
+  orders: "orders-agent",
+  research: "research-agent",
+};
+
+export interface BenchRulesDir {
+  dir: string;
+  /** Ids of the copied rules left out because they select none of the simulated services. */
+  leftOut: string[];
+}
+
+/**
+ * A temporary rules directory with copies of the benchmark's rule files, less the rules written
+ * for other agents (rules/examples has some for a support and a billing agent): a rule whose
+ * `match.service` selects none of the simulated services (for a rate check on `failures`, the
+ * rule it counts) cannot alert here, and replaying its windows would only cost time.
+ */
+export function makeRulesDir(sources: readonly string[] = BENCH_RULE_SOURCES): BenchRulesDir {
+  const dir = mkdtempSync(join(tmpdir(), "plumbline-detect-rules-"));
+  for (const source of sources) {
+    for (const name of readdirSync(source)) {
+      if (name.endsWith(".json")) cpSync(join(source, name), join(dir, name));
+    }
+  }
+  const rules = loadRules([dir]);
+  const everyService = Object.values(SIMULATED_SERVICES);
+  const leftOut = rules.filter((rule) => !selectsAny(rule, everyService, rules));
+  for (const rule of leftOut) rmSync(join(dir, rule.file));
+  return { dir, leftOut: leftOut.map((rule) => rule.id).sort() };
+}
+
+/** Every enabled rule the service loads: the built-ins, then `rulesDir`. Throws on a broken file. */
+export function loadBenchRules(rulesDir: string): Rule[] {
+  return loadRules([BUILTIN_RULES_DIR, rulesDir]);
+}
+
+function loadRules(dirs: string[]): Rule[] {
+  const set = createRuleSet({ dirs, pollMs: 0 });
+  set.close();
+  const errors = set.errors();
+  if (errors.length > 0) {
+    throw new Error(errors.map((e) => `${e.file}: ${e.pointer || "/"}: ${e.message}`).join("\n"));
+  }
+  return set.rules();
+}
+
+export function isWindowRule(rule: Rule): boolean {
+  return rule.check.type === "rate" || rule.check.type === "drift";
+}
+
+/** Whether the rule's match can select outputs of one of `services`. */
+export function selectsAny(
+  rule: Rule,
+  services: readonly string[],
+  rules: readonly Rule[],
+): boolean {
+  if (rule.check.type === "rate" && rule.check.failures !== undefined) {
+    const counted = rules.find((r) => r.id === (rule.check as { failures: string }).failures);
+    if (counted !== undefined && !selectsAny(counted, services, rules)) return false;
+  }
+  const pattern = rule.match.service;
+  if (pattern === undefined) return true;
+  const matches = compilePattern(pattern);
+  return services.some((service) => matches(service));
+}
+
+/** The services a scenario's failure touches (the control run: none). */
+export function failingServices(scenario: ScenarioId): string[] {
+  const info = SCENARIOS.find((s) => s.id === scenario);
+  return (info?.services ?? []).map((key) => SIMULATED_SERVICES[key]);
+}
+
+/**
+ * The window rules a scenario evaluates itself, after injection: those that select a failing
+ * service. Every scenario's traffic is the control run's, span for span, before injection and,
+ * after it, in the services the failure leaves alone (simulator.ts, checked by its test); so
+ * the other evaluations are the control run's, and composeWindows takes them from there.
+ */
+export function ownWindowRules(scenario: ScenarioId, rules: readonly Rule[]): Rule[] {
+  const services = failingServices(scenario);
+  return rules.filter((rule) => isWindowRule(rule) && selectsAny(rule, services, rules));
+}
+
+/**
+ * A scenario's window evaluations: the control run's up to injection (and throughout for rules
+ * the scenario did not evaluate itself), its own after.
+ */
+export function composeWindows(
+  control: ReadonlyMap<string, readonly WindowEvaluation[]>,
+  own: ReadonlyMap<string, readonly WindowEvaluation[]>,
+  injectedAtMs: number,
+): Map<string, WindowEvaluation[]> {
+  const windows = new Map<string, WindowEvaluation[]>();
+  for (const [ruleId, evaluations] of control) {
+    const after = own.get(ruleId);
+    windows.set(
+      ruleId,
+      after === undefined
+        ? [...evaluations]
+        : [...evaluations.filter((e) => Date.parse(e.at) <= injectedAtMs), ...after],
+    );
+  }
+  return windows;
+}
