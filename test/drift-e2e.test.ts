@@ -122,10 +122,11 @@ describe("drift rules end to end", () => {
           method: "ks",
           field: "output.json.total",
           direction: "below",
-          threshold: 0.05,
+          // every 1m: 0.05 a day over 1,440 evaluations (src/evaluate/windows/significance.ts)
+          threshold: 0.05 / 1440,
           currentSize: 60,
           referenceSize: 300,
-          message: expect.stringMatching(/^ks p-value .* < threshold 0\.05$/),
+          message: expect.stringMatching(/^ks p-value .* < threshold 3\.47e-5$/),
         },
       },
     });

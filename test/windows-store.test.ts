@@ -14,6 +14,7 @@ import { parseRule } from "../src/evaluate/load-rule.ts";
 import { makeRow } from "../src/evaluate/make-row.ts";
 import type { Rule } from "../src/evaluate/rule.ts";
 import { evaluateWindowRule } from "../src/evaluate/windows/evaluate-window.ts";
+import { defaultSignificance } from "../src/evaluate/windows/significance.ts";
 import { parseWindowCheck, type WindowSpec } from "../src/evaluate/windows/window-spec.ts";
 import { writeCheckEvaluations } from "../src/store/check-queries.ts";
 import type { AgentOutputRow } from "../src/store/rows.ts";
@@ -67,7 +68,7 @@ async function run(json: Record<string, unknown>, atMs = T) {
 const random = createRandom(7);
 // Invoice totals: 1,500 reference outputs over the week before the current hour, 800 current.
 const refTotals = normalSample(random, 1500, 100, 15).map((v) => Math.round(v * 100) / 100);
-const curTotals = normalSample(random, 800, 104, 15).map((v) => Math.round(v * 100) / 100);
+const curTotals = normalSample(random, 1200, 104, 15).map((v) => Math.round(v * 100) / 100);
 // Few distinct values (token counts): the exact value → count support.
 const refTokens = normalSample(random, 400, 200, 20).map((v) => Math.round(v / 10) * 10);
 const curTokens = normalSample(random, 300, 230, 20).map((v) => Math.round(v / 10) * 10);
@@ -136,7 +137,10 @@ describe("drift rules computed in ClickHouse", () => {
   for (const method of methods) {
     it(`${method}: ClickHouse aggregates give the statistic of the raw values`, async () => {
       const result = await run(invoiceDrift(method));
-      const expected = evaluateDrift(method, aggregateNumeric(keptTotals, curTotals));
+      // The rule runs every 5m: its tests' default level is 0.05 / 288 (significance.ts).
+      const expected = evaluateDrift(method, aggregateNumeric(keptTotals, curTotals), {
+        significance: defaultSignificance(5 * 60_000),
+      });
       expect(result.status).toBe(expected.drifted ? "drift" : "ok");
       expect(result.referenceSize).toBe(keptTotals.length);
       expect(result.currentSize).toBe(curTotals.length);
@@ -161,9 +165,17 @@ describe("drift rules computed in ClickHouse", () => {
     expect(result.status).toBe("drift");
   });
 
-  it("auto picks wasserstein for a large reference, the exclusion keeps the incident out", async () => {
+  it("auto picks wasserstein when both windows are large, the exclusion keeps the incident out", async () => {
     const result = await run(invoiceDrift("auto"));
     expect(result.method).toBe("wasserstein");
+    // A small current window (300) against the same large reference: a test, at 0.05 / 288.
+    const small = await run({
+      match: { service: "billing" },
+      check: { type: "drift", field: "output.json.total", kind: "numeric", window: "15m" },
+    });
+    expect(small.currentSize).toBe(300);
+    expect(small.method).toBe("ks");
+    expect(small.threshold).toBeCloseTo(0.05 / 288, 15);
     expect(result.referenceSize).toBe(keptTotals.length);
     const withIncident = await run({
       ...invoiceDrift("auto"),
@@ -215,11 +227,11 @@ describe("drift rules computed in ClickHouse", () => {
   });
 
   it("too few samples is insufficient, never no drift", async () => {
-    const result = await run(invoiceDrift("ks", { minSamples: { current: 801 } }));
+    const result = await run(invoiceDrift("ks", { minSamples: { current: 1201 } }));
     expect(result.status).toBe("insufficient");
     expect(result.statistic).toBeNull();
-    expect(result.currentSize).toBe(800);
-    expect(result.message).toMatch(/too few samples: current 800 \(needs 801\)/);
+    expect(result.currentSize).toBe(1200);
+    expect(result.message).toMatch(/too few samples: current 1200 \(needs 1201\)/);
     const empty = await run(invoiceDrift("ks"), T - 30 * DAY);
     expect(empty.status).toBe("insufficient");
   });

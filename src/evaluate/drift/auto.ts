@@ -1,21 +1,27 @@
 import type { StatTestName } from "./registry.ts";
 import type { ColumnKind } from "./types.ts";
 
-/** References up to this many samples get a significance test, larger ones a distance. */
+/** Samples a side needs (more than this) before `auto` trusts a distance over a test. */
 export const AUTO_LARGE_REFERENCE = 1000;
 
 /**
- * evidently's default choice: with a small reference (≤ 1,000 samples) a significance test —
- * KS for numbers, the z-test for two categories, chi-square for more; with a large one, where
- * any test finds a "significant" but harmless difference, a distance with a fixed cut-off —
- * normed Wasserstein for numbers, Jensen–Shannon for categories.
+ * evidently's choice, made on both windows: when both hold more than 1,000 samples, where any
+ * test finds a "significant" but harmless difference, a distance with a fixed cut-off —
+ * normed Wasserstein for numbers, Jensen–Shannon for categories; otherwise a significance
+ * test — KS for numbers, the z-test for two categories, chi-square for more.
+ *
+ * evidently decides on the reference alone because it compares two batches of similar size.
+ * A window rule compares a small current window (40 outputs an hour, say) with a week: the
+ * distance of 40 samples from their own distribution is already about a tenth of a standard
+ * deviation, so a fixed 0.1 cut-off on it is noise. A test knows its sample size.
  */
 export function selectAutoTest(
   kind: ColumnKind,
   referenceSize: number,
   categories = Infinity,
+  currentSize = referenceSize,
 ): StatTestName {
-  if (referenceSize <= AUTO_LARGE_REFERENCE) {
+  if (Math.min(referenceSize, currentSize) <= AUTO_LARGE_REFERENCE) {
     if (kind === "numeric") return "ks";
     return categories <= 2 ? "z" : "chi2";
   }

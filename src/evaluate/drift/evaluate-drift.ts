@@ -22,9 +22,14 @@ export interface DriftOutcome {
   readonly currentSize: number;
 }
 
-/** Options of one evaluation; an explicit threshold overrides the test's default. */
+/**
+ * Options of one evaluation; an explicit threshold overrides the test's default.
+ * `significance` replaces the default threshold of the tests that return a p-value (window
+ * rules pass the level corrected for how often they run, see windows/significance.ts).
+ */
 export interface EvaluateDriftOptions {
   readonly threshold?: number;
+  readonly significance?: number;
 }
 
 function sizesOf(aggregates: DriftAggregates): { nRef: number; nCur: number; bins: number } {
@@ -59,6 +64,7 @@ export function evaluateDrift(
           aggregates.kind,
           nRef,
           aggregates.kind === "categorical" ? aggregates.counts.reference.length : Infinity,
+          nCur,
         )
       : method;
   const test = STAT_TESTS[name];
@@ -68,6 +74,7 @@ export function evaluateDrift(
   const { statistic, pValue } = test.compute(aggregates);
   const threshold =
     options.threshold ??
+    (test.returnsPValue ? options.significance : undefined) ??
     resolveDefaultThreshold(test, { bins, referenceSize: nRef, currentSize: nCur });
   const value = test.returnsPValue ? (pValue ?? NaN) : statistic;
   return {

@@ -36,12 +36,41 @@ describe("stat test registry", () => {
     expect(isDrift("below", 0.049, 0.05)).toBe(true);
   });
 
-  it("auto picks like evidently", () => {
+  it("auto picks like evidently when both windows are the same size", () => {
     expect(selectAutoTest("numeric", 1000)).toBe("ks");
     expect(selectAutoTest("numeric", 1001)).toBe("wasserstein");
     expect(selectAutoTest("categorical", 1000, 5)).toBe("chi2");
     expect(selectAutoTest("categorical", 1000, 2)).toBe("z");
     expect(selectAutoTest("categorical", 1001, 2)).toBe("jensen_shannon");
+  });
+
+  it("auto keeps a test while the current window is small, however large the reference", () => {
+    expect(selectAutoTest("numeric", 50_000, Infinity, 40)).toBe("ks");
+    expect(selectAutoTest("categorical", 50_000, 5, 1000)).toBe("chi2");
+    expect(selectAutoTest("categorical", 50_000, 2, 1001)).toBe("jensen_shannon");
+    expect(selectAutoTest("numeric", 1001, Infinity, 50_000)).toBe("wasserstein");
+  });
+
+  it("significance replaces the default level of p-value tests only", () => {
+    const counts = { reference: [500, 300, 200], current: [440, 330, 230] };
+    const chi2 = evaluateDrift("chi2", { kind: "categorical", counts }, { significance: 1e-4 });
+    expect(chi2.threshold).toBe(1e-4);
+    expect(chi2.pValue).toBeGreaterThan(1e-4);
+    expect(chi2.pValue).toBeLessThan(0.05);
+    expect(chi2.drifted).toBe(false);
+    expect(evaluateDrift("chi2", { kind: "categorical", counts }).drifted).toBe(true);
+    const js = evaluateDrift(
+      "jensen_shannon",
+      { kind: "categorical", counts },
+      { significance: 1e-4 },
+    );
+    expect(js.threshold).toBe(0.1);
+    const explicit = evaluateDrift(
+      "chi2",
+      { kind: "categorical", counts },
+      { significance: 1e-4, threshold: 0.2 },
+    );
+    expect(explicit.threshold).toBe(0.2);
   });
 
   it("an explicit threshold overrides the default, e.g. PSI's fixed 0.25", () => {

@@ -23,6 +23,7 @@ import { normalSurvival } from "../drift/special-functions.ts";
 import type { Rule } from "../rule.ts";
 import { fieldSql, SqlParams } from "./sql-fields.ts";
 import { matchSql, whereSql } from "./sql-match.ts";
+import { defaultSignificance } from "./significance.ts";
 import type { DriftSpec, RateSpec, Reference, WindowSpec } from "./window-spec.ts";
 
 type Draft = Omit<
@@ -186,7 +187,9 @@ async function evaluateDriftRule(
   const outcome = evaluateDrift(
     spec.method,
     aggregates,
-    spec.threshold === undefined ? {} : { threshold: spec.threshold },
+    spec.threshold === undefined
+      ? { significance: defaultSignificance(spec.everyMs) }
+      : { threshold: spec.threshold },
   );
   return {
     ...rangeOf(sides),

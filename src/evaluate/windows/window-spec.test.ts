@@ -134,7 +134,8 @@ describe("rate checks", () => {
       comparison: {
         type: "baseline",
         reference: { type: "trailing", lengthMs: 7 * DAY },
-        alpha: 0.01,
+        // 0.05 per day over 288 evaluations a day (every 5m)
+        alpha: 0.05 / 288,
         direction: "above",
         minDelta: 0.01,
       },

@@ -8,6 +8,7 @@ import { parseDuration } from "../../alert/duration.ts";
 import type { DriftMethod } from "../drift/index.ts";
 import { parseField, type FieldRef } from "../fields.ts";
 import type { DriftCheck, RateCheck, ReferenceSpec, TimeRange, WhereClause } from "../rule.ts";
+import { defaultSignificance } from "./significance.ts";
 import { naturalKind, type SqlValueKind } from "./sql-fields.ts";
 
 const MINUTE = 60_000;
@@ -16,7 +17,7 @@ const DAY = 24 * 60 * MINUTE;
 export const WINDOW_DEFAULTS = {
   everyMs: 5 * MINUTE,
   drift: { windowMs: 60 * MINUTE, minSamples: 100, bins: 10, topK: 20, referenceMs: 7 * DAY },
-  rate: { windowMs: 15 * MINUTE, minSamples: 20, alpha: 0.01 },
+  rate: { windowMs: 15 * MINUTE, minSamples: 20 },
   /** Shortest `every`: an evaluation is a few queries; more often is busy work. */
   minEveryMs: 10_000,
 } as const;
@@ -186,7 +187,7 @@ function parseRate(check: RateCheck, errors: WindowSpecError[]): RateSpec | unde
         type: "baseline",
         reference,
         exclude: exclude ?? [],
-        alpha: baseline.alpha ?? WINDOW_DEFAULTS.rate.alpha,
+        alpha: baseline.alpha ?? defaultSignificance(schedule?.everyMs ?? WINDOW_DEFAULTS.everyMs),
         direction: baseline.direction ?? "above",
         minDelta: baseline.minDelta ?? 0,
       };
