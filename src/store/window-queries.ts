@@ -103,28 +103,41 @@ export interface NumericWindowAggregates {
   points?: { values: number[]; reference: number[]; current: number[] };
 }
 
-/** SQL: the i/levels quantile (linear interpolation, as quantileExactInclusive and numpy) of
- * n sorted values, from the order statistics kept in `kv` at 1-based positions `kp`. */
-function interpolatedSql(kv: string, kp: string, n: string, levels: number): string {
-  const h = `(i / ${levels}) * (toFloat64(${n}) - 1)`;
-  const low = `toInt64(floor(${h}))`;
-  const lowValue = `${kv}[indexOf(${kp}, ${low} + 1)]`;
-  const highValue = `${kv}[indexOf(${kp}, least(${low} + 2, toInt64(${n})))]`;
-  return `arrayDistinct(arrayMap(i -> ${lowValue} + (${highValue} - ${lowValue}) * (${h} - floor(${h})), range(1, ${levels})))`;
-}
-
-/** SQL: the order statistics of sorted `s` (n values) that the 1/levels quantiles need. */
-function keptSql(s: string, n: string, levels: number, name: string): string {
+/**
+ * SQL: the order statistics of the `n` ascending values in `sorted` that the 1/levels
+ * quantiles need, as two columns `kv<name>` (values) and `kp<name>` (1-based positions). The
+ * quantiles are computed from these few thousand values, not from `sorted` itself: a lambda
+ * that reads an array column gets a copy of it per element it maps (1,000 levels over two
+ * million values would be 16 GB).
+ */
+function keptSql(sorted: string, n: string, levels: number, name: string): string {
   const m = `greatest(toFloat64(${n}) - 1, 1)`;
   const keep = `ceil(${levels} * (p - 2) / ${m}) < ${levels} * (p + 1) / ${m}`;
-  return `arrayFilter((v, p) -> ${keep}, ${s}, arrayEnumerate(${s})) AS kv${name},
-  arrayFilter(p -> ${keep}, arrayEnumerate(${s})) AS kp${name}`;
+  return `arrayFilter((v, p) -> ${keep}, ${sorted}, arrayEnumerate(${sorted})) AS kv${name},
+  arrayFilter(p -> ${keep}, arrayEnumerate(${sorted})) AS kp${name}`;
 }
 
-/** SQL: for each of the ascending `cuts`, how many values of `data` are ≤ it (a merge by sort). */
-function atMostSql(data: string, cuts: string): string {
-  const tags = `arraySort((t, v) -> (v, t), arrayConcat(arrayWithConstant(length(${data}), 0), arrayWithConstant(length(${cuts}), 1)), arrayConcat(${data}, ${cuts}))`;
-  return `arrayFilter((c, t) -> t = 1, arrayCumSum(arrayMap(t -> 1 - t, ${tags})), ${tags})`;
+/**
+ * SQL: the i/levels quantiles, i = 1 … levels − 1, of `n` sorted values from the order
+ * statistics keptSql kept, by linear interpolation (as quantileExactInclusive and numpy),
+ * repeated cut points merged.
+ */
+function quantileCutsSql(name: string, n: string, levels: number): string {
+  const at = (position: string) => `kv${name}[indexOf(kp${name}, ${position})]`;
+  const low = at("toInt64(floor(h)) + 1");
+  const high = at(`least(toInt64(floor(h)) + 2, toInt64(${n}))`);
+  return `arrayDistinct(arrayMap(h -> ${low} + (${high} - ${low}) * (h - floor(h)),
+    arrayMap(i -> (i / ${levels}) * (toFloat64(${n}) - 1), range(1, ${levels}))))`;
+}
+
+/** SQL: `data` and the ascending `cuts` merged in one sort, a cut after the values equal to it. */
+function mergedSql(data: string, cuts: string): string {
+  return `arraySort((t, v) -> (v, t), arrayConcat(arrayWithConstant(length(${data}), 0), arrayWithConstant(length(${cuts}), 1)), arrayConcat(${data}, ${cuts}))`;
+}
+
+/** SQL: from a merge by mergedSql, how many values are ≤ each cut. */
+function atMostSql(merged: string): string {
+  return `arrayFilter((c, t) -> t = 1, arrayCumSum(arrayMap(t -> 1 - t, ${merged})), ${merged})`;
 }
 
 /** Counts per bin from cumulative counts at the cuts: ≤ c₀, (c₀, c₁] …, and > the last cut. */
@@ -138,8 +151,11 @@ function binsOf(atMost: readonly number[], total: number): number[] {
  * One pass over the rows, whatever the method: the field is read once (from JSON text that is
  * most of the cost) into two arrays, and everything else happens on them inside ClickHouse —
  * a sort per window, the reference quantile cuts and the pooled fine cuts (order statistics
- * picked by position, then interpolated), and the number of values at or below each cut (a
- * merge by sort). Node receives the cuts and cumulative counts: a few thousand numbers.
+ * interpolated), and the number of values at or below each cut (a merge by sort). Each step is
+ * a subquery over one row that names its results as columns, so no expression is repeated
+ * inside another: ClickHouse's analysis of the query, which grew with the expanded expression
+ * (half of the time on small windows), stays small. Node receives the cuts and cumulative
+ * counts: a few thousand numbers.
  */
 export async function numericWindowAggregates(
   store: Store,
@@ -151,16 +167,7 @@ export async function numericWindowAggregates(
 ): Promise<NumericWindowAggregates> {
   const L = options.fineBins ?? 1000;
   const B = options.bins;
-  const fine = options.fine
-    ? `,
-  arraySort(arrayConcat(R, C)) AS P, length(P) AS nP, ${keptSql("P", "nP", L, "P")},
-  groupUniqArray(${L + 1})(x) AS U,
-  if(length(U) <= ${L}, arraySort(U), ${interpolatedSql("kvP", "kpP", "nP", L)}) AS fineCuts`
-    : "";
-  const fineColumns = options.fine
-    ? `, fineCuts, ${atMostSql("R", "fineCuts")} AS fineR, ${atMostSql("C", "fineCuts")} AS fineC,
-  P[nP] AS maximum, length(U) <= ${L} AS exact`
-    : "";
+  const fine = options.fine;
   type Row = {
     nR: string;
     nC: string;
@@ -174,14 +181,37 @@ export async function numericWindowAggregates(
     maximum?: number;
     exact?: number | boolean;
   };
+  // Innermost first: read; collect; sort; keep order statistics; cut; merge; count.
+  const collected = `SELECT groupArrayIf(x, side = 'r') AS R, groupArrayIf(x, side = 'c') AS C,
+    stddevPopIf(x, side = 'r') AS refStd${fine ? `, groupUniqArray(${L + 1})(x) AS U` : ""}
+  FROM (${sidesSource(store, source, sides, value)})`;
+  const sorted = `SELECT R, C, refStd, length(R) AS nR, length(C) AS nC, arraySort(R) AS Rs${
+    fine ? ", U, arraySort(arrayConcat(R, C)) AS P, length(P) AS nP" : ""
+  }
+  FROM (${collected})`;
+  const kept = `SELECT R, C, refStd, nR, nC, ${keptSql("Rs", "nR", B, "R")}${
+    fine ? `, U, nP, P[nP] AS maximum, ${keptSql("P", "nP", L, "P")}` : ""
+  }
+  FROM (${sorted})`;
+  const cut = `SELECT R, C, refStd, nR, nC, ${quantileCutsSql("R", "nR", B)} AS coarseCuts${
+    fine
+      ? `, if(length(U) <= ${L}, arraySort(U), ${quantileCutsSql("P", "nP", L)}) AS fineCuts,
+    maximum, length(U) <= ${L} AS exact`
+      : ""
+  }
+  FROM (${kept})`;
+  const merged = `SELECT *, ${mergedSql("R", "coarseCuts")} AS mRc, ${mergedSql("C", "coarseCuts")} AS mCc${
+    fine ? `, ${mergedSql("R", "fineCuts")} AS mRf, ${mergedSql("C", "fineCuts")} AS mCf` : ""
+  }
+  FROM (${cut})`;
   const [row] = await rowsOf<Row>(
     store,
-    `WITH groupArrayIf(x, side = 'r') AS R, groupArrayIf(x, side = 'c') AS C,
-  length(R) AS nR, length(C) AS nC, arraySort(R) AS Rs, ${keptSql("Rs", "nR", B, "R")},
-  ${interpolatedSql("kvR", "kpR", "nR", B)} AS coarseCuts${fine}
-SELECT nR, nC, stddevPopIf(x, side = 'r') AS refStd, coarseCuts,
-  ${atMostSql("R", "coarseCuts")} AS coarseR, ${atMostSql("C", "coarseCuts")} AS coarseC${fineColumns}
-FROM (${sidesSource(store, source, sides, value)})`,
+    `SELECT nR, nC, refStd, coarseCuts, ${atMostSql("mRc")} AS coarseR, ${atMostSql("mCc")} AS coarseC${
+      fine
+        ? `, fineCuts, ${atMostSql("mRf")} AS fineR, ${atMostSql("mCf")} AS fineC, maximum, exact`
+        : ""
+    }
+FROM (${merged})`,
     source.params,
   );
   const nReference = toNumber(row?.nR ?? 0);
