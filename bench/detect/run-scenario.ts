@@ -8,7 +8,6 @@
  */
 
 import { mkdtempSync, rmSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configSchema } from "../../src/config/index.ts";
@@ -183,9 +182,9 @@ async function settled(url: string, runs: number, timeoutMs = 180_000): Promise<
 }
 
 /**
- * Every scheduled evaluation of each rule in (fromMs, untilMs], by rule id. Through node:http
- * rather than fetch: the service sends no progress while it evaluates windows, for minutes,
- * longer than fetch waits for the next bytes of a body.
+ * Every scheduled evaluation of each rule in (fromMs, untilMs], by rule id, through the
+ * service's streaming POST /api/backtest (a progress line per evaluation, then the result) —
+ * the same path as `plumbline backtest --url`.
  */
 async function backtestWindows(
   url: string,
@@ -194,28 +193,17 @@ async function backtestWindows(
   untilMs: number,
 ): Promise<Map<string, WindowEvaluation[]>> {
   if (rules.length === 0) return new Map();
-  const body = JSON.stringify({
-    rules: rules.map(({ version: _version, file: _file, ...content }) => content),
-    since: String(fromMs),
-    until: String(untilMs),
+  const res = await fetch(`${url}/api/backtest`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      rules: rules.map(({ version: _version, file: _file, ...content }) => content),
+      since: String(fromMs),
+      until: String(untilMs),
+    }),
   });
-  const { status, text } = await new Promise<{ status: number; text: string }>(
-    (resolve, reject) => {
-      const req = request(
-        `${url}/api/backtest`,
-        { method: "POST", headers: { "content-type": "application/json" } },
-        (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => (text += chunk));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    },
-  );
+  const status = res.status;
+  const text = await res.text();
   if (status !== 200) throw new Error(`backtest answered ${status}: ${text}`);
   const lines = text.trim().split("\n");
   const last = JSON.parse(lines.at(-1) ?? "{}") as {

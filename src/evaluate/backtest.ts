@@ -78,9 +78,18 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
       examples: [],
     });
   }
-  const total = Math.max(1, Math.ceil((options.untilMs - options.sinceMs) / windowMs));
-  let done = 0;
-  for (let from = options.sinceMs; from < options.untilMs; from += windowMs) {
+  // Progress counts hours of outputs (when there are output or trace rules) and window
+  // evaluations, so a long window backtest keeps reporting (and a streaming client knows the
+  // service is still at work).
+  const windowed = windowRules(options.rules);
+  const outputRules = options.rules.some(
+    (rule) => rule.check.type !== "rate" && rule.check.type !== "drift",
+  );
+  const chunks = outputRules ? Math.ceil((options.untilMs - options.sinceMs) / windowMs) : 0;
+  const scheduled = windowed.map(({ spec }) => scheduleOf(spec, options));
+  const total = Math.max(1, chunks + scheduled.reduce((sum, times) => sum + times.length, 0));
+  const progress = { done: 0, total };
+  for (let from = options.sinceMs; outputRules && from < options.untilMs; from += windowMs) {
     const to = Math.min(from + windowMs, options.untilMs);
     const outputs = await options.source.outputsInWindow(from, to);
     const perOutput = await engine.evaluateOutputs(outputs);
@@ -112,10 +121,19 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
         }
       }
     }
-    options.onProgress?.(++done, total);
+    options.onProgress?.(++progress.done, total);
   }
-  await backtestWindows(options, summaries);
+  await backtestWindows(options, windowed, scheduled, summaries, progress);
+  if (progress.done === 0) options.onProgress?.(total, total);
   return [...summaries.values()];
+}
+
+/** The times a window rule runs in (since, until]: each multiple of its `every`. */
+function scheduleOf(spec: WindowSpec, options: BacktestOptions): number[] {
+  const times: number[] = [];
+  const first = Math.floor(options.sinceMs / spec.everyMs) * spec.everyMs + spec.everyMs;
+  for (let at = first; at <= options.untilMs; at += spec.everyMs) times.push(at);
+  return times;
 }
 
 /**
@@ -124,16 +142,19 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
  */
 async function backtestWindows(
   options: BacktestOptions,
+  windowed: readonly { rule: Rule; spec: WindowSpec }[],
+  scheduled: readonly (readonly number[])[],
   summaries: Map<string, RuleSummary>,
+  progress: { done: number; total: number },
 ): Promise<void> {
   const evaluate = options.evaluateWindow;
-  for (const { rule, spec } of windowRules(options.rules)) {
+  for (const [i, { rule, spec }] of windowed.entries()) {
     const summary = summaries.get(rule.id);
     if (summary === undefined || evaluate === undefined) continue;
     const windows: WindowEvaluation[] = [];
-    const first = Math.floor(options.sinceMs / spec.everyMs) * spec.everyMs + spec.everyMs;
-    for (let at = first; at <= options.untilMs; at += spec.everyMs) {
+    for (const at of scheduled[i] ?? []) {
       const row = await evaluate(rule, spec, at);
+      options.onProgress?.(++progress.done, progress.total);
       const when = new Date(at).toISOString();
       windows.push({
         at: when,

@@ -40,10 +40,17 @@ export const SCHEDULER_DEFAULTS = { settleMs: 15_000, maxCatchUp: 288 } as const
 export function windowRules(rules: readonly Rule[]): { rule: Rule; spec: WindowSpec }[] {
   return rules.flatMap((rule) => {
     if (!rule.enabled || (rule.check.type !== "rate" && rule.check.type !== "drift")) return [];
-    const parsed = parseWindowCheck(rule.check);
+    let parsed = parsedChecks.get(rule);
+    if (parsed === undefined) {
+      parsed = parseWindowCheck(rule.check);
+      parsedChecks.set(rule, parsed);
+    }
     return parsed.ok ? [{ rule, spec: parsed.spec }] : [];
   });
 }
+
+/** Parsed once per loaded rule: a reload makes new rule objects, so nothing goes stale. */
+const parsedChecks = new WeakMap<Rule, ReturnType<typeof parseWindowCheck>>();
 
 /** The window ends due at `now`: after `last` (exclusive), at most `max`, oldest first. */
 export function dueWindowEnds(
