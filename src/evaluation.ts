@@ -29,7 +29,7 @@ import {
 import type { CheckEvaluationRow, CheckResultRow } from "./store/check-rows.ts";
 import type { Store } from "./store/store.ts";
 import { lastWindowEnds, saveWindowResults, type WindowResultRow } from "./store/drift-results.ts";
-import { evaluateWindowRule } from "./evaluate/windows/evaluate-window.ts";
+import { evaluateWindowRule, evaluateWindowRules } from "./evaluate/windows/evaluate-window.ts";
 import { createWindowScheduler } from "./evaluate/windows/scheduler.ts";
 
 /** The built-in detectors shipped with Plumbline. */
@@ -160,7 +160,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
         },
         sinceMs: request.sinceMs,
         untilMs: request.untilMs,
-        evaluateWindow: (rule, spec, atMs) => evaluateWindowRule(store, rule, spec, atMs),
+        evaluateWindows: (rule, spec, atsMs) => evaluateWindowRules(store, rule, spec, atsMs),
         onProgress,
       }),
   };

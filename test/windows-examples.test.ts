@@ -7,7 +7,10 @@ import { backtest } from "../src/evaluate/backtest.ts";
 import { createRandom, normalSample } from "../src/evaluate/drift/seeded-random.ts";
 import { loadRuleFile } from "../src/evaluate/load-rule.ts";
 import { makeRow } from "../src/evaluate/make-row.ts";
-import { evaluateWindowRule } from "../src/evaluate/windows/evaluate-window.ts";
+import {
+  evaluateWindowRule,
+  evaluateWindowRules,
+} from "../src/evaluate/windows/evaluate-window.ts";
 import { parseWindowCheck } from "../src/evaluate/windows/window-spec.ts";
 import { writeCheckEvaluations } from "../src/store/check-queries.ts";
 import type { AgentOutputRow } from "../src/store/rows.ts";
@@ -171,7 +174,7 @@ describe("backtests of window rules", () => {
       },
       sinceMs: BROKEN - 90 * MINUTE,
       untilMs: BROKEN,
-      evaluateWindow: (rule, spec, atMs) => evaluateWindowRule(store, rule, spec, atMs),
+      evaluateWindows: (rule, spec, atsMs) => evaluateWindowRules(store, rule, spec, atsMs),
     });
     const windows = summary?.windows ?? [];
     // Every 5 minutes from 85 minutes before the failure's end up to it.

@@ -13,10 +13,14 @@ import { createRandom, normalSample } from "../src/evaluate/drift/seeded-random.
 import { parseRule } from "../src/evaluate/load-rule.ts";
 import { makeRow } from "../src/evaluate/make-row.ts";
 import type { Rule } from "../src/evaluate/rule.ts";
-import { evaluateWindowRule } from "../src/evaluate/windows/evaluate-window.ts";
+import {
+  evaluateWindowRule,
+  evaluateWindowRules,
+} from "../src/evaluate/windows/evaluate-window.ts";
 import { defaultSignificance } from "../src/evaluate/windows/significance.ts";
 import { parseWindowCheck, type WindowSpec } from "../src/evaluate/windows/window-spec.ts";
 import { writeCheckEvaluations } from "../src/store/check-queries.ts";
+import type { WindowResultRow } from "../src/store/drift-results.ts";
 import type { AgentOutputRow } from "../src/store/rows.ts";
 import type { Store } from "../src/store/store.ts";
 import { openTestStore } from "./helpers/store.ts";
@@ -386,5 +390,116 @@ describe("rate rules", () => {
       check: { type: "rate", window: "15m", failures: "no-such-rule", above: 0.02 },
     });
     expect(quiet.status).toBe("insufficient");
+  });
+});
+
+describe("batched evaluation (backtests, catch-up)", () => {
+  // One query for many windows must give each window exactly what its own query gives.
+  const rules: [string, Record<string, unknown>][] = [
+    ["ks, excluded incident", invoiceDrift("ks")],
+    ["wasserstein", invoiceDrift("wasserstein")],
+    ["psi", invoiceDrift("psi", { exclude: [] })],
+    ["auto, 15m", invoiceDrift("auto", { window: "15m" })],
+    [
+      "pinned reference",
+      invoiceDrift("chi2", {
+        reference: {
+          from: new Date(T - HOUR - 7 * DAY).toISOString(),
+          to: new Date(T - HOUR - 6 * DAY).toISOString(),
+        },
+      }),
+    ],
+    [
+      "exact token counts",
+      { match: { service: "tokens" }, check: { type: "drift", field: "usage.output_tokens" } },
+    ],
+    [
+      "categorical chi2",
+      {
+        match: { service: "support" },
+        check: { type: "drift", field: "output.json.intent", kind: "categorical", method: "chi2" },
+      },
+    ],
+    [
+      "z on refund",
+      {
+        match: { service: "support" },
+        check: {
+          type: "drift",
+          field: "output.json.intent",
+          kind: "categorical",
+          method: "z",
+          category: "refund",
+        },
+      },
+    ],
+    [
+      "previous model",
+      {
+        match: { service: "writer" },
+        check: {
+          type: "drift",
+          field: "output.length",
+          reference: { previous_version: "service.version" },
+          minSamples: 10,
+        },
+      },
+    ],
+    [
+      "share baseline",
+      {
+        match: { service: "support" },
+        check: {
+          type: "rate",
+          window: "1h",
+          share: [{ field: "output.json.intent", equals: "refund" }],
+          baseline: { reference: { trailing: "7d" } },
+        },
+      },
+    ],
+    [
+      "p95",
+      {
+        match: { service: "billing" },
+        check: { type: "rate", aggregate: "p95", field: "output.json.total", above: 120 },
+      },
+    ],
+  ];
+  // Windows over the data (some overlapping the current hour, some the week before), one
+  // with nothing in it, and two after the writer's version change (written by the
+  // previous_version test above, which runs first).
+  const times = [
+    T,
+    T - 5 * 60_000,
+    T - 20 * 60_000,
+    T - HOUR,
+    T - 3 * DAY,
+    T - 30 * DAY,
+    T + 20 * DAY,
+    T + 20 * DAY - 10 * 60_000,
+  ];
+
+  it.each(rules)("%s: each window as its own evaluation gives", async (_name, json) => {
+    const { rule, spec } = load(json);
+    const now = T + DAY;
+    const batched = await evaluateWindowRules(store, rule, spec, times, now);
+    const single: WindowResultRow[] = [];
+    for (const at of times) single.push(await evaluateWindowRule(store, rule, spec, at, now));
+    // Equal, up to the last bits of sums a grouped aggregation adds in another order.
+    const close = (a: number | null, b: number | null) =>
+      a === null || b === null ? a === b : Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b));
+    expect(batched).toHaveLength(single.length);
+    batched.forEach((row, i) => {
+      const one = single[i];
+      if (one === undefined) throw new Error("no single evaluation");
+      expect({ ...row, statistic: 0, pValue: 0 }).toEqual({ ...one, statistic: 0, pValue: 0 });
+      expect(close(row.statistic, one.statistic), `${row.statistic} vs ${one.statistic}`).toBe(
+        true,
+      );
+      expect(close(row.pValue, one.pValue), `${row.pValue} vs ${one.pValue}`).toBe(true);
+    });
+    // The comparison is not vacuous: the batch has evaluated windows, and insufficient ones.
+    expect(single.map((row) => row.status)).toContain("insufficient");
+    expect(single.some((row) => row.status === "ok" || row.status === "drift")).toBe(true);
   });
 });

@@ -286,7 +286,7 @@ async function direct(
   const { createStore } = await import("../store/store.ts");
   const queries = await import("../store/check-queries.ts");
   const { backtest } = await import("../evaluate/backtest.ts");
-  const { evaluateWindowRule } = await import("../evaluate/windows/evaluate-window.ts");
+  const { evaluateWindowRules } = await import("../evaluate/windows/evaluate-window.ts");
   const client = createClickHouseClient({ dataDir: config.dataDir, ...config.clickhouse });
   const store = createStore(
     client,
@@ -304,7 +304,7 @@ async function direct(
       },
       sinceMs: since,
       untilMs: until,
-      evaluateWindow: (rule, spec, atMs) => evaluateWindowRule(store, rule, spec, atMs),
+      evaluateWindows: (rule, spec, atsMs) => evaluateWindowRules(store, rule, spec, atsMs),
       onProgress: progressBar,
     });
   } finally {

@@ -32,7 +32,7 @@ function emptySource(reads: string[]): BacktestSource {
   };
 }
 
-const evaluateWindow = async (r: Rule, _spec: unknown, at: number): Promise<WindowResultRow> => ({
+const evaluateOne = (r: Rule, at: number): WindowResultRow => ({
   ruleId: r.id,
   ruleVersion: r.version,
   checkType: "drift",
@@ -56,6 +56,12 @@ const evaluateWindow = async (r: Rule, _spec: unknown, at: number): Promise<Wind
   message: "",
 });
 
+const batches: number[][] = [];
+const evaluateWindows = async (r: Rule, _spec: unknown, ats: readonly number[]) => {
+  batches.push([...ats]);
+  return ats.map((at) => evaluateOne(r, at));
+};
+
 describe("backtest progress", () => {
   it("reports every window evaluation, and reads no outputs when only window rules run", async () => {
     const reads: string[] = [];
@@ -65,13 +71,16 @@ describe("backtest progress", () => {
       source: emptySource(reads),
       sinceMs: SINCE,
       untilMs: SINCE + 3 * HOUR,
-      evaluateWindow,
+      evaluateWindows,
       onProgress: (done, total) => progress.push([done, total]),
     });
     expect(reads).toEqual([]);
     // every 30m in (since, since + 3h]: 6 evaluations, each one a progress line.
     expect(progress).toEqual([1, 2, 3, 4, 5, 6].map((done) => [done, 6]));
     expect(summary?.windows).toHaveLength(6);
+    // The first window alone, then the rest in one batch (100 + 100 rows a window).
+    expect(batches.at(-2)).toEqual([SINCE + HOUR / 2]);
+    expect(batches.at(-1)).toHaveLength(5);
     expect(summary).toMatchObject({ evaluated: 6, failed: 1, firstAt: "2026-11-01T02:00:00.000Z" });
   });
 
@@ -83,7 +92,7 @@ describe("backtest progress", () => {
       source: emptySource(reads),
       sinceMs: SINCE,
       untilMs: SINCE + 3 * HOUR,
-      evaluateWindow,
+      evaluateWindows,
       onProgress: (done, total) => progress.push([done, total]),
     });
     expect(reads.filter((r) => r.startsWith("outputs"))).toHaveLength(3);

@@ -41,35 +41,60 @@ function rangeSql(range: TimeRangeMs, params: QueryParams): string {
   return `(Timestamp >= fromUnixTimestamp64Milli(${from}) AND Timestamp < fromUnixTimestamp64Milli(${to}))`;
 }
 
-/** 'c' for the current window, 'r' for the reference (current wins where they overlap). */
-function sideSql(sides: WindowSides, params: QueryParams): { side: string; bounds: string } {
-  const current = [rangeSql(sides.current, params)];
-  const reference = [rangeSql(sides.reference, params)];
-  for (const range of sides.exclude) reference.push(`NOT ${rangeSql(range, params)}`);
-  if (sides.version !== undefined) {
-    const column = sides.version.column;
-    current.push(`${column} = ${params.add(sides.version.current, "String")}`);
-    reference.push(`${column} = ${params.add(sides.version.reference, "String")}`);
-  }
-  return {
-    side: `multiIf(${current.join(" AND ")}, 'c', ${reference.join(" AND ")}, 'r', '')`,
-    bounds: `(${rangeSql(sides.current, params)} OR ${rangeSql(sides.reference, params)})`,
-  };
-}
-
-/** side and value x of every matching row of either window whose field is present. */
-function sidesSource(
+/**
+ * k, side and value x of every matching row whose field is present, for each window k
+ * (1-based) of `windows` it falls in: 'c' in window k's current range, else 'r' in its
+ * reference (outside the exclusions), as sideSql decides for one window. A row in several
+ * windows (a trailing reference is shared by neighbours) is counted in each: the rows are read,
+ * filtered and their field extracted once, then paired with their windows.
+ */
+function windowsSource(
   store: Store,
   source: WindowSource,
-  sides: WindowSides,
+  windows: readonly WindowSides[],
   value: string,
 ): string {
-  const { side, bounds } = sideSql(sides, source.params);
-  return `SELECT side, assumeNotNull(raw) AS x FROM (
-  SELECT ${side} AS side, ${value} AS raw
+  const params = source.params;
+  const first = windows[0];
+  if (first === undefined) throw new Error("windowsSource: no windows");
+  const ms = (list: readonly number[]) => params.add(list, "Array(Int64)");
+  const cf = ms(windows.map((w) => w.current.fromMs));
+  const ct = ms(windows.map((w) => w.current.toMs));
+  const rf = ms(windows.map((w) => w.reference.fromMs));
+  const rt = ms(windows.map((w) => w.reference.toMs));
+  const excluded = first.exclude.map(
+    (range) =>
+      `(t >= ${params.add(range.fromMs, "Int64")} AND t < ${params.add(range.toMs, "Int64")})`,
+  );
+  let inCurrent = `t >= ${cf}[w] AND t < ${ct}[w]`;
+  let inReference = `t >= ${rf}[w] AND t < ${rt}[w]${excluded.length > 0 ? " AND NOT excluded" : ""}`;
+  let version = "";
+  if (first.version !== undefined) {
+    const strings = (list: readonly string[]) => params.add(list, "Array(String)");
+    const vc = strings(windows.map((w) => w.version?.current ?? ""));
+    const vr = strings(windows.map((w) => w.version?.reference ?? ""));
+    version = `, ${first.version.column} AS version`;
+    inCurrent += ` AND version = ${vc}[w]`;
+    inReference += ` AND version = ${vr}[w]`;
+  }
+  // Rows are read once: from the earliest to the latest current, and the same for references.
+  const span = (ranges: readonly TimeRangeMs[]) =>
+    rangeSql(
+      {
+        fromMs: Math.min(...ranges.map((r) => r.fromMs)),
+        toMs: Math.max(...ranges.map((r) => r.toMs)),
+      },
+      params,
+    );
+  const bounds = `(${span(windows.map((w) => w.current))} OR ${span(windows.map((w) => w.reference))})`;
+  return `SELECT pair.1 AS k, pair.2 AS side, assumeNotNull(raw) AS x FROM (
+  SELECT ${value} AS raw, toUnixTimestamp64Milli(Timestamp) AS t${
+    excluded.length > 0 ? `, (${excluded.join(" OR ")}) AS excluded` : ""
+  }${version}
   FROM ${store.tables.outputs} FINAL
   WHERE ${bounds} AND (${source.match})
-) WHERE side != '' AND raw IS NOT NULL`;
+) ARRAY JOIN arrayFilter(p -> p.2 != '', arrayMap(w -> (w, multiIf(${inCurrent}, 'c', ${inReference}, 'r', '')), range(1, ${windows.length + 1}))) AS pair
+WHERE raw IS NOT NULL`;
 }
 
 async function rowsOf<T>(store: Store, query: string, params: QueryParams): Promise<T[]> {
@@ -130,6 +155,28 @@ function quantileCutsSql(name: string, n: string, levels: number): string {
     arrayMap(i -> (i / ${levels}) * (toFloat64(${n}) - 1), range(1, ${levels}))))`;
 }
 
+/**
+ * SQL: as quantileCutsSql, for many levels over more than `levels` sorted values (n − 1 ≥
+ * levels), where each level's lower order statistic has a position of its own. The positions
+ * (as numpy and quantileCutsSql place them) become a 0/1 mask over `sorted` — runs of zeros
+ * each closed by a one, flattened — and the lower and upper values are picked by the mask and
+ * the mask shifted by one. No lambda here reads an array: ClickHouse copies an array a lambda
+ * reads once per element mapped (quantileCutsSql over 1,000 levels copies its kept arrays
+ * 1,000 times, tens of milliseconds per window). Where the caller's `if` does not take this
+ * branch it must still evaluate without error: gaps are at least 1, lengths are fixed.
+ */
+function manyQuantileCutsSql(sorted: string, n: string, levels: number): string {
+  const h = `(i / ${levels}) * (toFloat64(${n}) - 1)`;
+  const lows = `arrayMap(i -> toInt64(floor(${h})) + 1, range(1, ${levels}))`;
+  const gaps = `arrayPopFront(arrayDifference(arrayPushFront(${lows}, 0)))`;
+  const mask = `arrayResize(arrayFlatten(arrayMap(g -> arrayPushBack(arrayWithConstant(greatest(g, 1) - 1, 0), 1), ${gaps})), length(${sorted}), 0)`;
+  const pick = (m: string) =>
+    `arrayResize(arrayFilter((v, b) -> b = 1, ${sorted}, ${m}), ${levels - 1}, 0)`;
+  return `arrayDistinct(arrayMap((lo, hi, f) -> lo + (hi - lo) * f,
+    ${pick("fineMask")}, ${pick("arrayPushFront(arrayPopBack(fineMask), 0)")},
+    arrayMap(i -> ${h} - floor(${h}), range(1, ${levels}))))`.replace(/fineMask/g, `(${mask})`);
+}
+
 /** SQL: `data` and the ascending `cuts` merged in one sort, a cut after the values equal to it. */
 function mergedSql(data: string, cuts: string): string {
   return `arraySort((t, v) -> (v, t), arrayConcat(arrayWithConstant(length(${data}), 0), arrayWithConstant(length(${cuts}), 1)), arrayConcat(${data}, ${cuts}))`;
@@ -148,54 +195,43 @@ function binsOf(atMost: readonly number[], total: number): number[] {
 }
 
 /**
+ * The numeric aggregates of each of several windows of one rule, in one query, in their order.
  * One pass over the rows, whatever the method: the field is read once (from JSON text that is
- * most of the cost) into two arrays, and everything else happens on them inside ClickHouse —
- * a sort per window, the reference quantile cuts and the pooled fine cuts (order statistics
+ * most of the cost) into two arrays per window, and everything else happens on them inside
+ * ClickHouse — a sort per window, the reference quantile cuts and the pooled fine cuts (order statistics
  * interpolated), and the number of values at or below each cut (a merge by sort). Each step is
  * a subquery over one row that names its results as columns, so no expression is repeated
  * inside another: ClickHouse's analysis of the query, which grew with the expanded expression
  * (half of the time on small windows), stays small. Node receives the cuts and cumulative
- * counts: a few thousand numbers.
+ * counts: a few thousand numbers per window.
  */
-export async function numericWindowAggregates(
+export async function numericWindowsAggregates(
   store: Store,
   source: WindowSource,
-  sides: WindowSides,
+  windows: readonly WindowSides[],
   value: string,
   options: NumericQueryOptions,
   enough: (nReference: number, nCurrent: number) => boolean,
-): Promise<NumericWindowAggregates> {
+): Promise<NumericWindowAggregates[]> {
   const L = options.fineBins ?? 1000;
   const B = options.bins;
   const fine = options.fine;
-  type Row = {
-    nR: string;
-    nC: string;
-    refStd: number | null;
-    coarseCuts: number[];
-    coarseR: (string | number)[];
-    coarseC: (string | number)[];
-    fineCuts?: number[];
-    fineR?: (string | number)[];
-    fineC?: (string | number)[];
-    maximum?: number;
-    exact?: number | boolean;
-  };
-  // Innermost first: read; collect; sort; keep order statistics; cut; merge; count.
-  const collected = `SELECT groupArrayIf(x, side = 'r') AS R, groupArrayIf(x, side = 'c') AS C,
+  type Row = NumericRow & { k: number | string };
+  // Innermost first: read; collect per window; sort; keep order statistics; cut; merge; count.
+  const collected = `SELECT k, groupArrayIf(x, side = 'r') AS R, groupArrayIf(x, side = 'c') AS C,
     stddevPopIf(x, side = 'r') AS refStd${fine ? `, groupUniqArray(${L + 1})(x) AS U` : ""}
-  FROM (${sidesSource(store, source, sides, value)})`;
-  const sorted = `SELECT R, C, refStd, length(R) AS nR, length(C) AS nC, arraySort(R) AS Rs${
+  FROM (${windowsSource(store, source, windows, value)}) GROUP BY k`;
+  const sorted = `SELECT k, R, C, refStd, length(R) AS nR, length(C) AS nC, arraySort(R) AS Rs${
     fine ? ", U, arraySort(arrayConcat(R, C)) AS P, length(P) AS nP" : ""
   }
   FROM (${collected})`;
-  const kept = `SELECT R, C, refStd, nR, nC, ${keptSql("Rs", "nR", B, "R")}${
-    fine ? `, U, nP, P[nP] AS maximum, ${keptSql("P", "nP", L, "P")}` : ""
+  const kept = `SELECT k, R, C, refStd, nR, nC, ${keptSql("Rs", "nR", B, "R")}${
+    fine ? `, U, P, nP, P[nP] AS maximum` : ""
   }
   FROM (${sorted})`;
-  const cut = `SELECT R, C, refStd, nR, nC, ${quantileCutsSql("R", "nR", B)} AS coarseCuts${
+  const cut = `SELECT k, R, C, refStd, nR, nC, ${quantileCutsSql("R", "nR", B)} AS coarseCuts${
     fine
-      ? `, if(length(U) <= ${L}, arraySort(U), ${quantileCutsSql("P", "nP", L)}) AS fineCuts,
+      ? `, if(length(U) <= ${L}, arraySort(U), ${manyQuantileCutsSql("P", "nP", L)}) AS fineCuts,
     maximum, length(U) <= ${L} AS exact`
       : ""
   }
@@ -204,9 +240,9 @@ export async function numericWindowAggregates(
     fine ? `, ${mergedSql("R", "fineCuts")} AS mRf, ${mergedSql("C", "fineCuts")} AS mCf` : ""
   }
   FROM (${cut})`;
-  const [row] = await rowsOf<Row>(
+  const rows = await rowsOf<Row>(
     store,
-    `SELECT nR, nC, refStd, coarseCuts, ${atMostSql("mRc")} AS coarseR, ${atMostSql("mCc")} AS coarseC${
+    `SELECT k, nR, nC, refStd, coarseCuts, ${atMostSql("mRc")} AS coarseR, ${atMostSql("mCc")} AS coarseC${
       fine
         ? `, fineCuts, ${atMostSql("mRf")} AS fineR, ${atMostSql("mCf")} AS fineC, maximum, exact`
         : ""
@@ -214,6 +250,31 @@ export async function numericWindowAggregates(
 FROM (${merged})`,
     source.params,
   );
+  const byWindow = new Map(rows.map((row) => [toNumber(row.k), row]));
+  return windows.map((_, i) => numericResult(byWindow.get(i + 1), fine, enough));
+}
+
+/** One window's row of numericWindowsAggregates. */
+interface NumericRow {
+  nR: string;
+  nC: string;
+  refStd: number | null;
+  coarseCuts: number[];
+  coarseR: (string | number)[];
+  coarseC: (string | number)[];
+  fineCuts?: number[];
+  fineR?: (string | number)[];
+  fineC?: (string | number)[];
+  maximum?: number;
+  exact?: number | boolean;
+}
+
+/** One window's row as aggregates; no row: no samples. */
+function numericResult(
+  row: NumericRow | undefined,
+  fine: boolean,
+  enough: (nReference: number, nCurrent: number) => boolean,
+): NumericWindowAggregates {
   const nReference = toNumber(row?.nR ?? 0);
   const nCurrent = toNumber(row?.nC ?? 0);
   const empty: NumericWindowAggregates = {
@@ -232,7 +293,7 @@ FROM (${merged})`,
     reference: binsOf(row.coarseR.map(toNumber), nReference),
     current: binsOf(row.coarseC.map(toNumber), nCurrent),
   };
-  if (!options.fine) return result;
+  if (!fine) return result;
   const values = (row.fineCuts ?? []).map(toNumber);
   const reference = binsOf((row.fineR ?? []).map(toNumber), nReference);
   const current = binsOf((row.fineC ?? []).map(toNumber), nCurrent);
@@ -258,38 +319,54 @@ export interface CategoricalWindowAggregates {
   current: number[];
 }
 
-export async function categoricalWindowAggregates(
+/** The category counts of each of several windows of one rule, in one query, in their order. */
+export async function categoricalWindowsAggregates(
   store: Store,
   source: WindowSource,
-  sides: WindowSides,
+  windows: readonly WindowSides[],
   value: string,
   topK: number,
   always: string | undefined,
-): Promise<CategoricalWindowAggregates> {
-  const rows = sidesSource(store, source, sides, value);
+): Promise<CategoricalWindowAggregates[]> {
+  const rows = windowsSource(store, source, windows, value);
   const keep = source.params.add(always ?? "", "String");
   const limit = source.params.add(topK, "UInt32");
-  type Row = { x: string; r: string; c: string; totalR: string; totalC: string };
+  type Row = {
+    k: number | string;
+    x: string;
+    r: string;
+    c: string;
+    totalR: string;
+    totalC: string;
+  };
   const found = await rowsOf<Row>(
     store,
-    `SELECT x, r, c, sum(r) OVER () AS totalR, sum(c) OVER () AS totalC FROM (
-  SELECT x, countIf(side = 'r') AS r, countIf(side = 'c') AS c FROM (${rows}) GROUP BY x
-) ORDER BY (x = ${keep}) DESC, r DESC, c DESC, x LIMIT ${limit}`,
+    `SELECT k, x, r, c, sum(r) OVER (PARTITION BY k) AS totalR, sum(c) OVER (PARTITION BY k) AS totalC FROM (
+  SELECT k, x, countIf(side = 'r') AS r, countIf(side = 'c') AS c FROM (${rows}) GROUP BY k, x
+) ORDER BY k, (x = ${keep}) DESC, r DESC, c DESC, x LIMIT ${limit} BY k`,
     source.params,
   );
-  const nReference = toNumber(found[0]?.totalR ?? 0);
-  const nCurrent = toNumber(found[0]?.totalC ?? 0);
-  const kept = found.filter((row) => toNumber(row.r) > 0 || row.x === always);
-  const reference = kept.map((row) => toNumber(row.r));
-  const current = kept.map((row) => toNumber(row.c));
-  const sum = (list: number[]) => list.reduce((a, b) => a + b, 0);
-  return {
-    nReference,
-    nCurrent,
-    categories: kept.map((row) => row.x),
-    reference: [...reference, nReference - sum(reference)],
-    current: [...current, nCurrent - sum(current)],
-  };
+  const byWindow = new Map<number, Row[]>();
+  for (const row of found) {
+    const k = toNumber(row.k);
+    byWindow.set(k, [...(byWindow.get(k) ?? []), row]);
+  }
+  return windows.map((_, i) => {
+    const mine = byWindow.get(i + 1) ?? [];
+    const nReference = toNumber(mine[0]?.totalR ?? 0);
+    const nCurrent = toNumber(mine[0]?.totalC ?? 0);
+    const kept = mine.filter((row) => toNumber(row.r) > 0 || row.x === always);
+    const reference = kept.map((row) => toNumber(row.r));
+    const current = kept.map((row) => toNumber(row.c));
+    const sum = (list: number[]) => list.reduce((a, b) => a + b, 0);
+    return {
+      nReference,
+      nCurrent,
+      categories: kept.map((row) => row.x),
+      reference: [...reference, nReference - sum(reference)],
+      current: [...current, nCurrent - sum(current)],
+    };
+  });
 }
 
 /** Matching rows of each window, and of those, the rows where `condition` holds. */
@@ -300,54 +377,65 @@ export interface ShareCounts {
   referenceHits: number;
 }
 
-export async function shareCounts(
+/** The share counts of each of several windows of one rule, in one query, in their order. */
+export async function windowsShareCounts(
   store: Store,
   source: WindowSource,
-  sides: WindowSides,
+  windows: readonly WindowSides[],
   condition: string,
-): Promise<ShareCounts> {
-  type Row = { ct: string; ch: string; rt: string; rh: string };
-  const [row] = await rowsOf<Row>(
+): Promise<ShareCounts[]> {
+  type Row = { k: number | string; ct: string; ch: string; rt: string; rh: string };
+  const rows = await rowsOf<Row>(
     store,
-    `SELECT countIf(side = 'c') AS ct, countIf(side = 'c' AND x) AS ch,
+    `SELECT k, countIf(side = 'c') AS ct, countIf(side = 'c' AND x) AS ch,
   countIf(side = 'r') AS rt, countIf(side = 'r' AND x) AS rh
-FROM (${sidesSource(store, source, sides, `toUInt8(${condition})`)})`,
+FROM (${windowsSource(store, source, windows, `toUInt8(${condition})`)}) GROUP BY k`,
     source.params,
   );
-  return {
-    currentTotal: toNumber(row?.ct ?? 0),
-    currentHits: toNumber(row?.ch ?? 0),
-    referenceTotal: toNumber(row?.rt ?? 0),
-    referenceHits: toNumber(row?.rh ?? 0),
-  };
+  const byWindow = new Map(rows.map((row) => [toNumber(row.k), row]));
+  return windows.map((_, i) => {
+    const row = byWindow.get(i + 1);
+    return {
+      currentTotal: toNumber(row?.ct ?? 0),
+      currentHits: toNumber(row?.ch ?? 0),
+      referenceTotal: toNumber(row?.rt ?? 0),
+      referenceHits: toNumber(row?.rh ?? 0),
+    };
+  });
 }
 
 export type AggregateFunction = "count" | "avg" | "min" | "max" | "sum" | "quantile";
 
-/** One aggregate of `value` over the current window: the value and the rows it covers. */
-export async function windowAggregate(
+/** One aggregate of `value` over each of several current windows (the value and the rows it
+ * covers), in one query, in their order. */
+export async function windowsAggregate(
   store: Store,
   source: WindowSource,
-  range: TimeRangeMs,
+  ranges: readonly TimeRangeMs[],
   value: string,
   fn: AggregateFunction,
   q: number,
-): Promise<{ value: number | null; samples: number }> {
-  const sides: WindowSides = { current: range, reference: range, exclude: [] };
+): Promise<{ value: number | null; samples: number }[]> {
+  // Every row in a range is current: the reference is the range itself.
+  const windows = ranges.map((range) => ({ current: range, reference: range, exclude: [] }));
   const aggregate =
     fn === "quantile"
       ? `quantileExactInclusive(${source.params.add(q, "Float64")})(x)`
       : fn === "count"
         ? "count()"
         : `${fn}(x)`;
-  type Row = { value: number | string | null; samples: string };
-  const [row] = await rowsOf<Row>(
+  type Row = { k: number | string; value: number | string | null; samples: string };
+  const rows = await rowsOf<Row>(
     store,
-    `SELECT toFloat64(${aggregate}) AS value, count() AS samples FROM (${sidesSource(store, source, sides, value)})`,
+    `SELECT k, toFloat64(${aggregate}) AS value, count() AS samples FROM (${windowsSource(store, source, windows, value)}) GROUP BY k`,
     source.params,
   );
-  const samples = toNumber(row?.samples ?? 0);
-  return { value: samples === 0 || row?.value == null ? null : Number(row.value), samples };
+  const byWindow = new Map(rows.map((row) => [toNumber(row.k), row]));
+  return ranges.map((_, i) => {
+    const row = byWindow.get(i + 1);
+    const samples = toNumber(row?.samples ?? 0);
+    return { value: samples === 0 || row?.value == null ? null : Number(row.value), samples };
+  });
 }
 
 /** failed / evaluated outputs of a rule in a time range, from the per-minute counters. */
