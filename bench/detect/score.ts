@@ -231,7 +231,7 @@ export function formatTable(scores: readonly ScenarioScore[]): string {
     const ttd = s.ttdMinutes === null ? "—" : String(s.ttdMinutes);
     const alarms =
       s.scenario === "control"
-        ? `${s.controlAlerts ?? 0} alert(s): ${countByRule(s.falseAlarms)}`
+        ? `${s.controlAlerts ?? 0}${s.falseAlarms.length > 0 ? `: ${countByRule(s.falseAlarms)}` : ""}`
         : `${s.falseAlarms.length}${s.falseAlarms.length > 0 ? `: ${countByRule(s.falseAlarms)}` : ""}`;
     const other =
       s.otherAlertsAfterInjection.length === 0
