@@ -29,7 +29,7 @@ import {
 import type { CheckEvaluationRow, CheckResultRow } from "./store/check-rows.ts";
 import type { Store } from "./store/store.ts";
 import { lastWindowEnds, saveWindowResults, type WindowResultRow } from "./store/drift-results.ts";
-import { evaluateWindowRule, evaluateWindowRules } from "./evaluate/windows/evaluate-window.ts";
+import { evaluateWindowRules } from "./evaluate/windows/evaluate-window.ts";
 import { createWindowScheduler } from "./evaluate/windows/scheduler.ts";
 
 /** The built-in detectors shipped with Plumbline. */
@@ -114,7 +114,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
   const windowListeners: ((row: WindowResultRow) => Promise<void>)[] = [];
   const windows = createWindowScheduler({
     rules: () => ruleSet.rules(),
-    evaluate: (rule, spec, atMs) => evaluateWindowRule(store, rule, spec, atMs),
+    evaluate: (rule, spec, atsMs) => evaluateWindowRules(store, rule, spec, atsMs),
     save: (rows) => saveWindowResults(store, rows),
     loadCursors: () => lastWindowEnds(store),
     onResult: async (row) => {

@@ -11,6 +11,7 @@ import { createEngine } from "./engine.ts";
 import { groupByTrace } from "./group-by-trace.ts";
 import type { Rule } from "./rule.ts";
 import type { WindowResultRow } from "../store/drift-results.ts";
+import { evaluateInBatches } from "./windows/batches.ts";
 import { windowRules } from "./windows/scheduler.ts";
 import type { WindowSpec } from "./windows/window-spec.ts";
 
@@ -135,11 +136,6 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
   return [...summaries.values()];
 }
 
-/** Window evaluations that share one query, at most. */
-const MAX_BATCH = 48;
-/** Row-window pairs a batch may make (each row counts once per window it is in). */
-const BATCH_ROW_PAIRS = 2_000_000;
-
 /** The times a window rule runs in (since, until]: each multiple of its `every`. */
 function scheduleOf(spec: WindowSpec, options: BacktestOptions): number[] {
   const times: number[] = [];
@@ -164,21 +160,10 @@ async function backtestWindows(
     const summary = summaries.get(rule.id);
     if (summary === undefined || evaluate === undefined) continue;
     const windows: WindowEvaluation[] = [];
-    const times = scheduled[i] ?? [];
-    // Batches of consecutive windows share one query; a batch pairs each row with every
-    // window it is in, so its size follows the largest window seen (the first runs alone).
-    let largest = 0;
-    for (let next = 0; next < times.length;) {
-      const size =
-        next === 0
-          ? 1
-          : Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_ROW_PAIRS / Math.max(1, largest))));
-      const batch = times.slice(next, next + size);
-      next += batch.length;
-      const rows = await evaluate(rule, spec, batch);
-      for (const [j, row] of rows.entries()) {
-        const at = batch[j] ?? row.windowEnd;
-        largest = Math.max(largest, row.currentSize + row.referenceSize);
+    await evaluateInBatches(
+      scheduled[i] ?? [],
+      (ats) => evaluate(rule, spec, ats),
+      (row, at) => {
         options.onProgress?.(++progress.done, progress.total);
         const when = new Date(at).toISOString();
         windows.push({
@@ -193,13 +178,13 @@ async function backtestWindows(
           message: row.message,
         });
         if (row.status === "ok" || row.status === "drift") summary.evaluated++;
-        if (row.status !== "drift") continue;
+        if (row.status !== "drift") return;
         summary.failed++;
         summary.findings++;
         summary.firstAt ??= when;
         summary.lastAt = when;
-      }
-    }
+      },
+    );
     summary.windows = windows;
   }
 }

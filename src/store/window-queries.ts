@@ -44,9 +44,11 @@ function rangeSql(range: TimeRangeMs, params: QueryParams): string {
 /**
  * k, side and value x of every matching row whose field is present, for each window k
  * (1-based) of `windows` it falls in: 'c' in window k's current range, else 'r' in its
- * reference (outside the exclusions), as sideSql decides for one window. A row in several
- * windows (a trailing reference is shared by neighbours) is counted in each: the rows are read,
- * filtered and their field extracted once, then paired with their windows.
+ * reference (outside the exclusions; previous_version: of the window's version on each side).
+ * A row in several windows (a trailing reference is shared by neighbours) is counted in each:
+ * the rows are read, filtered and their field extracted once, then paired with their windows
+ * (ARRAY JOIN). One window needs no pairing: its side is a plain expression, which on millions
+ * of rows is much cheaper.
  */
 function windowsSource(
   store: Store,
@@ -57,25 +59,35 @@ function windowsSource(
   const params = source.params;
   const first = windows[0];
   if (first === undefined) throw new Error("windowsSource: no windows");
-  const ms = (list: readonly number[]) => params.add(list, "Array(Int64)");
-  const cf = ms(windows.map((w) => w.current.fromMs));
-  const ct = ms(windows.map((w) => w.current.toMs));
-  const rf = ms(windows.map((w) => w.reference.fromMs));
-  const rt = ms(windows.map((w) => w.reference.toMs));
-  const excluded = first.exclude.map(
-    (range) =>
-      `(t >= ${params.add(range.fromMs, "Int64")} AND t < ${params.add(range.toMs, "Int64")})`,
+  const single = windows.length === 1;
+  // One window: its bounds are parameters compared with Timestamp. Several: arrays of bounds
+  // indexed by the window `w`, compared with the row's time in milliseconds, t.
+  const inRange = (from: readonly number[], to: readonly number[]) =>
+    single
+      ? rangeSql({ fromMs: from[0] ?? 0, toMs: to[0] ?? 0 }, params)
+      : `(t >= ${params.add(from, "Array(Int64)")}[w] AND t < ${params.add(to, "Array(Int64)")}[w])`;
+  const excluded = first.exclude.map((range) =>
+    single
+      ? rangeSql(range, params)
+      : `(t >= ${params.add(range.fromMs, "Int64")} AND t < ${params.add(range.toMs, "Int64")})`,
   );
-  let inCurrent = `t >= ${cf}[w] AND t < ${ct}[w]`;
-  let inReference = `t >= ${rf}[w] AND t < ${rt}[w]${excluded.length > 0 ? " AND NOT excluded" : ""}`;
+  let inCurrent = inRange(
+    windows.map((w) => w.current.fromMs),
+    windows.map((w) => w.current.toMs),
+  );
+  let inReference = `${inRange(
+    windows.map((w) => w.reference.fromMs),
+    windows.map((w) => w.reference.toMs),
+  )}${excluded.length > 0 ? " AND NOT excluded" : ""}`;
   let version = "";
   if (first.version !== undefined) {
-    const strings = (list: readonly string[]) => params.add(list, "Array(String)");
-    const vc = strings(windows.map((w) => w.version?.current ?? ""));
-    const vr = strings(windows.map((w) => w.version?.reference ?? ""));
+    const each = (values: readonly string[]) =>
+      single ? params.add(values[0] ?? "", "String") : `${params.add(values, "Array(String)")}[w]`;
+    const vc = each(windows.map((w) => w.version?.current ?? ""));
+    const vr = each(windows.map((w) => w.version?.reference ?? ""));
     version = `, ${first.version.column} AS version`;
-    inCurrent += ` AND version = ${vc}[w]`;
-    inReference += ` AND version = ${vr}[w]`;
+    inCurrent += ` AND version = ${vc}`;
+    inReference += ` AND version = ${vr}`;
   }
   // Rows are read once: from the earliest to the latest current, and the same for references.
   const span = (ranges: readonly TimeRangeMs[]) =>
@@ -87,14 +99,31 @@ function windowsSource(
       params,
     );
   const bounds = `(${span(windows.map((w) => w.current))} OR ${span(windows.map((w) => w.reference))})`;
-  return `SELECT pair.1 AS k, pair.2 AS side, assumeNotNull(raw) AS x FROM (
-  SELECT ${value} AS raw, toUnixTimestamp64Milli(Timestamp) AS t${
+  const side = `multiIf(${inCurrent}, 'c', ${inReference}, 'r', '')`;
+  const rows = `SELECT ${value} AS raw${single ? ", Timestamp" : ", toUnixTimestamp64Milli(Timestamp) AS t"}${
     excluded.length > 0 ? `, (${excluded.join(" OR ")}) AS excluded` : ""
   }${version}
   FROM ${store.tables.outputs} FINAL
-  WHERE ${bounds} AND (${source.match})
-) ARRAY JOIN arrayFilter(p -> p.2 != '', arrayMap(w -> (w, multiIf(${inCurrent}, 'c', ${inReference}, 'r', '')), range(1, ${windows.length + 1}))) AS pair
+  WHERE ${bounds} AND (${source.match})`;
+  if (single) {
+    return `SELECT 1 AS k, side, assumeNotNull(raw) AS x FROM (
+  SELECT raw, ${side} AS side FROM (${rows})
+) WHERE side != '' AND raw IS NOT NULL`;
+  }
+  return `SELECT pair.1 AS k, pair.2 AS side, assumeNotNull(raw) AS x FROM (${rows})
+ARRAY JOIN arrayFilter(p -> p.2 != '', arrayMap(w -> (w, ${side}), range(1, ${windows.length + 1}))) AS pair
 WHERE raw IS NOT NULL`;
+}
+
+/**
+ * How a query groups by window: by k, or, for one window, not at all (k is 1): a constant key
+ * would still cost a hash table, and next to a LowCardinality column it loses that column's
+ * fast grouping.
+ */
+function perWindowSql(windows: readonly WindowSides[]): { key: string; groupBy: string } {
+  return windows.length === 1
+    ? { key: "toUInt64(1) AS k", groupBy: "" }
+    : { key: "k", groupBy: "GROUP BY k" };
 }
 
 async function rowsOf<T>(store: Store, query: string, params: QueryParams): Promise<T[]> {
@@ -218,9 +247,10 @@ export async function numericWindowsAggregates(
   const fine = options.fine;
   type Row = NumericRow & { k: number | string };
   // Innermost first: read; collect per window; sort; keep order statistics; cut; merge; count.
-  const collected = `SELECT k, groupArrayIf(x, side = 'r') AS R, groupArrayIf(x, side = 'c') AS C,
+  const perWindow = perWindowSql(windows);
+  const collected = `SELECT ${perWindow.key}, groupArrayIf(x, side = 'r') AS R, groupArrayIf(x, side = 'c') AS C,
     stddevPopIf(x, side = 'r') AS refStd${fine ? `, groupUniqArray(${L + 1})(x) AS U` : ""}
-  FROM (${windowsSource(store, source, windows, value)}) GROUP BY k`;
+  FROM (${windowsSource(store, source, windows, value)}) ${perWindow.groupBy}`;
   const sorted = `SELECT k, R, C, refStd, length(R) AS nR, length(C) AS nC, arraySort(R) AS Rs${
     fine ? ", U, arraySort(arrayConcat(R, C)) AS P, length(P) AS nP" : ""
   }
@@ -329,6 +359,7 @@ export async function categoricalWindowsAggregates(
   always: string | undefined,
 ): Promise<CategoricalWindowAggregates[]> {
   const rows = windowsSource(store, source, windows, value);
+  const perWindow = perWindowSql(windows);
   const keep = source.params.add(always ?? "", "String");
   const limit = source.params.add(topK, "UInt32");
   type Row = {
@@ -342,7 +373,7 @@ export async function categoricalWindowsAggregates(
   const found = await rowsOf<Row>(
     store,
     `SELECT k, x, r, c, sum(r) OVER (PARTITION BY k) AS totalR, sum(c) OVER (PARTITION BY k) AS totalC FROM (
-  SELECT k, x, countIf(side = 'r') AS r, countIf(side = 'c') AS c FROM (${rows}) GROUP BY k, x
+  SELECT ${perWindow.key}, x, countIf(side = 'r') AS r, countIf(side = 'c') AS c FROM (${rows}) GROUP BY ${windows.length === 1 ? "x" : "k, x"}
 ) ORDER BY k, (x = ${keep}) DESC, r DESC, c DESC, x LIMIT ${limit} BY k`,
     source.params,
   );
@@ -385,11 +416,12 @@ export async function windowsShareCounts(
   condition: string,
 ): Promise<ShareCounts[]> {
   type Row = { k: number | string; ct: string; ch: string; rt: string; rh: string };
+  const perWindow = perWindowSql(windows);
   const rows = await rowsOf<Row>(
     store,
-    `SELECT k, countIf(side = 'c') AS ct, countIf(side = 'c' AND x) AS ch,
+    `SELECT ${perWindow.key}, countIf(side = 'c') AS ct, countIf(side = 'c' AND x) AS ch,
   countIf(side = 'r') AS rt, countIf(side = 'r' AND x) AS rh
-FROM (${windowsSource(store, source, windows, `toUInt8(${condition})`)}) GROUP BY k`,
+FROM (${windowsSource(store, source, windows, `toUInt8(${condition})`)}) ${perWindow.groupBy}`,
     source.params,
   );
   const byWindow = new Map(rows.map((row) => [toNumber(row.k), row]));
@@ -425,9 +457,10 @@ export async function windowsAggregate(
         ? "count()"
         : `${fn}(x)`;
   type Row = { k: number | string; value: number | string | null; samples: string };
+  const perWindow = perWindowSql(windows);
   const rows = await rowsOf<Row>(
     store,
-    `SELECT k, toFloat64(${aggregate}) AS value, count() AS samples FROM (${windowsSource(store, source, windows, value)}) GROUP BY k`,
+    `SELECT ${perWindow.key}, toFloat64(${aggregate}) AS value, count() AS samples FROM (${windowsSource(store, source, windows, value)}) ${perWindow.groupBy}`,
     source.params,
   );
   const byWindow = new Map(rows.map((row) => [toNumber(row.k), row]));

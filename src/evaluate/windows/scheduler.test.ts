@@ -46,17 +46,19 @@ function harness(rules: Rule[], options: { delayMs?: number; saved?: WindowResul
   let clock = 0;
   const saved = options.saved ?? [];
   const evaluated: { rule: string; at: number }[] = [];
+  const batches: number[] = [];
   let concurrent = 0;
   let maxConcurrent = 0;
   const scheduler = createWindowScheduler({
     rules: () => rules,
-    evaluate: async (rule, _spec, at) => {
+    evaluate: async (rule, _spec, ats) => {
       concurrent += 1;
       maxConcurrent = Math.max(maxConcurrent, concurrent);
-      evaluated.push({ rule: rule.id, at });
+      batches.push(ats.length);
+      for (const at of ats) evaluated.push({ rule: rule.id, at });
       if (options.delayMs !== undefined) await new Promise((r) => setTimeout(r, options.delayMs));
       concurrent -= 1;
-      return rowOf(rule, at);
+      return ats.map((at) => rowOf(rule, at));
     },
     save: (rows) => {
       saved.push(...rows);
@@ -78,6 +80,7 @@ function harness(rules: Rule[], options: { delayMs?: number; saved?: WindowResul
     scheduler,
     saved,
     evaluated,
+    batches,
     maxConcurrent: () => maxConcurrent,
     setClock: (ms: number) => (clock = ms),
   };
@@ -123,6 +126,9 @@ describe("the window scheduler", () => {
     await h.scheduler.tick();
     expect(h.evaluated.map((e) => e.at / MINUTE)).toEqual([60, 65, 70, 75, 80]);
     expect(new Set(h.saved.map((r) => r.windowEnd)).size).toBe(h.saved.length);
+    // The catch-up shares queries: the first missed window alone, the other three together.
+    expect(h.batches).toEqual([1, 1, 3]);
+    expect(h.saved.map((r) => r.windowEnd / MINUTE)).toEqual([60, 65, 70, 75, 80]);
   });
 
   it("resumes from the stored results after a restart", async () => {

@@ -3,7 +3,8 @@
  * the windows ending at each multiple of 5 minutes since the epoch, once that moment is
  * `settleMs` past (spans exported a little late still count). The durable position of each
  * rule version is max(WindowEnd) in drift_results, so after downtime the missed windows are
- * evaluated in order (at most `maxCatchUp` of them, the latest ones) and none twice; a rule
+ * evaluated in order (at most `maxCatchUp` of them, the latest ones, in batches that share a
+ * query) and none twice; a rule
  * seen for the first time starts at the latest window, without history (the backtest is for
  * that). The same rule never runs twice at once: a rule still busy is skipped by the next
  * tick, which its cursor then catches up.
@@ -11,12 +12,13 @@
 
 import type { Rule } from "../rule.ts";
 import type { WindowResultRow } from "../../store/drift-results.ts";
+import { evaluateInBatches } from "./batches.ts";
 import { parseWindowCheck, type WindowSpec } from "./window-spec.ts";
 
 export interface WindowSchedulerOptions {
   rules(): readonly Rule[];
-  /** Evaluates one rule for the window ending at `atMs`. */
-  evaluate(rule: Rule, spec: WindowSpec, atMs: number): Promise<WindowResultRow>;
+  /** Evaluates one rule for the windows ending at each of `atsMs` (consecutive, in order). */
+  evaluate(rule: Rule, spec: WindowSpec, atsMs: readonly number[]): Promise<WindowResultRow[]>;
   /** Stores the results; only then does the cursor move. */
   save(rows: WindowResultRow[]): Promise<void>;
   /** Where each rule version stopped (`${id}@${version}` → window end, ms). */
@@ -82,12 +84,18 @@ export function createWindowScheduler(options: WindowSchedulerOptions): WindowSc
     const key = `${rule.id}@${rule.version}`;
     cursors ??= await options.loadCursors();
     const ends = dueWindowEnds(spec.everyMs, cursors.get(key), now(), settleMs, maxCatchUp);
-    for (const at of ends) {
-      const row = await options.evaluate(rule, spec, at);
-      await options.save([row]);
-      cursors.set(key, at);
-      await options.onResult?.(row);
-    }
+    // After downtime, the missed windows are evaluated in batches (batches.ts); each result
+    // is stored, moves the cursor and reaches the alert manager in order.
+    const known = cursors;
+    await evaluateInBatches(
+      ends,
+      (ats) => options.evaluate(rule, spec, ats),
+      async (row, at) => {
+        await options.save([row]);
+        known.set(key, at);
+        await options.onResult?.(row);
+      },
+    );
   }
 
   return {
