@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { WindowResultRow } from "../store/drift-results.ts";
+import { windowRow } from "../../test/helpers/window-rows.ts";
 import { backtest, type BacktestSource } from "./backtest.ts";
 import { parseRule } from "./load-rule.ts";
 import type { Rule } from "./rule.ts";
@@ -32,29 +32,8 @@ function emptySource(reads: string[]): BacktestSource {
   };
 }
 
-const evaluateOne = (r: Rule, at: number): WindowResultRow => ({
-  ruleId: r.id,
-  ruleVersion: r.version,
-  checkType: "drift",
-  evaluatedAt: at,
-  windowStart: at - HOUR,
-  windowEnd: at,
-  referenceStart: null,
-  referenceEnd: null,
-  field: "duration_ms",
-  method: "ks",
-  status: at === SINCE + 2 * HOUR ? "drift" : "ok",
-  statistic: 0.5,
-  pValue: 0.5,
-  threshold: 0.01,
-  direction: "below",
-  currentSize: 100,
-  referenceSize: 100,
-  bins: [],
-  currentCounts: [],
-  referenceCounts: [],
-  message: "",
-});
+const evaluateOne = (r: Rule, at: number) =>
+  windowRow(r, at, { status: at === SINCE + 2 * HOUR ? "drift" : "ok" });
 
 const batches: number[][] = [];
 const evaluateWindows = async (r: Rule, _spec: unknown, ats: readonly number[]) => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { windowRow } from "../../../test/helpers/window-rows.ts";
 import type { WindowResultRow } from "../../store/drift-results.ts";
 import { parseRule } from "../load-rule.ts";
 import type { Rule } from "../rule.ts";
@@ -16,29 +17,7 @@ function driftRule(id: string, every = "5m"): Rule {
 }
 
 function rowOf(rule: Rule, at: number): WindowResultRow {
-  return {
-    ruleId: rule.id,
-    ruleVersion: rule.version,
-    checkType: "drift",
-    evaluatedAt: at,
-    windowStart: at - 60 * MINUTE,
-    windowEnd: at,
-    referenceStart: null,
-    referenceEnd: null,
-    field: "output.length",
-    method: "ks",
-    status: "ok",
-    statistic: 0.1,
-    pValue: 0.5,
-    threshold: 0.05,
-    direction: "below",
-    currentSize: 100,
-    referenceSize: 100,
-    bins: [],
-    currentCounts: [],
-    referenceCounts: [],
-    message: "",
-  };
+  return windowRow(rule, at, { field: "output.length" });
 }
 
 /** A scheduler over an in-memory results table, with a clock the test moves. */
