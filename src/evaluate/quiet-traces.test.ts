@@ -174,3 +174,47 @@ describe("quiet-trace evaluator", () => {
     expect(evaluated).toEqual(["t1"]);
   });
 });
+
+describe("quiet-trace evaluator, role evaluate (output rules too)", () => {
+  it("runs output rules once per output: a late span re-opens the trace, only it is new", async () => {
+    const rows = [makeRow({ TraceId: "t1", SpanId: "a" }), makeRow({ TraceId: "t1", SpanId: "b" })];
+    let lastInsertMs = 1_000;
+    const store: QuietTraceStore = {
+      readCursor: async () => 5_000,
+      writeCursor: async () => undefined,
+      quietTraceIds: async () => [{ traceId: "t1", lastInsertMs }],
+      outputsOfTraces: async () => rows,
+    };
+    const traceRuns: string[][] = [];
+    const outputRuns: string[][] = [];
+    const evaluator = createQuietTraceEvaluator({
+      store,
+      engine: {
+        traceRulesRead: () => ({ any: false, bulky: false }),
+        evaluateTrace: (trace) => (
+          traceRuns.push(trace.map((r) => r.SpanId)),
+          { findings: [], results: [], evaluations: [] }
+        ),
+      },
+      outputs: {
+        evaluateOutputs: async (outputs) => (
+          outputRuns.push(outputs.map((r) => r.SpanId)),
+          { findings: [], results: [], evaluations: [] }
+        ),
+      },
+      sink: { add: () => undefined },
+      quietMs: 30_000,
+      intervalMs: 1_000,
+      now: () => 100_000,
+    });
+    await evaluator.tick();
+    rows.push(makeRow({ TraceId: "t1", SpanId: "late" }));
+    lastInsertMs = 2_000;
+    await evaluator.tick();
+    expect(traceRuns).toEqual([
+      ["a", "b"],
+      ["a", "b", "late"],
+    ]);
+    expect(outputRuns).toEqual([["a", "b"], ["late"]]);
+  });
+});

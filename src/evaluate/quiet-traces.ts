@@ -62,6 +62,14 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
   /** Trace id → when this process last ingested an output of it. */
   const ingested = new Map<string, number>();
   const MAX_INGESTED = 100_000;
+  /**
+   * Role evaluate: trace id → the span ids whose outputs went through the output rules. A
+   * trace re-opened by a late span gets its trace rules again (they see the whole trace), but
+   * only the new outputs go through the output rules: an `each` alert must not fire again for
+   * an output it already reported. Kept for the most recent MAX_INGESTED traces; a restart
+   * forgets it (a re-opened trace is then evaluated whole, as before).
+   */
+  const outputsDone = new Map<string, Set<string>>();
 
   async function pass(): Promise<number> {
     const upto = now() - options.quietMs;
@@ -98,8 +106,19 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
         const { results, evaluations } = options.engine.evaluateTrace(trace);
         options.sink.add(results, evaluations);
         if (options.outputs !== undefined) {
-          const perOutput = await options.outputs.evaluateOutputs(trace);
-          options.sink.add(perOutput.results, perOutput.evaluations);
+          const traceId = trace[0]?.TraceId ?? "";
+          const done = outputsDone.get(traceId) ?? new Set<string>();
+          const fresh = trace.filter((row) => !done.has(row.SpanId));
+          if (fresh.length > 0) {
+            const perOutput = await options.outputs.evaluateOutputs(fresh);
+            options.sink.add(perOutput.results, perOutput.evaluations);
+          }
+          for (const row of fresh) done.add(row.SpanId);
+          outputsDone.delete(traceId); // re-insert: the map stays ordered by last evaluation
+          outputsDone.set(traceId, done);
+          while (outputsDone.size > MAX_INGESTED) {
+            outputsDone.delete(outputsDone.keys().next().value as string);
+          }
         }
       }
       // Only now are they done: a pass that fails before this point leaves them to the next.
