@@ -153,12 +153,28 @@ export interface RuleCounts {
 
 /** Per rule: outputs (or traces) evaluated and failed since `sinceMs`. */
 export async function ruleCounts(store: Store, sinceMs: number): Promise<Map<string, RuleCounts>> {
-  const result = await store.client.query({
-    query: `SELECT RuleId, uniqExactMerge(Evaluated) AS evaluated, uniqExactMerge(Failed) AS failed,
-  toUnixTimestamp(max(Minute)) AS last
+  return countsByRule(
+    store,
+    `SELECT RuleId, uniqExactMerge(Evaluated) AS evaluated, uniqExactMerge(Failed) AS failed,
+  toUnixTimestamp(max(Minute)) * 1000 AS last
 FROM ${store.tables.checkCounts}
 WHERE Minute >= toStartOfMinute(fromUnixTimestamp64Milli({since:Int64}))
 GROUP BY RuleId`,
+    sinceMs,
+  );
+}
+
+/**
+ * Runs a per-rule count query (columns RuleId, evaluated, failed, last in Unix ms; parameter
+ * `since`) into RuleCounts by rule id.
+ */
+export async function countsByRule(
+  store: Store,
+  query: string,
+  sinceMs: number,
+): Promise<Map<string, RuleCounts>> {
+  const result = await store.client.query({
+    query,
     query_params: { since: sinceMs },
     format: "JSONEachRow",
   });
@@ -171,11 +187,7 @@ GROUP BY RuleId`,
   return new Map(
     rows.map((r) => [
       r.RuleId,
-      {
-        evaluated: Number(r.evaluated),
-        failed: Number(r.failed),
-        lastEvaluatedAt: Number(r.last) * 1000,
-      },
+      { evaluated: Number(r.evaluated), failed: Number(r.failed), lastEvaluatedAt: Number(r.last) },
     ]),
   );
 }

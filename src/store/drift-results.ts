@@ -3,6 +3,7 @@
  * durable position, max(WindowEnd) per rule version.
  */
 
+import { countsByRule, type RuleCounts } from "./check-queries.ts";
 import type { Store } from "./store.ts";
 
 /** One evaluation of a drift or rate rule, as stored. Times are unix milliseconds. */
@@ -136,26 +137,14 @@ ORDER BY WindowEnd DESC LIMIT {limit:UInt32}`,
 export async function windowCounts(
   store: Store,
   sinceMs: number,
-): Promise<Map<string, { evaluated: number; failed: number; lastEvaluatedAt: number }>> {
-  const result = await store.client.query({
-    query: `SELECT RuleId, countIf(Status IN ('ok', 'drift')) AS evaluated,
+): Promise<Map<string, RuleCounts>> {
+  return countsByRule(
+    store,
+    `SELECT RuleId, countIf(Status IN ('ok', 'drift')) AS evaluated,
   countIf(Status = 'drift') AS failed, toUnixTimestamp64Milli(max(WindowEnd)) AS last
 FROM ${store.tables.driftResults} FINAL
 WHERE WindowEnd >= fromUnixTimestamp64Milli({since:Int64})
 GROUP BY RuleId`,
-    query_params: { since: sinceMs },
-    format: "JSONEachRow",
-  });
-  const rows = await result.json<{
-    RuleId: string;
-    evaluated: string;
-    failed: string;
-    last: string;
-  }>();
-  return new Map(
-    rows.map((r) => [
-      r.RuleId,
-      { evaluated: Number(r.evaluated), failed: Number(r.failed), lastEvaluatedAt: Number(r.last) },
-    ]),
+    sinceMs,
   );
 }
