@@ -3,6 +3,7 @@
  * health probes. Everything that touches ClickHouse goes through here or src/store/queries.
  */
 
+import { drainPending } from "chdb";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { ClientOptions } from "./client.ts";
 import type { TableNames } from "./migrations.ts";
@@ -52,7 +53,13 @@ export function createStore(client: ClickHouseClient, tables: TableNames): Store
         return { ok: false, reason: describe(error) };
       }
     },
-    close: () => client.close(),
+    close: async () => {
+      await client.close();
+      // Embedded: a query whose caller gave up (a timeout) still runs on a libuv thread, and
+      // closing releases the connection only once it is done. Exiting before that tears the
+      // engine down under the running query. (No-op in server mode.)
+      await drainPending();
+    },
   };
 }
 
