@@ -493,28 +493,41 @@ WHERE RuleId = {rule:String}
 }
 
 /**
- * previous_version: the version (or model) of the newest matching output before `atMs`, and
- * the newest other non-empty version before it, with the time of its last output.
+ * previous_version, for each of `atsMs`: the version (or model) of the newest matching output
+ * before it, and the newest other non-empty version before it, with the time of its last
+ * output; undefined when there is none. The rows before the latest time are read once and
+ * paired with each time they precede.
  */
-export async function previousVersion(
+export async function previousVersions(
   store: Store,
   source: WindowSource,
   column: "ServiceVersion" | "Model",
-  atMs: number,
-): Promise<{ current: string; previous: string; previousLastMs: number } | undefined> {
-  const at = source.params.add(atMs, "Int64");
-  type Row = { current: string; previous: string; last: string };
-  const [row] = await rowsOf<Row>(
+  atsMs: readonly number[],
+): Promise<({ current: string; previous: string; previousLastMs: number } | undefined)[]> {
+  const ats = source.params.add(atsMs, "Array(Int64)");
+  const latest = source.params.add(Math.max(...atsMs), "Int64");
+  type Row = { k: number | string; current: string; previous: string; last: string; n: string };
+  const rows = await rowsOf<Row>(
     store,
-    `WITH (SELECT argMax(${column}, Timestamp) FROM ${store.tables.outputs}
-       WHERE Timestamp < fromUnixTimestamp64Milli(${at}) AND (${source.match})) AS cur
-SELECT cur AS current, ${column} AS previous, toUnixTimestamp64Milli(max(Timestamp)) AS last
-FROM ${store.tables.outputs}
-WHERE Timestamp < fromUnixTimestamp64Milli(${at}) AND (${source.match})
-  AND ${column} != cur AND ${column} != ''
-GROUP BY ${column} ORDER BY last DESC LIMIT 1`,
+    `SELECT k, current, argMaxIf(v, lastTs, v != current AND v != '') AS previous,
+  toUnixTimestamp64Milli(maxIf(lastTs, v != current AND v != '')) AS last,
+  countIf(v != current AND v != '') AS n
+FROM (
+  SELECT k, v, lastTs, argMax(v, lastTs) OVER (PARTITION BY k) AS current FROM (
+    SELECT k, v, max(ts) AS lastTs FROM (
+      SELECT ${column} AS v, Timestamp AS ts, toUnixTimestamp64Milli(Timestamp) AS t
+      FROM ${store.tables.outputs}
+      WHERE Timestamp < fromUnixTimestamp64Milli(${latest}) AND (${source.match})
+    ) ARRAY JOIN arrayFilter(w -> t < ${ats}[w], range(1, ${atsMs.length + 1})) AS k
+    GROUP BY k, v
+  )
+) GROUP BY k, current`,
     source.params,
   );
-  if (row === undefined) return undefined;
-  return { current: row.current, previous: row.previous, previousLastMs: toNumber(row.last) };
+  const byWindow = new Map(rows.map((row) => [toNumber(row.k), row]));
+  return atsMs.map((_, i) => {
+    const row = byWindow.get(i + 1);
+    if (row === undefined || toNumber(row.n) === 0) return undefined;
+    return { current: row.current, previous: row.previous, previousLastMs: toNumber(row.last) };
+  });
 }

@@ -9,7 +9,6 @@ import type { Store } from "../../store/store.ts";
 import type { WindowResultRow } from "../../store/drift-results.ts";
 import {
   failureCounts,
-  previousVersion,
   type TimeRangeMs,
   type WindowSides,
   type WindowSource,
@@ -93,7 +92,7 @@ export async function evaluateWindowRules(
 
 /** The sides of a comparison, or why there is nothing to compare with. */
 async function sidesOf(
-  store: Store,
+  fetch: WindowFetch,
   source: WindowSource,
   reference: Reference,
   exclude: readonly TimeRangeMs[],
@@ -107,7 +106,7 @@ async function sidesOf(
     return { ok: true, sides: { current, reference: reference, exclude } };
   }
   const column = reference.on === "model" ? "Model" : "ServiceVersion";
-  const found = await previousVersion(store, source, column, current.toMs);
+  const found = await fetch.version(source, column, current.toMs);
   if (found === undefined) {
     return { ok: false, message: `no earlier ${reference.on} to compare with` };
   }
@@ -138,7 +137,7 @@ async function evaluateDriftRule(
   const source = sourceOf(rule);
   const value = fieldSql(spec.field, spec.kind, source.params);
   const base = { field: spec.field.text, method: spec.method, direction: "" };
-  const placed = await sidesOf(store, source, spec.reference, spec.exclude, current);
+  const placed = await sidesOf(fetch, source, spec.reference, spec.exclude, current);
   if (!placed.ok) return insufficient(base, 0, 0, null, placed.message);
   const { sides } = placed;
   const enough = (nRef: number, nCur: number) =>
@@ -249,7 +248,7 @@ async function evaluateRateRule(
   };
   let sides: WindowSides | undefined;
   if (comparison.type === "baseline") {
-    const placed = await sidesOf(store, source, comparison.reference, comparison.exclude, current);
+    const placed = await sidesOf(fetch, source, comparison.reference, comparison.exclude, current);
     if (!placed.ok)
       return insufficient({ ...base, direction: comparison.direction }, 0, 0, null, placed.message);
     sides = placed.sides;

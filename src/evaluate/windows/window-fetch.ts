@@ -11,6 +11,7 @@ import type { Store } from "../../store/store.ts";
 import {
   categoricalWindowsAggregates,
   numericWindowsAggregates,
+  previousVersions,
   windowsAggregate,
   windowsShareCounts,
   type AggregateFunction,
@@ -48,7 +49,16 @@ export interface WindowFetch {
     fn: AggregateFunction,
     q: number,
   ): Promise<{ value: number | null; samples: number }>;
+  /** previous_version: the current and the previous version before `atMs`. */
+  version(
+    source: WindowSource,
+    column: VersionColumn,
+    atMs: number,
+  ): Promise<PreviousVersion | undefined>;
 }
+
+type VersionColumn = "ServiceVersion" | "Model";
+type PreviousVersion = { current: string; previous: string; previousLastMs: number };
 
 /** One query per window. */
 export function directFetch(store: Store): WindowFetch {
@@ -61,6 +71,8 @@ export function directFetch(store: Store): WindowFetch {
       first(await windowsShareCounts(store, source, [sides], condition)),
     aggregate: async (source, range, value, fn, q) =>
       first(await windowsAggregate(store, source, [range], value, fn, q)),
+    version: async (source, column, atMs) =>
+      (await previousVersions(store, source, column, [atMs]))[0],
   };
 }
 
@@ -121,7 +133,19 @@ export function batchedFetch(store: Store): WindowFetch {
       q,
     );
   });
+  const version = batcher<[WindowSource, VersionColumn, number], PreviousVersion | undefined>(
+    (calls) => {
+      const [source, column] = calls[0] ?? unreachable();
+      return previousVersions(
+        store,
+        source,
+        column,
+        calls.map((call) => call[2]),
+      );
+    },
+  );
   return {
+    version: (...args) => version(args),
     numeric: (...args) => numeric(args),
     categorical: (...args) => categorical(args),
     share: (...args) => share(args),
