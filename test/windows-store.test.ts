@@ -2,7 +2,7 @@
 // statistics as the Node definitions (aggregate-samples.ts, themselves checked against scipy),
 // and windows, baselines, exclusions, minSamples and the rate measures behave as documented.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { aggregateCategorical, aggregateNumeric } from "../src/evaluate/drift/aggregate-samples.ts";
 import {
   evaluateDrift,
@@ -482,7 +482,13 @@ describe("batched evaluation (backtests, catch-up)", () => {
   it.each(rules)("%s: each window as its own evaluation gives", async (_name, json) => {
     const { rule, spec } = load(json);
     const now = T + DAY;
+    const queries = vi.spyOn(store.client, "query");
     const batched = await evaluateWindowRules(store, rule, spec, times, now);
+    // One query for all the windows (previous_version: one more, for the version changes).
+    const perBatch =
+      "previous_version" in ((json["check"] as { reference?: object }).reference ?? {}) ? 2 : 1;
+    expect(queries).toHaveBeenCalledTimes(perBatch);
+    queries.mockRestore();
     const single: WindowResultRow[] = [];
     for (const at of times) single.push(await evaluateWindowRule(store, rule, spec, at, now));
     // Equal, up to the last bits of sums a grouped aggregation adds in another order.

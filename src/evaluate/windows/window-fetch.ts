@@ -60,97 +60,81 @@ export interface WindowFetch {
 type VersionColumn = "ServiceVersion" | "Model";
 type PreviousVersion = { current: string; previous: string; previousLastMs: number };
 
-/** One query per window. */
-export function directFetch(store: Store): WindowFetch {
+type Calls<F extends (...args: never[]) => unknown> = Parameters<F>[];
+type Runners = {
+  [K in keyof WindowFetch]: (
+    calls: Calls<WindowFetch[K]>,
+  ) => Promise<Awaited<ReturnType<WindowFetch[K]>>[]>;
+};
+
+/**
+ * Each request as one query over the windows of several calls: they share the match, the field
+ * and the options (the SQL text and parameters of the first call are used for all), and differ
+ * only in their windows.
+ */
+function runners(store: Store): Runners {
+  const head = <T>(calls: readonly T[]): T => calls[0] ?? unreachable();
   return {
-    numeric: async (source, sides, value, options, enough) =>
-      first(await numericWindowsAggregates(store, source, [sides], value, options, enough)),
-    categorical: async (source, sides, value, topK, always) =>
-      first(await categoricalWindowsAggregates(store, source, [sides], value, topK, always)),
-    share: async (source, sides, condition) =>
-      first(await windowsShareCounts(store, source, [sides], condition)),
-    aggregate: async (source, range, value, fn, q) =>
-      first(await windowsAggregate(store, source, [range], value, fn, q)),
-    version: async (source, column, atMs) =>
-      (await previousVersions(store, source, column, [atMs]))[0],
+    numeric: (calls) => {
+      const [source, , value, options, enough] = head(calls);
+      const windows = calls.map((call) => call[1]);
+      return numericWindowsAggregates(store, source, windows, value, options, enough);
+    },
+    categorical: (calls) => {
+      const [source, , value, topK, always] = head(calls);
+      const windows = calls.map((call) => call[1]);
+      return categoricalWindowsAggregates(store, source, windows, value, topK, always);
+    },
+    share: (calls) => {
+      const [source, , condition] = head(calls);
+      const windows = calls.map((call) => call[1]);
+      return windowsShareCounts(store, source, windows, condition);
+    },
+    aggregate: (calls) => {
+      const [source, , value, fn, q] = head(calls);
+      const ranges = calls.map((call) => call[1]);
+      return windowsAggregate(store, source, ranges, value, fn, q);
+    },
+    version: (calls) => {
+      const [source, column] = head(calls);
+      const ats = calls.map((call) => call[2]);
+      return previousVersions(store, source, column, ats);
+    },
   };
 }
 
-/**
- * Batches the requests of the evaluations of ONE rule: they share the match, the field and
- * the options (the SQL text and parameters of the first request are used for all), and differ
- * only in their windows.
- */
+/** One query per window. */
+export function directFetch(store: Store): WindowFetch {
+  return fetchWith(runners(store), (run) => async (...args) => {
+    const [result] = await run([args]);
+    return result;
+  });
+}
+
+/** The requests of the evaluations of ONE rule made in the same turn become one query. */
 export function batchedFetch(store: Store): WindowFetch {
-  const numeric = batcher<
-    [WindowSource, WindowSides, string, NumericQueryOptions, Enough],
-    NumericWindowAggregates
-  >((calls) => {
-    const [source, , value, options, enough] = calls[0] ?? unreachable();
-    return numericWindowsAggregates(
-      store,
-      source,
-      calls.map((call) => call[1]),
-      value,
-      options,
-      enough,
-    );
+  return fetchWith(runners(store), (run) => {
+    const collect = batcher(run);
+    return (...args) => collect(args);
   });
-  const categorical = batcher<
-    [WindowSource, WindowSides, string, number, string | undefined],
-    CategoricalWindowAggregates
-  >((calls) => {
-    const [source, , value, topK, always] = calls[0] ?? unreachable();
-    return categoricalWindowsAggregates(
-      store,
-      source,
-      calls.map((call) => call[1]),
-      value,
-      topK,
-      always,
-    );
-  });
-  const share = batcher<[WindowSource, WindowSides, string], ShareCounts>((calls) => {
-    const [source, , condition] = calls[0] ?? unreachable();
-    return windowsShareCounts(
-      store,
-      source,
-      calls.map((call) => call[1]),
-      condition,
-    );
-  });
-  const aggregate = batcher<
-    [WindowSource, TimeRangeMs, string, AggregateFunction, number],
-    { value: number | null; samples: number }
-  >((calls) => {
-    const [source, , value, fn, q] = calls[0] ?? unreachable();
-    return windowsAggregate(
-      store,
-      source,
-      calls.map((call) => call[1]),
-      value,
-      fn,
-      q,
-    );
-  });
-  const version = batcher<[WindowSource, VersionColumn, number], PreviousVersion | undefined>(
-    (calls) => {
-      const [source, column] = calls[0] ?? unreachable();
-      return previousVersions(
-        store,
-        source,
-        column,
-        calls.map((call) => call[2]),
-      );
-    },
-  );
+}
+
+/** Each request of `run` wrapped by `wrap`. */
+function fetchWith(
+  run: Runners,
+  wrap: <Args extends unknown[], Result>(
+    run: (calls: Args[]) => Promise<Result[]>,
+  ) => (...args: Args) => Promise<Result | undefined>,
+): WindowFetch {
+  // Every runner answers one result per call (version: undefined is an answer), so the
+  // wrapped functions resolve to what WindowFetch promises.
   return {
-    version: (...args) => version(args),
-    numeric: (...args) => numeric(args),
-    categorical: (...args) => categorical(args),
-    share: (...args) => share(args),
-    aggregate: (...args) => aggregate(args),
-  };
+    numeric: wrap(run.numeric),
+    categorical: wrap(run.categorical),
+    share: wrap(run.share),
+    aggregate: wrap(run.aggregate),
+    version: wrap(run.version),
+  } as WindowFetch;
 }
 
 /** Collects calls until the event loop turns, then runs them as one batch. */
@@ -171,12 +155,6 @@ function batcher<Args, Result>(
       if (pending.length === 0) setImmediate(flush);
       pending.push({ args, resolve, reject });
     });
-}
-
-function first<T>(list: readonly T[]): T {
-  const [value] = list;
-  if (value === undefined) throw new Error("window query: no result");
-  return value;
 }
 
 function unreachable(): never {
