@@ -286,7 +286,7 @@ interface Sides<T> {
 }
 
 /**
- * Category counts as categoricalWindowAggregates chooses them: the top K of the reference
+ * Category counts as categoricalWindowsAggregates chooses them: the top K of the reference
  * (ordered by the preferred category first, then reference count, current count, name), those
  * with reference count > 0 or the preferred one kept, every other category pooled in "other",
  * and "other" dropped when it is empty on both sides (except for z). Categories become indices

@@ -61,12 +61,12 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
   const evaluatedAt = new Map<string, number>();
   /** Trace id → when this process last ingested an output of it. */
   const ingested = new Map<string, number>();
-  const MAX_INGESTED = 100_000;
+  const MAX_TRACES_REMEMBERED = 100_000;
   /**
    * Role evaluate: trace id → the span ids whose outputs went through the output rules. A
    * trace re-opened by a late span gets its trace rules again (they see the whole trace), but
    * only the new outputs go through the output rules: an `each` alert must not fire again for
-   * an output it already reported. Kept for the most recent MAX_INGESTED traces; a restart
+   * an output it already reported. Kept for the most recent MAX_TRACES_REMEMBERED traces; a restart
    * forgets it (a re-opened trace is then evaluated whole, as before).
    */
   const outputsDone = new Map<string, Set<string>>();
@@ -114,11 +114,7 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
             options.sink.add(perOutput.results, perOutput.evaluations);
           }
           for (const row of fresh) done.add(row.SpanId);
-          outputsDone.delete(traceId); // re-insert: the map stays ordered by last evaluation
-          outputsDone.set(traceId, done);
-          while (outputsDone.size > MAX_INGESTED) {
-            outputsDone.delete(outputsDone.keys().next().value as string);
-          }
+          remember(outputsDone, traceId, done);
         }
       }
       // Only now are they done: a pass that fails before this point leaves them to the next.
@@ -138,16 +134,19 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
     return traceIds.length;
   }
 
+  /** Sets key to value as the newest entry, dropping the oldest beyond MAX_TRACES_REMEMBERED. */
+  function remember<V>(map: Map<string, V>, key: string, value: V): void {
+    map.delete(key); // re-insert: the map stays ordered by last use
+    map.set(key, value);
+    while (map.size > MAX_TRACES_REMEMBERED) map.delete(map.keys().next().value as string);
+  }
+
   const loop = createPollLoop(pass, options.intervalMs, options.onError);
 
   return {
     noteIngested(traceIds) {
       const at = now();
-      for (const traceId of traceIds) {
-        ingested.delete(traceId); // re-insert: the map stays ordered by last ingest
-        ingested.set(traceId, at);
-      }
-      while (ingested.size > MAX_INGESTED) ingested.delete(ingested.keys().next().value as string);
+      for (const traceId of traceIds) remember(ingested, traceId, at);
     },
     tick: loop.tick,
     start: loop.start,

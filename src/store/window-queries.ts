@@ -202,8 +202,8 @@ function manyQuantileCutsSql(sorted: string, n: string, levels: number): string 
   const pick = (m: string) =>
     `arrayResize(arrayFilter((v, b) -> b = 1, ${sorted}, ${m}), ${levels - 1}, 0)`;
   return `arrayDistinct(arrayMap((lo, hi, f) -> lo + (hi - lo) * f,
-    ${pick("fineMask")}, ${pick("arrayPushFront(arrayPopBack(fineMask), 0)")},
-    arrayMap(i -> ${h} - floor(${h}), range(1, ${levels}))))`.replace(/fineMask/g, `(${mask})`);
+    ${pick(mask)}, ${pick(`arrayPushFront(arrayPopBack(${mask}), 0)`)},
+    arrayMap(i -> ${h} - floor(${h}), range(1, ${levels}))))`;
 }
 
 /** SQL: `data` and the ascending `cuts` merged in one sort, a cut after the values equal to it. */
@@ -227,8 +227,9 @@ function binsOf(atMost: readonly number[], total: number): number[] {
  * The numeric aggregates of each of several windows of one rule, in one query, in their order.
  * One pass over the rows, whatever the method: the field is read once (from JSON text that is
  * most of the cost) into two arrays per window, and everything else happens on them inside
- * ClickHouse — a sort per window, the reference quantile cuts and the pooled fine cuts (order statistics
- * interpolated), and the number of values at or below each cut (a merge by sort). Each step is
+ * ClickHouse — a sort per window, the reference quantile cuts and the pooled fine cuts (order
+ * statistics interpolated), and the number of values at or below each cut (a merge by sort).
+ * Each step is
  * a subquery over one row that names its results as columns, so no expression is repeated
  * inside another: ClickHouse's analysis of the query, which grew with the expanded expression
  * (half of the time on small windows), stays small. Node receives the cuts and cumulative

@@ -43,7 +43,7 @@ export async function evaluateWindowRule(
   try {
     draft =
       spec.type === "drift"
-        ? await evaluateDriftRule(store, fetch, rule, spec, current)
+        ? await evaluateDriftRule(fetch, rule, spec, current)
         : await evaluateRateRule(store, fetch, rule, spec, current);
   } catch (error) {
     draft = {
@@ -128,7 +128,6 @@ function sourceOf(rule: Rule): WindowSource & { params: SqlParams } {
 }
 
 async function evaluateDriftRule(
-  store: Store,
   fetch: WindowFetch,
   rule: Rule,
   spec: DriftSpec,

@@ -4,9 +4,8 @@
  * `settleMs` past (spans exported a little late still count). The durable position of each
  * rule version is max(WindowEnd) in drift_results, so after downtime the missed windows are
  * evaluated in order (at most `maxCatchUp` of them, the latest ones, in batches that share a
- * query) and none twice; a rule
- * seen for the first time starts at the latest window, without history (the backtest is for
- * that). The same rule never runs twice at once: a rule still busy is skipped by the next
+ * query) and none twice; a rule seen for the first time starts at the latest window, without
+ * history (the backtest is for that). The same rule never runs twice at once: a rule still busy is skipped by the next
  * tick, which its cursor then catches up.
  */
 
