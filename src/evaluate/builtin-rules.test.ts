@@ -2,6 +2,8 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { parseAlertSpec } from "../alert/alert-spec.ts";
+import { newAlertRecord, step } from "../alert/state-machine.ts";
 import { compileCondition } from "./conditions.ts";
 import { loadRuleFile } from "./load-rule.ts";
 import { makeRow } from "./make-row.ts";
@@ -124,5 +126,44 @@ describe("the shipped rule directories together", () => {
     } finally {
       set.close();
     }
+  });
+});
+
+describe("builtin.truncated-output alerting", () => {
+  // The odd answer stopped at a deliberately set max_tokens is normal; a tenth of an agent's
+  // model calls cut off in an hour is not (detection bench, issue 7).
+  const rule = load(path.join(builtinDir, "truncated-output.json"), builtinDir);
+  const parsed = parseAlertSpec(rule.alert, rule.labels);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  const spec = parsed.spec;
+  const key = { fingerprint: "f", ruleId: rule.id, labels: {} };
+  // The state after the same hour's counts seen twice, the alert's `for` apart.
+  const after = (failed: number, evaluated: number) => {
+    const input = { type: "rate" as const, failed, evaluated };
+    const t0 = Date.UTC(2026, 0, 1);
+    const first = step(newAlertRecord(key), input, t0, spec).record;
+    return step(first, input, t0 + spec.forMs, spec).record.state;
+  };
+
+  it("stays quiet on the odd cut-off answer, fires when a tenth are cut off", () => {
+    expect(spec.mode).toBe("rate");
+    expect(after(1, 80)).toBe("inactive");
+    expect(after(4, 80)).toBe("inactive");
+    expect(after(8, 80)).toBe("firing");
+    // Too few calls in the hour to judge.
+    expect(after(10, 40)).toBe("inactive");
+  });
+
+  it("counts only outputs that report a finish reason", () => {
+    const where = rule.match.where ?? [];
+    const reported = where.map((clause) => {
+      if (!("field" in clause)) throw new Error("expected plain conditions");
+      return compileCondition(clause);
+    });
+    const counted = (finishReason: string) =>
+      reported.every((c) => c.test(makeRow({ FinishReason: finishReason })).ok);
+    expect(counted("length")).toBe(true);
+    expect(counted("stop")).toBe(true);
+    expect(counted("")).toBe(false);
   });
 });
