@@ -206,14 +206,35 @@ function manyQuantileCutsSql(sorted: string, n: string, levels: number): string 
     arrayMap(i -> ${h} - floor(${h}), range(1, ${levels}))))`;
 }
 
-/** SQL: `data` and the ascending `cuts` merged in one sort, a cut after the values equal to it. */
-function mergedSql(data: string, cuts: string): string {
-  return `arraySort((t, v) -> (v, t), arrayConcat(arrayWithConstant(length(${data}), 0), arrayWithConstant(length(${cuts}), 1)), arrayConcat(${data}, ${cuts}))`;
-}
-
-/** SQL: from a merge by mergedSql, how many values are ≤ each cut. */
-function atMostSql(merged: string): string {
-  return `arrayFilter((c, t) -> t = 1, arrayCumSum(arrayMap(t -> 1 - t, ${merged})), ${merged})`;
+/**
+ * SQL stages: how many values of each side are at or below each cut, for every kind of cut at
+ * once. The values of both sides (`R`, `C`) and the cuts (each `cuts` array with its kind,
+ * 2, 3 …) are sorted together by value alone: a plain Float64 key, which ClickHouse sorts many
+ * times faster than a (value, kind) tuple. Ties between a cut and the values equal to it may
+ * then fall in any order, so each position reads the running counts at the end of its run of
+ * equal values (arrayReverseFill), which counts every value equal to the cut. `columns` are
+ * carried through; the result names one array per cut kind and side: `le<kind>R`, `le<kind>C`.
+ */
+function countAtMostSql(from: string, columns: string, cuts: readonly [string, number][]): string {
+  const all = `arrayConcat(R, C, ${cuts.map(([name]) => name).join(", ")})`;
+  const kinds = `arrayConcat(arrayWithConstant(nR, 0), arrayWithConstant(nC, 1), ${cuts
+    .map(([name, kind]) => `arrayWithConstant(length(${name}), ${kind})`)
+    .join(", ")})`;
+  const sorted = `SELECT ${columns}, arraySort(${all}) AS K, arraySort((t, v) -> v, ${kinds}, ${all}) AS Tk
+  FROM (${from})`;
+  const runs = `SELECT ${columns}, Tk,
+    arrayResize(arrayConcat(arrayMap((a, b) -> a != b, arrayPopBack(K), arrayPopFront(K)), [1]), length(K)) AS runEnd
+  FROM (${sorted})`;
+  const atRunEnd = (side: number) =>
+    `arrayReverseFill((x, e) -> e, arrayCumSum(arrayMap(t -> t = ${side}, Tk)), runEnd)`;
+  const filled = `SELECT ${columns}, Tk, ${atRunEnd(0)} AS FR, ${atRunEnd(1)} AS FC FROM (${runs})`;
+  return `SELECT ${columns}, ${cuts
+    .map(
+      ([, kind]) =>
+        `arrayFilter((x, t) -> t = ${kind}, FR, Tk) AS le${kind}R, arrayFilter((x, t) -> t = ${kind}, FC, Tk) AS le${kind}C`,
+    )
+    .join(", ")}
+  FROM (${filled})`;
 }
 
 /** Counts per bin from cumulative counts at the cuts: ≤ c₀, (c₀, c₁] …, and > the last cut. */
@@ -228,11 +249,11 @@ function binsOf(atMost: readonly number[], total: number): number[] {
  * One pass over the rows, whatever the method: the field is read once (from JSON text that is
  * most of the cost) into two arrays per window, and everything else happens on them inside
  * ClickHouse — a sort per window, the reference quantile cuts and the pooled fine cuts (order
- * statistics interpolated), and the number of values at or below each cut (a merge by sort).
- * Each step is
- * a subquery over one row that names its results as columns, so no expression is repeated
- * inside another: ClickHouse's analysis of the query, which grew with the expanded expression
- * (half of the time on small windows), stays small. Node receives the cuts and cumulative
+ * statistics interpolated), and the number of values at or below each cut (countAtMostSql: one
+ * sort of values and cuts together, by a plain Float64 key). Each step is a subquery over one
+ * row that names its results as columns, so no expression is repeated inside another:
+ * ClickHouse's analysis of the query, which grew with the expanded expression (half of the
+ * time on small windows), stays small. Node receives the cuts and cumulative
  * counts: a few thousand numbers per window.
  */
 export async function numericWindowsAggregates(
@@ -267,18 +288,21 @@ export async function numericWindowsAggregates(
       : ""
   }
   FROM (${kept})`;
-  const merged = `SELECT *, ${mergedSql("R", "coarseCuts")} AS mRc, ${mergedSql("C", "coarseCuts")} AS mCc${
-    fine ? `, ${mergedSql("R", "fineCuts")} AS mRf, ${mergedSql("C", "fineCuts")} AS mCf` : ""
-  }
-  FROM (${cut})`;
+  const columns = `k, nR, nC, refStd, coarseCuts${fine ? ", fineCuts, maximum, exact" : ""}`;
+  const counted = countAtMostSql(
+    cut,
+    columns,
+    fine
+      ? [
+          ["coarseCuts", 2],
+          ["fineCuts", 3],
+        ]
+      : [["coarseCuts", 2]],
+  );
   const rows = await rowsOf<Row>(
     store,
-    `SELECT k, nR, nC, refStd, coarseCuts, ${atMostSql("mRc")} AS coarseR, ${atMostSql("mCc")} AS coarseC${
-      fine
-        ? `, fineCuts, ${atMostSql("mRf")} AS fineR, ${atMostSql("mCf")} AS fineC, maximum, exact`
-        : ""
-    }
-FROM (${merged})`,
+    `SELECT ${columns}, le2R AS coarseR, le2C AS coarseC${fine ? ", le3R AS fineR, le3C AS fineC" : ""}
+FROM (${counted})`,
     source.params,
   );
   const byWindow = new Map(rows.map((row) => [toNumber(row.k), row]));
