@@ -25,6 +25,11 @@ type ChdbClientConnection = NonNullable<
 const SETTINGS = {
   // 64-bit integers as JSON strings: nanosecond counts exceed 2^53.
   output_format_json_quote_64bit_integers: 1,
+  // A JSON string read as Dynamic stays a string (sql-fields.ts): with these on, ClickHouse
+  // would read "2026-01-01" as a Date and "10:00:00" as today at ten.
+  input_format_try_infer_dates: 0,
+  input_format_try_infer_datetimes: 0,
+  input_format_json_try_infer_numbers_from_strings: 0,
 } as const;
 
 /** Creates the client for the configured mode. chDB allows one data directory per process. */

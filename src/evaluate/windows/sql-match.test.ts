@@ -63,6 +63,14 @@ const OVERRIDES: [string, Partial<AgentOutputRow>][] = [
   ["r23", { OutputType: "text", InputText: "" }],
   // Node looks at the first MAX_MATCH_CHARS characters only.
   ["r24", { OutputText: `${"x".repeat(MAX_MATCH_CHARS - 2)}TAIL` }],
+  // Strings ClickHouse would infer as dates, an object with a dotted key (not read as Dynamic).
+  [
+    "r25",
+    {
+      OutputText:
+        '{"total":"2026-01-01","when":"10:00:00","ok":null,"note":{"a.b":1,"a":{"b":2}},"tags":"2026-01-01 10:00:00"}',
+    },
+  ],
   ...(
     [
       { ToolName: "search_orders", ToolArguments: '{"query":"order 4411","limit":5}' },
@@ -71,6 +79,9 @@ const OVERRIDES: [string, Partial<AgentOutputRow>][] = [
       { ToolName: "lookupXv2", ToolArguments: '{"limit":"5"}', ToolResult: '"done"' },
       { ToolName: "noop", ToolArguments: '{"limit":-0.0}', ToolResult: '[{"id":1},{"id":2}]' },
       { ToolName: "noop", ToolArguments: '{"limit":1e21}', ToolResult: "{}" },
+      // Integers beyond 2^53 and 2^63: read as the nearest Float64, as JSON.parse reads them.
+      { ToolName: "noop", ToolArguments: '{"limit":9007199254740993}' },
+      { ToolName: "noop", ToolArguments: '{"limit":18446744073709551615}' },
     ] as Partial<AgentOutputRow>[]
   ).map((tool, i): [string, Partial<AgentOutputRow>] => [
     `t0${i}`,
@@ -156,6 +167,8 @@ const CASES: [string, MatchSpec][] = [
     },
   ],
   ["equals null", { where: [w("output.json.note", { equals: null })] }],
+  ["date-like strings stay strings", { where: [w("output.json.when", { equals: "10:00:00" })] }],
+  ["date-like strings are not numbers", { where: [w("output.json.total", { max: 1e6 })] }],
   [
     "numbers never equal strings",
     {
@@ -349,6 +362,7 @@ describe("fieldSql", () => {
     "output.json.items[1].amount",
     "output.json.items[0]",
     "output.json.url",
+    "output.json.when",
     'output.json["a b"].c',
     "tool.result[0]",
     "tool.arguments.limit",
