@@ -64,6 +64,8 @@ export function createEngine(options: EngineOptions): Engine {
   let queue: AgentOutputRow[] = [];
   let running: Promise<void> | undefined;
   let droppedOutputs = 0;
+  /** Outputs taken from the queue by drain() and not yet evaluated. */
+  let inProgress = 0;
 
   /** Compiled forms of the current rules, recompiled only when a rule's version changes. */
   function currentRules(): CompiledRule[] {
@@ -143,26 +145,45 @@ export function createEngine(options: EngineOptions): Engine {
     return result;
   }
 
+  /**
+   * Evaluates what is queued in slices of at most SLICE_MS, yielding to the event loop after
+   * each: the same process decodes and acknowledges exports, and one long evaluation of
+   * thousands of queued outputs would hold every request that arrives meanwhile.
+   */
   async function drain(): Promise<void> {
     while (queue.length > 0) {
       const batch = queue;
       queue = [];
-      try {
-        const { results, evaluations } = await evaluateOutputs(batch);
+      let next = 0;
+      while (next < batch.length) {
+        const sliceStart = performance.now();
+        const results: CheckResultRow[] = [];
+        const evaluations: CheckEvaluationRow[] = [];
+        while (next < batch.length && performance.now() - sliceStart < SLICE_MS) {
+          const chunk = batch.slice(next, next + CHUNK);
+          next += chunk.length;
+          inProgress = batch.length - next;
+          try {
+            const result = await evaluateOutputs(chunk);
+            results.push(...result.results);
+            evaluations.push(...result.evaluations);
+          } catch (error) {
+            // A bug, not a rule error (those are findings): report it and go on.
+            options.onError?.(error);
+          }
+        }
         options.sink.add(results, evaluations);
-      } catch (error) {
-        // A bug, not a rule error (those are findings): report it and go on with the next batch.
-        options.onError?.(error);
+        // Let ingest run between slices: evaluation must never starve the receivers.
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      // Let ingest run between batches: evaluation must never starve the receivers.
-      await new Promise((resolve) => setImmediate(resolve));
+      inProgress = 0;
     }
   }
 
   return {
     onCommitted(outputs) {
       if (outputs.length === 0) return;
-      const room = maxQueued - queue.length;
+      const room = maxQueued - queue.length - inProgress;
       if (room < outputs.length) droppedOutputs += outputs.length - Math.max(room, 0);
       for (const row of outputs.slice(0, Math.max(room, 0))) queue.push(row);
       running ??= drain().finally(() => (running = undefined));
@@ -183,6 +204,10 @@ export function createEngine(options: EngineOptions): Engine {
     dropped: () => droppedOutputs,
   };
 }
+
+/** How long drain() evaluates before it lets the event loop run, and in chunks of how many. */
+const SLICE_MS = 5;
+const CHUNK = 16;
 
 // Field names of the grammar that read the columns outputsOfTraces can leave out.
 const BULKY_FIELDS = /"(?:attributes\.|resource\.|input\.text)/;
