@@ -101,23 +101,34 @@ export function createEngine(options: EngineOptions): Engine {
     entry.lastMatchedAt = now();
   }
 
-  async function evaluateOutputs(outputs: AgentOutputRow[]): Promise<EvaluationResult> {
-    const rules = currentRules().filter((r) => r.scope === "output");
-    const result: EvaluationResult = { findings: [], results: [], evaluations: [] };
-    for (const row of outputs) {
-      for (const rule of rules) {
-        if (!safeMatches(rule, row)) continue;
-        const findings = await rule.evaluateOutput(row);
-        record(rule.rule.id, findings.length > 0);
-        result.evaluations.push(
-          evaluationRow(rule.rule, row, `${row.TraceId}/${row.SpanId}`, findings.length > 0),
-        );
-        for (const finding of findings) {
-          result.findings.push(finding);
-          result.results.push(resultRow(finding, rule.rule, row, "output"));
-        }
+  function outputRules(): CompiledRule[] {
+    return currentRules().filter((r) => r.scope === "output");
+  }
+
+  /** Evaluates one output against `rules`, adding to `result`. */
+  async function evaluateOutput(
+    rules: readonly CompiledRule[],
+    row: AgentOutputRow,
+    result: EvaluationResult,
+  ): Promise<void> {
+    for (const rule of rules) {
+      if (!safeMatches(rule, row)) continue;
+      const findings = await rule.evaluateOutput(row);
+      record(rule.rule.id, findings.length > 0);
+      result.evaluations.push(
+        evaluationRow(rule.rule, row, `${row.TraceId}/${row.SpanId}`, findings.length > 0),
+      );
+      for (const finding of findings) {
+        result.findings.push(finding);
+        result.results.push(resultRow(finding, rule.rule, row, "output"));
       }
     }
+  }
+
+  async function evaluateOutputs(outputs: AgentOutputRow[]): Promise<EvaluationResult> {
+    const rules = outputRules();
+    const result: EvaluationResult = { findings: [], results: [], evaluations: [] };
+    for (const row of outputs) await evaluateOutput(rules, row, result);
     return result;
   }
 
@@ -157,22 +168,19 @@ export function createEngine(options: EngineOptions): Engine {
       let next = 0;
       while (next < batch.length) {
         const sliceStart = performance.now();
-        const results: CheckResultRow[] = [];
-        const evaluations: CheckEvaluationRow[] = [];
+        const rules = outputRules();
+        const result: EvaluationResult = { findings: [], results: [], evaluations: [] };
         while (next < batch.length && performance.now() - sliceStart < SLICE_MS) {
-          const chunk = batch.slice(next, next + CHUNK);
-          next += chunk.length;
+          const row = batch[next++] as AgentOutputRow;
           inProgress = batch.length - next;
           try {
-            const result = await evaluateOutputs(chunk);
-            results.push(...result.results);
-            evaluations.push(...result.evaluations);
+            await evaluateOutput(rules, row, result);
           } catch (error) {
             // A bug, not a rule error (those are findings): report it and go on.
             options.onError?.(error);
           }
         }
-        options.sink.add(results, evaluations);
+        options.sink.add(result.results, result.evaluations);
         // Let ingest run between slices: evaluation must never starve the receivers.
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -205,9 +213,8 @@ export function createEngine(options: EngineOptions): Engine {
   };
 }
 
-/** How long drain() evaluates before it lets the event loop run, and in chunks of how many. */
+/** How long drain() evaluates before it lets the event loop run. */
 const SLICE_MS = 5;
-const CHUNK = 16;
 
 // Field names of the grammar that read the columns outputsOfTraces can leave out.
 const BULKY_FIELDS = /"(?:attributes\.|resource\.|input\.text)/;
