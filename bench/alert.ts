@@ -19,7 +19,7 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { startReceiver } from "../src/alert/channels/test-receiver.ts";
+import { startReceiver } from "../test/helpers/test-receiver.ts";
 import { emitAgentRun } from "../test/helpers/agent-traffic.ts";
 import { freePort } from "../test/helpers/service.ts";
 

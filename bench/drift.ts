@@ -39,12 +39,12 @@ import {
   type DriftMethod,
   type DriftOutcome,
 } from "../src/evaluate/drift/index.ts";
-import { parseRule } from "../src/evaluate/load-rule.ts";
-import type { Rule } from "../src/evaluate/rule.ts";
+import { parseRule } from "../src/rules/load-rule.ts";
+import type { Rule } from "../src/rules/rule.ts";
 import { evaluateWindowRule } from "../src/evaluate/windows/evaluate-window.ts";
 import { fieldSql, SqlParams } from "../src/evaluate/windows/sql-fields.ts";
 import { matchSql } from "../src/evaluate/windows/sql-match.ts";
-import { parseWindowCheck, type DriftSpec } from "../src/evaluate/windows/window-spec.ts";
+import { parseWindowCheck, type DriftSpec } from "../src/rules/window-spec.ts";
 import type { WindowResultRow } from "../src/store/drift-results.ts";
 import { createClickHouseClient } from "../src/store/client.ts";
 import { runMigrations, tableNames } from "../src/store/migrations.ts";

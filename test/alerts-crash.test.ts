@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { afterAll, describe, expect, it } from "vitest";
-import { startReceiver, type TestReceiver } from "../src/alert/channels/test-receiver.ts";
+import { startReceiver, type TestReceiver } from "./helpers/test-receiver.ts";
 import { emitAgentRun, makeProvider, RecordingExporter } from "./helpers/agent-traffic.ts";
 import { startChildService, type ChildService } from "./helpers/child-service.ts";
 import { freePort, tempDir } from "./helpers/service.ts";

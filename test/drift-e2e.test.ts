@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { SpanKind } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startReceiver, type TestReceiver } from "../src/alert/channels/test-receiver.ts";
+import { startReceiver, type TestReceiver } from "./helpers/test-receiver.ts";
 import { createRandom, normalSample } from "../src/evaluate/drift/seeded-random.ts";
 import { makeProvider, RecordingExporter } from "./helpers/agent-traffic.ts";
 import { fetchJson, type Json } from "./helpers/http.ts";

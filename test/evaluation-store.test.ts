@@ -9,10 +9,10 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backtest } from "../src/evaluate/backtest.ts";
 import { createEngine } from "../src/evaluate/engine.ts";
-import { makeRow } from "../src/evaluate/make-row.ts";
-import { loadRuleFile, parseRule } from "../src/evaluate/load-rule.ts";
+import { makeRow } from "./helpers/make-row.ts";
+import { loadRuleFile, parseRule } from "../src/rules/load-rule.ts";
 import { createQuietTraceEvaluator } from "../src/evaluate/quiet-traces.ts";
-import type { Rule } from "../src/evaluate/rule.ts";
+import type { Rule } from "../src/rules/rule.ts";
 import {
   listChecks,
   outputsInWindow,

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startReceiver, type TestReceiver } from "../src/alert/channels/test-receiver.ts";
+import { startReceiver, type TestReceiver } from "./helpers/test-receiver.ts";
 import { emitAgentRun, makeProvider, RecordingExporter } from "./helpers/agent-traffic.ts";
 import { until } from "./helpers/until.ts";
 import { startTestService, tempDir, type TestService } from "./helpers/service.ts";

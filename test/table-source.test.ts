@@ -14,8 +14,8 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startReceiver, type TestReceiver } from "../src/alert/channels/test-receiver.ts";
-import { fromReadableSpan } from "../src/decode/conventions/make-span.ts";
+import { startReceiver, type TestReceiver } from "./helpers/test-receiver.ts";
+import { fromReadableSpan } from "./helpers/make-span.ts";
 import { toOtelTracesRow } from "../src/decode/span-row.ts";
 import type { DecodedSpan } from "../src/decode/span.ts";
 import { emitAgentRun } from "./helpers/agent-traffic.ts";

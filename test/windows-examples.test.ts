@@ -5,13 +5,13 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backtest } from "../src/evaluate/backtest.ts";
 import { createRandom, normalSample } from "../src/evaluate/drift/seeded-random.ts";
-import { loadRuleFile } from "../src/evaluate/load-rule.ts";
-import { makeRow } from "../src/evaluate/make-row.ts";
+import { loadRuleFile } from "../src/rules/load-rule.ts";
+import { makeRow } from "./helpers/make-row.ts";
 import {
   evaluateWindowRule,
   evaluateWindowRules,
 } from "../src/evaluate/windows/evaluate-window.ts";
-import { parseWindowCheck } from "../src/evaluate/windows/window-spec.ts";
+import { parseWindowCheck } from "../src/rules/window-spec.ts";
 import { writeCheckEvaluations } from "../src/store/check-queries.ts";
 import type { AgentOutputRow } from "../src/store/rows.ts";
 import type { Store } from "../src/store/store.ts";

@@ -10,15 +10,15 @@ import {
   type DriftMethod,
 } from "../src/evaluate/drift/index.ts";
 import { createRandom, normalSample } from "../src/evaluate/drift/seeded-random.ts";
-import { parseRule } from "../src/evaluate/load-rule.ts";
-import { makeRow } from "../src/evaluate/make-row.ts";
-import type { Rule } from "../src/evaluate/rule.ts";
+import { parseRule } from "../src/rules/load-rule.ts";
+import { makeRow } from "./helpers/make-row.ts";
+import type { Rule } from "../src/rules/rule.ts";
 import {
   evaluateWindowRule,
   evaluateWindowRules,
 } from "../src/evaluate/windows/evaluate-window.ts";
-import { defaultSignificance } from "../src/evaluate/windows/significance.ts";
-import { parseWindowCheck, type WindowSpec } from "../src/evaluate/windows/window-spec.ts";
+import { defaultSignificance } from "../src/rules/significance.ts";
+import { parseWindowCheck, type WindowSpec } from "../src/rules/window-spec.ts";
 import { writeCheckEvaluations } from "../src/store/check-queries.ts";
 import type { WindowResultRow } from "../src/store/drift-results.ts";
 import type { AgentOutputRow } from "../src/store/rows.ts";

@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { WindowEvaluation } from "../../src/evaluate/backtest.ts";
-import { compilePattern } from "../../src/evaluate/match.ts";
-import type { Rule } from "../../src/evaluate/rule.ts";
-import { createRuleSet } from "../../src/evaluate/rule-set.ts";
-import { BUILTIN_RULES_DIR } from "../../src/evaluation.ts";
+import { compilePattern } from "../../src/rules/pattern.ts";
+import type { Rule } from "../../src/rules/rule.ts";
+import { createRuleSet } from "../../src/rules/rule-set.ts";
+import { BUILTIN_RULES_DIR } from "../../src/service/evaluation.ts";
 import { SCENARIOS, type ScenarioId, type ServiceKey } from "./scenarios.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));

@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { WindowEvaluation } from "../../src/evaluate/backtest.ts";
-import type { Rule } from "../../src/evaluate/rule.ts";
+import type { Rule } from "../../src/rules/rule.ts";
 import { replayAlerts, type ReplayInput } from "./replay-alerts.ts";
 import type { StoredFinding } from "./store-dump.ts";
 

@@ -14,7 +14,7 @@
  * (for-durations, resolutions).
  */
 
-import { parseAlertSpec, type ParsedAlertSpec } from "../../src/alert/alert-spec.ts";
+import { parseAlertSpec, type ParsedAlertSpec } from "../../src/rules/alert-spec.ts";
 import { fingerprint, groupLabelsOf } from "../../src/alert/fingerprint.ts";
 import {
   newAlertRecord,
@@ -24,7 +24,7 @@ import {
 } from "../../src/alert/state-machine.ts";
 import type { AlertExample, Measurement } from "../../src/alert/types.ts";
 import type { WindowEvaluation } from "../../src/evaluate/backtest.ts";
-import type { Rule } from "../../src/evaluate/rule.ts";
+import type { Rule } from "../../src/rules/rule.ts";
 import type { MinuteCount, StoredFinding } from "./store-dump.ts";
 
 const MINUTE = 60_000;

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configSchema } from "../../src/config/index.ts";
 import type { RuleSummary, WindowEvaluation } from "../../src/evaluate/backtest.ts";
-import type { Rule } from "../../src/evaluate/rule.ts";
+import type { Rule } from "../../src/rules/rule.ts";
 import { startChildService } from "../../test/helpers/child-service.ts";
 import { freePort } from "../../test/helpers/service.ts";
 import { SIMULATED_SERVICES } from "./bench-rules.ts";

@@ -14,7 +14,7 @@
  *   luck.
  */
 
-import type { Rule } from "../../src/evaluate/rule.ts";
+import type { Rule } from "../../src/rules/rule.ts";
 import { failingServices, selectsAny } from "./bench-rules.ts";
 import type { AlertHistory, ReplayInput } from "./replay-alerts.ts";
 import { SCENARIOS, type ScenarioId } from "./scenarios.ts";

@@ -12,13 +12,13 @@ import { fileURLToPath } from "node:url";
 import type { ExportResult } from "@opentelemetry/core";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { beforeAll, describe, expect, it } from "vitest";
-import { fromReadableSpan } from "../../src/decode/conventions/make-span.ts";
+import { fromReadableSpan } from "../../test/helpers/make-span.ts";
 import { inheritAgentNames } from "../../src/decode/inherit-agent.ts";
 import { normaliseSpans } from "../../src/decode/normalise.ts";
 import { createEngine } from "../../src/evaluate/engine.ts";
 import { groupByTrace } from "../../src/evaluate/group-by-trace.ts";
-import { loadRuleFile } from "../../src/evaluate/load-rule.ts";
-import type { Rule } from "../../src/evaluate/rule.ts";
+import { loadRuleFile } from "../../src/rules/load-rule.ts";
+import type { Rule } from "../../src/rules/rule.ts";
 import type { AgentOutputRow } from "../../src/store/rows.ts";
 import { SUMMARY_MAX_TOKENS } from "./research-agent.ts";
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Rule } from "../evaluate/rule.ts";
+import type { Rule } from "../rules/rule.ts";
 import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
 import { createAlertManager, type AlertManagerOptions } from "./alert-manager.ts";
 import type { Notification } from "./types.ts";

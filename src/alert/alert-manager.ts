@@ -8,9 +8,9 @@
  */
 
 import { randomUUID } from "node:crypto";
-import type { Rule } from "../evaluate/rule.ts";
+import type { Rule } from "../rules/rule.ts";
 import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
-import { parseAlertSpec, type ParsedAlertSpec } from "./alert-spec.ts";
+import { parseAlertSpec, type ParsedAlertSpec } from "../rules/alert-spec.ts";
 import { buildAlert } from "./evidence.ts";
 import { exampleOfRow } from "./examples.ts";
 import { fingerprint, groupLabelsOf } from "./fingerprint.ts";

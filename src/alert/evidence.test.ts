@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Rule } from "../evaluate/rule.ts";
+import type { Rule } from "../rules/rule.ts";
 import { buildAlert } from "./evidence.ts";
 import { newAlertRecord, type AlertRecord } from "./state-machine.ts";
 import type { AlertExample } from "./types.ts";

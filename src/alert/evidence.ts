@@ -3,7 +3,7 @@
  * severity and runbook, labels, counts, times, examples and links.
  */
 
-import type { Rule } from "../evaluate/rule.ts";
+import type { Rule } from "../rules/rule.ts";
 import { MAX_EXAMPLES } from "./examples.ts";
 import { expandLinkTemplate, type LinkValues } from "./links.ts";
 import type { AlertRecord } from "./state-machine.ts";

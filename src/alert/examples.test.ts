@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Finding } from "../evaluate/rule.ts";
+import type { Finding } from "../rules/rule.ts";
 import type { CheckResultRow } from "../store/check-rows.ts";
 import { exampleOfFinding, exampleOfRow, keepExamples, timestampMs } from "./examples.ts";
 import type { AlertExample } from "./types.ts";

@@ -3,7 +3,7 @@
  * it started) and the latest 3 (what it looks like now).
  */
 
-import type { Finding } from "../evaluate/rule.ts";
+import type { Finding } from "../rules/rule.ts";
 import type { CheckResultRow } from "../store/check-rows.ts";
 import type { AlertExample } from "./types.ts";
 

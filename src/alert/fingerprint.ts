@@ -4,9 +4,9 @@
  */
 
 import { createHash } from "node:crypto";
-import type { Rule } from "../evaluate/rule.ts";
+import type { Rule } from "../rules/rule.ts";
 import type { CheckResultRow } from "../store/check-rows.ts";
-import type { OutputLabelName, ParsedAlertSpec } from "./alert-spec.ts";
+import type { OutputLabelName, ParsedAlertSpec } from "../rules/alert-spec.ts";
 
 /** The output labels of a finding: the output (or trace) it is about. */
 export type OutputLabels = Record<OutputLabelName, string>;

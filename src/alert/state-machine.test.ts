@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EachAlertSpec, RateAlertSpec, WindowAlertSpec } from "./alert-spec.ts";
+import type { EachAlertSpec, RateAlertSpec, WindowAlertSpec } from "../rules/alert-spec.ts";
 import {
   newAlertRecord,
   step,

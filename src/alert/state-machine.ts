@@ -23,7 +23,7 @@
  * are not applied here: a silenced alert changes state as usual and delivery drops the message.
  */
 
-import type { ParsedAlertSpec } from "./alert-spec.ts";
+import type { ParsedAlertSpec } from "../rules/alert-spec.ts";
 import { keepExamples } from "./examples.ts";
 import type { AlertExample, Measurement, NotificationKind } from "./types.ts";
 

@@ -3,7 +3,7 @@
  * people about a change of it, and the outcome of delivering one.
  */
 
-import type { Severity } from "../evaluate/rule.ts";
+import type { Severity } from "../rules/rule.ts";
 
 export type AlertState = "pending" | "firing" | "resolved";
 

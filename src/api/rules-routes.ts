@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { RuleSummary } from "../evaluate/backtest.ts";
 import { windowCounts, windowResultsOf } from "../store/drift-results.ts";
 import type { RuleActivity } from "../evaluate/engine.ts";
-import type { Rule, RuleFileError } from "../evaluate/rule.ts";
+import type { Rule, RuleFileError } from "../rules/rule.ts";
 import { PlumblineError } from "../errors.ts";
 import { listChecks, ruleCounts } from "../store/check-queries.ts";
 import type { Store } from "../store/store.ts";

@@ -3,7 +3,7 @@
  */
 
 import { ConfigError, loadConfig, maskSecrets } from "../config/index.ts";
-import { createLogger } from "../log.ts";
+import { createLogger } from "../service/log.ts";
 
 const USAGE = `usage: plumbline <command>
 
@@ -63,7 +63,7 @@ async function serveCommand(): Promise<number> {
   const config = loadConfig(process.env);
   const log = createLogger(config.logLevel);
   // Loaded here, not at the top: the other commands need neither chDB nor the servers.
-  const { startService } = await import("../service.ts");
+  const { startService } = await import("../service/service.ts");
   const service = await startService(config, log);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

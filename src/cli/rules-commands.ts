@@ -11,9 +11,9 @@ import type { Config } from "../config/index.ts";
 import { outputJsonText } from "../decode/normalise.ts";
 import type { RuleSummary } from "../evaluate/backtest.ts";
 import { compileRule } from "../evaluate/compile-rule.ts";
-import { loadRuleFile } from "../evaluate/load-rule.ts";
-import type { Rule, RuleFileError } from "../evaluate/rule.ts";
-import { createRuleSet } from "../evaluate/rule-set.ts";
+import { loadRuleFile } from "../rules/load-rule.ts";
+import type { Rule, RuleFileError } from "../rules/rule.ts";
+import { createRuleSet } from "../rules/rule-set.ts";
 import type { AgentOutputRow } from "../store/rows.ts";
 
 type Out = { out(text: string): void; err(text: string): void };

@@ -8,7 +8,7 @@ import {
   PARENT,
   sdkSpans,
   TRACE,
-} from "./decode-fixtures.ts";
+} from "../../test/helpers/decode-fixtures.ts";
 import { decodeJsonRequest } from "./decode-json-request.ts";
 import { TOO_DEEP_VALUE } from "./decode-result.ts";
 

@@ -10,7 +10,7 @@ import {
   PARENT,
   sdkSpans,
   TRACE,
-} from "./decode-fixtures.ts";
+} from "../../test/helpers/decode-fixtures.ts";
 import { decodeProtobufRequest, MAX_MESSAGE_DEPTH } from "./decode-protobuf-request.ts";
 import { TOO_DEEP_VALUE } from "./decode-result.ts";
 import { otlpRoot, otlpTypes } from "./otlp-schema.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { makeSpan } from "./conventions/make-span.ts";
+import { makeSpan } from "../../test/helpers/make-span.ts";
 import { inheritAgentNames } from "./inherit-agent.ts";
 import { normaliseSpans } from "./normalise.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { makeEvent, makeSpan } from "./conventions/make-span.ts";
+import { makeEvent, makeSpan } from "../../test/helpers/make-span.ts";
 import { normaliseSpan, normaliseSpans, outputJsonText } from "./normalise.ts";
 import { StatusCode } from "./span.ts";
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { windowRow } from "../../test/helpers/window-rows.ts";
 import { backtest, type BacktestSource } from "./backtest.ts";
-import { parseRule } from "./load-rule.ts";
-import type { Rule } from "./rule.ts";
+import { parseRule } from "../rules/load-rule.ts";
+import type { Rule } from "../rules/rule.ts";
 
 const HOUR = 3_600_000;
 const SINCE = Date.UTC(2026, 10, 1);

@@ -9,11 +9,11 @@
 import type { AgentOutputRow } from "../store/rows.ts";
 import { createEngine } from "./engine.ts";
 import { groupByTrace } from "./group-by-trace.ts";
-import type { Rule } from "./rule.ts";
+import type { Rule } from "../rules/rule.ts";
 import type { WindowResultRow } from "../store/drift-results.ts";
 import { evaluateInBatches } from "./windows/batches.ts";
 import { windowRules } from "./windows/scheduler.ts";
-import type { WindowSpec } from "./windows/window-spec.ts";
+import type { WindowSpec } from "../rules/window-spec.ts";
 
 export interface BacktestSource {
   outputsInWindow(fromMs: number, toMs: number): Promise<AgentOutputRow[]>;

@@ -8,15 +8,15 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { makeEvent, makeSpan, START_NANOS } from "../decode/conventions/make-span.ts";
-import type { SpanOverrides } from "../decode/conventions/make-span.ts";
+import { makeEvent, makeSpan, START_NANOS } from "../../test/helpers/make-span.ts";
+import type { SpanOverrides } from "../../test/helpers/make-span.ts";
 import { inheritAgentNames } from "../decode/inherit-agent.ts";
 import { normaliseSpan, normaliseSpans } from "../decode/normalise.ts";
 import { SpanKind, StatusCode } from "../decode/span.ts";
 import type { AttrMap, DecodedSpan } from "../decode/span.ts";
 import { compileRule, type CompiledRule } from "./compile-rule.ts";
-import { loadRuleFile } from "./load-rule.ts";
-import type { Finding } from "./rule.ts";
+import { loadRuleFile } from "../rules/load-rule.ts";
+import type { Finding } from "../rules/rule.ts";
 
 const builtinDir = fileURLToPath(new URL("../../rules/builtin/", import.meta.url));
 const TRACE_ID = "0af7651916cd43dd8448eb211c80319c";

@@ -2,13 +2,13 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parseAlertSpec } from "../alert/alert-spec.ts";
+import { parseAlertSpec } from "../rules/alert-spec.ts";
 import { newAlertRecord, step } from "../alert/state-machine.ts";
 import { compileCondition } from "./conditions.ts";
-import { loadRuleFile } from "./load-rule.ts";
-import { makeRow } from "./make-row.ts";
-import type { Rule } from "./rule.ts";
-import { createRuleSet, isRuleFileName } from "./rule-set.ts";
+import { loadRuleFile } from "../rules/load-rule.ts";
+import { makeRow } from "../../test/helpers/make-row.ts";
+import type { Rule } from "../rules/rule.ts";
+import { createRuleSet, isRuleFileName } from "../rules/rule-set.ts";
 
 const rulesRoot = fileURLToPath(new URL("../../rules/", import.meta.url));
 const builtinDir = path.join(rulesRoot, "builtin");

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { AgentOutputRow } from "../store/rows.ts";
-import { RuleCompileError } from "./compile-error.ts";
+import { RuleCompileError } from "../rules/compile-error.ts";
 import { compileRule } from "./compile-rule.ts";
 import { excerpt } from "./finding.ts";
-import { makeRow, TEST_RULE_DEFAULTS } from "./make-row.ts";
-import type { Check, MatchSpec, Rule } from "./rule.ts";
+import { makeRow, TEST_RULE_DEFAULTS } from "../../test/helpers/make-row.ts";
+import type { Check, MatchSpec, Rule } from "../rules/rule.ts";
 
 function rule(id: string, check: Check, match: MatchSpec = {}): Rule {
   return { ...TEST_RULE_DEFAULTS, id, match, check };

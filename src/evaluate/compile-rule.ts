@@ -8,14 +8,14 @@ import type { AgentOutputRow } from "../store/rows.ts";
 import { compileAssertCheck, type AsyncOutputCheck } from "./checks/assert.ts";
 import { compileJsonSchemaCheck } from "./checks/json-schema.ts";
 import { compileTraceCheck, type CompiledTraceCheck } from "./checks/trace.ts";
-import { compileAt, RuleCompileError } from "./compile-error.ts";
+import { compileAt, RuleCompileError } from "../rules/compile-error.ts";
 import { cacheFor } from "./fields.ts";
 import { toFinding } from "./finding.ts";
 import { compileMatch } from "./match.ts";
-import type { Finding, Rule } from "./rule.ts";
+import type { Finding, Rule } from "../rules/rule.ts";
 import { fieldSql, SqlParams } from "./windows/sql-fields.ts";
 import { matchSql, whereSql } from "./windows/sql-match.ts";
-import { parseWindowCheck, type WindowSpec } from "./windows/window-spec.ts";
+import { parseWindowCheck, type WindowSpec } from "../rules/window-spec.ts";
 
 export interface CompiledRule {
   rule: Rule;

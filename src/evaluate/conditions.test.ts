@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { RuleCompileError } from "./compile-error.ts";
+import { RuleCompileError } from "../rules/compile-error.ts";
 import { compileCondition } from "./conditions.ts";
 import { ABSENT } from "./finding.ts";
-import { makeRow } from "./make-row.ts";
+import { makeRow } from "../../test/helpers/make-row.ts";
 import type { AgentOutputRow } from "../store/rows.ts";
-import type { Condition } from "./rule.ts";
+import type { Condition } from "../rules/rule.ts";
 
 const invoice = makeRow({
   OutputText: JSON.stringify({

@@ -22,8 +22,9 @@
  */
 
 import type { AgentOutputRow } from "../store/rows.ts";
-import { RuleCompileError } from "./compile-error.ts";
-import { cacheFor, parseField, readField, type FieldRef, type RowCache } from "./fields.ts";
+import { RuleCompileError } from "../rules/compile-error.ts";
+import { cacheFor, readField, type RowCache } from "./fields.ts";
+import { parseField, type FieldRef } from "../rules/field-grammar.ts";
 import { ABSENT } from "./finding.ts";
 import {
   compileOperator,
@@ -31,7 +32,7 @@ import {
   type ConditionOutcome,
   type Operator,
 } from "./operators.ts";
-import type { Condition } from "./rule.ts";
+import type { Condition } from "../rules/rule.ts";
 
 export type { ConditionOutcome };
 

@@ -5,9 +5,9 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentOutputRow } from "../store/rows.ts";
 import { compileRule } from "./compile-rule.ts";
-import { loadRuleFile } from "./load-rule.ts";
-import { makeRow } from "./make-row.ts";
-import type { MatchSpec, Pattern, Rule } from "./rule.ts";
+import { loadRuleFile } from "../rules/load-rule.ts";
+import { makeRow } from "../../test/helpers/make-row.ts";
+import type { MatchSpec, Pattern, Rule } from "../rules/rule.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const docs = readFileSync(path.join(repoRoot, "docs", "rules.md"), "utf8");

@@ -6,8 +6,8 @@
 import { expect, it } from "vitest";
 import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
 import { createEngine } from "./engine.ts";
-import { parseRule } from "./load-rule.ts";
-import { makeRow } from "./make-row.ts";
+import { parseRule } from "../rules/load-rule.ts";
+import { makeRow } from "../../test/helpers/make-row.ts";
 
 const loaded = parseRule(
   {

@@ -8,7 +8,7 @@
 import type { AgentOutputRow } from "../store/rows.ts";
 import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
 import { compileRule, type CompiledRule } from "./compile-rule.ts";
-import type { Finding, Rule } from "./rule.ts";
+import type { Finding, Rule } from "../rules/rule.ts";
 
 export interface EvaluationSink {
   add(results: CheckResultRow[], evaluations: CheckEvaluationRow[]): void;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { cacheFor, parseField, readField, readFieldAsJson, type FieldRef } from "./fields.ts";
-import { makeRow } from "./make-row.ts";
+import { cacheFor, readField, readFieldAsJson } from "./fields.ts";
+import { parseField, type FieldRef } from "../rules/field-grammar.ts";
+import { makeRow } from "../../test/helpers/make-row.ts";
 
 function field(text: string): FieldRef {
   const parsed = parseField(text);

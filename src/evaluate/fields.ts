@@ -1,61 +1,11 @@
 /**
- * The closed field grammar of rules (docs/rules.md "Fields"): which part of an agent output a
- * condition, a schema check or a trace key reads. A rule naming anything else is rejected at
- * load, so a field is parsed once and read many times.
- *
- *   output.text  output.length  input.text  tool.name  finish_reason  usage.input_tokens  usage.output_tokens
- *   duration_ms  status  error.type  model  agent  service  operation  kind  provider  output.type
- *   output.json | tool.arguments | tool.result  [ .key | ["any key"] | [0] | [*] ]…
- *   attributes.<key>  resource.<key>      (the key is everything after the first dot)
+ * Reading a parsed field (src/rules/field-grammar.ts) out of one agent output: what a condition,
+ * a schema check or a trace key sees.
  */
 
 import type { AgentOutputRow } from "../store/rows.ts";
-import { parsePath, walkPath, type PathStep } from "./json-path.ts";
-
-/** Fields read straight from a column. */
-const SCALAR_ROOTS = [
-  "output.text",
-  "output.length",
-  "output.type",
-  "input.text",
-  "tool.name",
-  "finish_reason",
-  "usage.input_tokens",
-  "usage.output_tokens",
-  "duration_ms",
-  "status",
-  "error.type",
-  "model",
-  "agent",
-  "service",
-  "operation",
-  "kind",
-  "provider",
-] as const;
-
-/** Fields holding JSON, which a path may go into. */
-const JSON_ROOTS = ["output.json", "tool.arguments", "tool.result"] as const;
-
-/** Fields naming a map, whose key follows the first dot. */
-const MAP_ROOTS = ["attributes", "resource"] as const;
-
-export type ScalarRoot = (typeof SCALAR_ROOTS)[number];
-export type JsonRoot = (typeof JSON_ROOTS)[number];
-export type MapRoot = (typeof MAP_ROOTS)[number];
-export type FieldRoot = ScalarRoot | JsonRoot | MapRoot;
-
-export type { PathStep };
-
-/**
- * A parsed field. For `attributes.<key>` / `resource.<key>` the path is one key step. `text` is
- * the field as the rule wrote it; `wildcard` says whether the path holds a `[*]` step.
- */
-export interface FieldRef {
-  root: FieldRoot;
-  path: PathStep[];
-  text: string;
-  wildcard: boolean;
-}
+import { walkPath } from "../rules/json-path.ts";
+import type { FieldRef, JsonRoot, ScalarRoot } from "../rules/field-grammar.ts";
 
 /**
  * What a field holds in one output.
@@ -91,53 +41,6 @@ export function cacheFor(row: AgentOutputRow): RowCache {
     caches.set(row, cache);
   }
   return cache;
-}
-
-/** Every field name the grammar knows, for messages and docs. */
-export const FIELD_GRAMMAR: readonly string[] = [
-  ...SCALAR_ROOTS,
-  ...JSON_ROOTS.map((root) => `${root}[.path]`),
-  ...MAP_ROOTS.map((root) => `${root}.<key>`),
-];
-
-const scalarRoots = new Set<string>(SCALAR_ROOTS);
-
-/** Parses a field of the rules grammar; the message says what is wrong and where. */
-export function parseField(
-  text: string,
-): { ok: true; field: FieldRef } | { ok: false; message: string } {
-  if (scalarRoots.has(text)) {
-    return { ok: true, field: { root: text as ScalarRoot, path: [], text, wildcard: false } };
-  }
-  for (const root of MAP_ROOTS) {
-    if (text === root || text === `${root}.`) {
-      return { ok: false, message: `field "${text}" needs a key: ${root}.<key>` };
-    }
-    if (text.startsWith(`${root}.`)) {
-      const key = text.slice(root.length + 1);
-      return { ok: true, field: { root, path: [{ type: "key", key }], text, wildcard: false } };
-    }
-  }
-  for (const root of JSON_ROOTS) {
-    if (text === root) return { ok: true, field: { root, path: [], text, wildcard: false } };
-    const next = text.charAt(root.length);
-    if (text.startsWith(root) && (next === "." || next === "[")) {
-      const path = parsePath(text, root.length);
-      if (!path.ok) return { ok: false, message: `field "${text}": ${path.message}` };
-      const wildcard = path.steps.some((step) => step.type === "each");
-      return { ok: true, field: { root, path: path.steps, text, wildcard } };
-    }
-  }
-  for (const root of SCALAR_ROOTS) {
-    if (text.startsWith(`${root}.`) || text.startsWith(`${root}[`)) {
-      const hint = root === "output.text" ? " (paths go into output.json)" : "";
-      return { ok: false, message: `field "${text}": ${root} has no path${hint}` };
-    }
-  }
-  return {
-    ok: false,
-    message: `unknown field "${text}"; fields are ${FIELD_GRAMMAR.join(", ")}`,
-  };
 }
 
 function missing(message: string): FieldValue {

@@ -5,7 +5,7 @@
  */
 
 import type { AgentOutputRow } from "../store/rows.ts";
-import type { Finding, Rule } from "./rule.ts";
+import type { Finding, Rule } from "../rules/rule.ts";
 
 /** A finding before it knows its rule and span; `observed` is the raw value. */
 export interface FindingDraft {

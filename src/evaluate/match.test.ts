@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { RuleCompileError } from "./compile-error.ts";
-import { makeRow } from "./make-row.ts";
-import { compileMatch, compilePattern } from "./match.ts";
+import { RuleCompileError } from "../rules/compile-error.ts";
+import { makeRow } from "../../test/helpers/make-row.ts";
+import { compileMatch } from "./match.ts";
+import { compilePattern } from "../rules/pattern.ts";
 
 describe("compilePattern", () => {
   it("matches exact names, globs and lists", () => {

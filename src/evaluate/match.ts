@@ -4,12 +4,12 @@
  * and globs (one anchored RE2 each), and `where` conditions are compiled.
  */
 
-import { RE2JS } from "re2js";
 import type { AgentOutputRow } from "../store/rows.ts";
-import { compileAt, RuleCompileError } from "./compile-error.ts";
+import { compileAt, RuleCompileError } from "../rules/compile-error.ts";
 import { compileCondition, type CompiledCondition } from "./conditions.ts";
 import { cacheFor, type RowCache } from "./fields.ts";
-import type { MatchSpec, Pattern, WhereClause } from "./rule.ts";
+import { compilePattern } from "../rules/pattern.ts";
+import type { MatchSpec, WhereClause } from "../rules/rule.ts";
 
 export type RowPredicate = (row: AgentOutputRow, cache?: RowCache) => boolean;
 
@@ -63,61 +63,4 @@ function compileClause(clause: WhereClause): (row: AgentOutputRow, cache: RowCac
   }
   const condition = compileCondition(clause);
   return (row, cache) => condition.test(row, cache).ok;
-}
-
-/**
- * A name test for a pattern: exact, or a glob when it holds `*` (any run of characters) or `?`
- * (one character); a list matches when any entry does. Case-sensitive.
- */
-const GLOB_MEMO_SIZE = 10_000;
-
-export function compilePattern(pattern: Pattern): (value: string) => boolean {
-  const list = typeof pattern === "string" ? [pattern] : pattern;
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new RuleCompileError("", "a pattern is a name, a glob, or a non-empty list of them");
-  }
-  const exact = new Set<string>();
-  const globs: string[] = [];
-  for (const entry of list) {
-    if (typeof entry !== "string") throw new RuleCompileError("", "patterns are strings");
-    if (entry.includes("*") || entry.includes("?")) globs.push(globSource(entry));
-    else exact.add(entry);
-  }
-  if (globs.length === 0) {
-    if (exact.size === 1) {
-      const only = exact.values().next().value as string;
-      return (value) => value === only;
-    }
-    return (value) => exact.has(value);
-  }
-  const glob = RE2JS.compile(globs.join("|"), RE2JS.DOTALL);
-  // Matched values are service, agent, model and tool names: few distinct ones, seen over and
-  // over. Remember each answer (up to a bound) so a glob costs one Map lookup per output.
-  const seen = new Map<string, boolean>();
-  return (value) => {
-    if (exact.has(value)) return true;
-    let answer = seen.get(value);
-    if (answer === undefined) {
-      answer = glob.testExact(value);
-      if (seen.size < GLOB_MEMO_SIZE) seen.set(value, answer);
-    }
-    return answer;
-  };
-}
-
-function globSource(glob: string): string {
-  let source = "";
-  let literal = "";
-  const flush = () => {
-    if (literal !== "") source += RE2JS.quote(literal);
-    literal = "";
-  };
-  for (const char of glob) {
-    if (char === "*" || char === "?") {
-      flush();
-      source += char === "*" ? ".*" : ".";
-    } else literal += char;
-  }
-  flush();
-  return `(?:${source})`;
 }

@@ -4,12 +4,13 @@
  */
 
 import type { AgentOutputRow } from "../store/rows.ts";
-import { RuleCompileError } from "./compile-error.ts";
+import { RuleCompileError } from "../rules/compile-error.ts";
 import { looksLikeErrorPayload, looksLikeErrorText } from "./error-payload.ts";
-import { isTextField, readField, readFieldAsJson, type FieldRef, type RowCache } from "./fields.ts";
+import { isTextField, readField, readFieldAsJson, type RowCache } from "./fields.ts";
+import { type FieldRef } from "../rules/field-grammar.ts";
 import { ABSENT } from "./finding.ts";
 import { compileRegex } from "./regex.ts";
-import type { Condition } from "./rule.ts";
+import type { Condition } from "../rules/rule.ts";
 import { isEmpty, lengthOf, looselyEqual, parses, show, toNumber } from "./values.ts";
 
 export type ConditionOutcome =

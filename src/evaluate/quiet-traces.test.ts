@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AgentOutputRow } from "../store/rows.ts";
-import { makeRow } from "./make-row.ts";
+import { makeRow } from "../../test/helpers/make-row.ts";
 import {
   createQuietTraceEvaluator,
   QUIET_TRACE_CURSOR,

@@ -4,7 +4,7 @@
  */
 
 import { RE2JS } from "re2js";
-import { RuleCompileError } from "./compile-error.ts";
+import { RuleCompileError } from "../rules/compile-error.ts";
 
 /** Compiles an RE2 pattern; RuleCompileError (with the reason) when RE2 rejects it. */
 export function compileRegex(source: string, ignoreCase: boolean, pointer: string): RE2JS {

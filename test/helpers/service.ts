@@ -8,8 +8,12 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configSchema, type Config, type ConfigInput } from "../../src/config/index.ts";
-import { createLogger } from "../../src/log.ts";
-import { startService, type RunningService, type ServiceOptions } from "../../src/service.ts";
+import { createLogger } from "../../src/service/log.ts";
+import {
+  startService,
+  type RunningService,
+  type ServiceOptions,
+} from "../../src/service/service.ts";
 
 export function tempDir(prefix = "plumbline-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));

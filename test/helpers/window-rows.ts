@@ -1,6 +1,6 @@
 /** A drift_results row for tests of what consumes window evaluations (scheduler, backtest). */
 
-import type { Rule } from "../../src/evaluate/rule.ts";
+import type { Rule } from "../../src/rules/rule.ts";
 import type { WindowResultRow } from "../../src/store/drift-results.ts";
 
 export function windowRow(

@@ -5,7 +5,7 @@
  */
 
 import { z } from "zod";
-import type { Severity } from "../../evaluate/rule.ts";
+import type { Severity } from "../../rules/rule.ts";
 import { webhookSecretProblem } from "./sign.ts";
 
 const severity = z.enum(["info", "warning", "critical"] as const satisfies readonly Severity[]);

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { channelSchema, notificationConfigSchema } from "./channel-config.ts";
 import { makeNotification } from "./make-notification.ts";
-import { startReceiver, type TestReceiver } from "./test-receiver.ts";
+import { startReceiver, type TestReceiver } from "../../../test/helpers/test-receiver.ts";
 import { buildChannelRequest, createChannelSender } from "./transport.ts";
 
 const docs = readFileSync(

@@ -4,7 +4,7 @@
  */
 
 import type { Alert, AlertExample, Measurement, Notification, NotificationKind } from "../types.ts";
-import type { Severity } from "../../evaluate/rule.ts";
+import type { Severity } from "../../rules/rule.ts";
 import {
   alertSummary,
   alertUrl,

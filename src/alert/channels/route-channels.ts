@@ -3,8 +3,8 @@
  * `continue`, and `defaultChannels` when none matched (Alertmanager's routing tree, one level).
  */
 
-import { compilePattern } from "../../evaluate/match.ts";
-import type { Severity } from "../../evaluate/rule.ts";
+import { compilePattern } from "../../rules/pattern.ts";
+import type { Severity } from "../../rules/rule.ts";
 import type { Alert } from "../types.ts";
 import type { RouteConfig } from "./channel-config.ts";
 

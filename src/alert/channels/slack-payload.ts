@@ -4,7 +4,7 @@
  * refused for being too long.
  */
 
-import type { Severity } from "../../evaluate/rule.ts";
+import type { Severity } from "../../rules/rule.ts";
 import type { Alert, AlertExample, Notification } from "../types.ts";
 import {
   alertSummary,

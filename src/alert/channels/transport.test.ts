@@ -5,7 +5,12 @@ import { channelSchema, type ChannelConfig } from "./channel-config.ts";
 import { makeNotification } from "./make-notification.ts";
 import { alertmanagerApiAlerts, alertmanagerWebhookPayload, plumblinePayload } from "./payloads.ts";
 import { slackPayload } from "./slack-payload.ts";
-import { closedPort, startReceiver, type Respond, type TestReceiver } from "./test-receiver.ts";
+import {
+  closedPort,
+  startReceiver,
+  type Respond,
+  type TestReceiver,
+} from "../../../test/helpers/test-receiver.ts";
 import { alertmanagerAlertsUrl, createChannelSender } from "./transport.ts";
 
 const externalUrl = "https://plumbline.example.com";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { genAiConvention, isGenAiSpan } from "./genai.ts";
-import { makeEvent, makeSpan } from "./make-span.ts";
+import { makeEvent, makeSpan } from "../../../test/helpers/make-span.ts";
 
 // Attribute sets from semantic-conventions docs/gen-ai/non-normative/examples-llm-calls.md
 // (content captured on span attributes), gen-ai-spans.md and gen-ai-agent-spans.md.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { makeSpan } from "./make-span.ts";
+import { makeSpan } from "../../../test/helpers/make-span.ts";
 import { isOpenInferenceSpan, openInferenceConvention } from "./openinference.ts";
 
 // Attribute sets as openinference-instrumentation-openai (ChatCompletion spans), the LangChain

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { makeEvent, makeSpan } from "./make-span.ts";
+import { makeEvent, makeSpan } from "../../../test/helpers/make-span.ts";
 import { isOpenLlmetrySpan, openLlmetryConvention } from "./openllmetry.ts";
 
 // Spans as the Traceloop SDK's @workflow/@agent/@tool/@task decorators make them: named

@@ -3,9 +3,9 @@
 import { vi } from "vitest";
 import { toOtelTracesRow } from "../span-row.ts";
 import { spanFromRow } from "../span-from-row.ts";
-import type * as MakeSpan from "./make-span.ts";
+import type * as MakeSpan from "../../../test/helpers/make-span.ts";
 
-vi.mock("./make-span.ts", async (importOriginal) => {
+vi.mock("../../../test/helpers/make-span.ts", async (importOriginal) => {
   const original = await importOriginal<typeof MakeSpan>();
   return {
     ...original,

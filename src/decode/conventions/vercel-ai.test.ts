@@ -18,7 +18,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { AgentOutputRow } from "../../store/rows.ts";
 import { normaliseSpan } from "../normalise.ts";
-import { fromReadableSpan, makeSpan } from "./make-span.ts";
+import { fromReadableSpan, makeSpan } from "../../../test/helpers/make-span.ts";
 import { vercelAiConvention } from "./vercel-ai.ts";
 
 /** The provider-level result types, taken from the mock (`@ai-sdk/provider` is not our dependency). */

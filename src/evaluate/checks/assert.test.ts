@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { RuleCompileError } from "../compile-error.ts";
+import { RuleCompileError } from "../../rules/compile-error.ts";
 import { ABSENT } from "../finding.ts";
-import { makeRow } from "../make-row.ts";
+import { makeRow } from "../../../test/helpers/make-row.ts";
 import { compileAssertCheck, expressionInput } from "./assert.ts";
 
 const SUM = "$sum(output.json.items.amount) = output.json.total";

@@ -12,11 +12,11 @@
 
 import jsonata from "jsonata";
 import type { AgentOutputRow } from "../../store/rows.ts";
-import { compileAt, RuleCompileError } from "../compile-error.ts";
+import { compileAt, RuleCompileError } from "../../rules/compile-error.ts";
 import { compileCondition } from "../conditions.ts";
 import { cacheFor, readJsonRoot, type RowCache } from "../fields.ts";
 import type { FindingDraft } from "../finding.ts";
-import type { AssertCheck } from "../rule.ts";
+import type { AssertCheck } from "../../rules/rule.ts";
 import { Re2RegExp } from "./re2-regexp.ts";
 
 /** Wall-clock budget of one expression evaluation. */

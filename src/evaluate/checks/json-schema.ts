@@ -7,17 +7,11 @@
 
 import Ajv2020Module, { type ErrorObject } from "ajv/dist/2020.js";
 import type { AgentOutputRow } from "../../store/rows.ts";
-import { RuleCompileError } from "../compile-error.ts";
-import {
-  cacheFor,
-  parseField,
-  readField,
-  readFieldAsJson,
-  type FieldRef,
-  type RowCache,
-} from "../fields.ts";
+import { RuleCompileError } from "../../rules/compile-error.ts";
+import { cacheFor, readField, readFieldAsJson, type RowCache } from "../fields.ts";
+import { parseField, type FieldRef } from "../../rules/field-grammar.ts";
 import { ABSENT, type FindingDraft } from "../finding.ts";
-import type { JsonSchemaCheck } from "../rule.ts";
+import type { JsonSchemaCheck } from "../../rules/rule.ts";
 
 const Ajv2020 = Ajv2020Module.default;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { AgentOutputRow } from "../../store/rows.ts";
-import { makeRow } from "../make-row.ts";
+import { makeRow } from "../../../test/helpers/make-row.ts";
 import { compileMatch } from "../match.ts";
-import type { MatchSpec, TraceCheck } from "../rule.ts";
+import type { MatchSpec, TraceCheck } from "../../rules/rule.ts";
 import { evaluateTraceCheck } from "./trace.ts";
 import { startNs } from "./span-time.ts";
 

@@ -23,12 +23,13 @@
  */
 
 import type { AgentOutputRow } from "../../store/rows.ts";
-import { compileAt, RuleCompileError } from "../compile-error.ts";
+import { compileAt, RuleCompileError } from "../../rules/compile-error.ts";
 import { looksLikeErrorPayload } from "../error-payload.ts";
-import { cacheFor, parseField, readField, readJsonRoot, type FieldRef } from "../fields.ts";
+import { cacheFor, readField, readJsonRoot } from "../fields.ts";
+import { parseField, type FieldRef } from "../../rules/field-grammar.ts";
 import { excerpt, toFinding } from "../finding.ts";
 import { compileMatch } from "../match.ts";
-import type { Finding, Rule, TraceCheck } from "../rule.ts";
+import type { Finding, Rule, TraceCheck } from "../../rules/rule.ts";
 import { spanTime } from "./span-time.ts";
 
 export type RowMatcher = (row: AgentOutputRow) => boolean;

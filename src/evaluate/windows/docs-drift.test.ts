@@ -3,7 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseRule } from "../load-rule.ts";
+import { parseRule } from "../../rules/load-rule.ts";
 
 const page = readFileSync(new URL("../../../docs/drift.md", import.meta.url), "utf8");
 const schema = JSON.parse(

@@ -12,15 +12,15 @@ import {
   type TimeRangeMs,
   type WindowSides,
   type WindowSource,
-} from "../../store/window-queries.ts";
+} from "./window-queries.ts";
 import { evaluateDrift, twoProportionZTest, type DriftAggregates } from "../drift/index.ts";
 import { normalSurvival } from "../drift/special-functions.ts";
-import type { Rule } from "../rule.ts";
+import type { Rule } from "../../rules/rule.ts";
 import { fieldSql, SqlParams } from "./sql-fields.ts";
 import { matchSql, whereSql } from "./sql-match.ts";
 import { batchedFetch, directFetch, type WindowFetch } from "./window-fetch.ts";
-import { defaultSignificance } from "./significance.ts";
-import type { DriftSpec, RateSpec, Reference, WindowSpec } from "./window-spec.ts";
+import { defaultSignificance } from "../../rules/significance.ts";
+import type { DriftSpec, RateSpec, Reference, WindowSpec } from "../../rules/window-spec.ts";
 
 type Draft = Omit<
   WindowResultRow,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { windowRow } from "../../../test/helpers/window-rows.ts";
 import type { WindowResultRow } from "../../store/drift-results.ts";
-import { parseRule } from "../load-rule.ts";
-import type { Rule } from "../rule.ts";
+import { parseRule } from "../../rules/load-rule.ts";
+import type { Rule } from "../../rules/rule.ts";
 import { createWindowScheduler, dueWindowEnds } from "./scheduler.ts";
 
 const MINUTE = 60_000;

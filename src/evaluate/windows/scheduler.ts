@@ -9,10 +9,10 @@
  * tick, which its cursor then catches up.
  */
 
-import type { Rule } from "../rule.ts";
+import type { Rule } from "../../rules/rule.ts";
 import type { WindowResultRow } from "../../store/drift-results.ts";
 import { evaluateInBatches } from "./batches.ts";
-import { parseWindowCheck, type WindowSpec } from "./window-spec.ts";
+import { parseWindowCheck, type WindowSpec } from "../../rules/window-spec.ts";
 
 export interface WindowSchedulerOptions {
   rules(): readonly Rule[];

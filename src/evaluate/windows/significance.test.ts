@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { aggregateNumeric, aggregateCategorical } from "../drift/aggregate-samples.ts";
 import { evaluateDrift } from "../drift/index.ts";
 import { categoricalSample, createRandom, normalSample } from "../drift/seeded-random.ts";
-import { DAILY_FALSE_ALARM_RATE, defaultSignificance } from "./significance.ts";
+import { DAILY_FALSE_ALARM_RATE, defaultSignificance } from "../../rules/significance.ts";
 
 const MINUTE = 60_000;
 

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { openTestStore } from "../../../test/helpers/store.ts";
 import type { Store } from "../../store/store.ts";
-import { parseField } from "../fields.ts";
-import { makeRow } from "../make-row.ts";
+import { parseField } from "../../rules/field-grammar.ts";
+import { makeRow } from "../../../test/helpers/make-row.ts";
 import { fieldSql, SqlParams } from "./sql-fields.ts";
 
 let store: Store;

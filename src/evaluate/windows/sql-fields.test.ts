@@ -2,9 +2,10 @@
  * against readField on a real store in sql-match.test.ts. */
 
 import { describe, expect, it } from "vitest";
-import { RuleCompileError } from "../compile-error.ts";
-import { parseField, type FieldRef } from "../fields.ts";
-import { fieldSql, naturalKind, SqlParams } from "./sql-fields.ts";
+import { RuleCompileError } from "../../rules/compile-error.ts";
+import { parseField, type FieldRef } from "../../rules/field-grammar.ts";
+import { fieldSql, SqlParams } from "./sql-fields.ts";
+import { naturalKind } from "../../rules/field-grammar.ts";
 
 function field(text: string): FieldRef {
   const parsed = parseField(text);

@@ -13,8 +13,8 @@
  * Number() also reads "0x1F", "0b1" and "0o7", which SQL reads as not a number.
  */
 
-import { RuleCompileError } from "../compile-error.ts";
-import type { FieldRef, ScalarRoot } from "../fields.ts";
+import { RuleCompileError } from "../../rules/compile-error.ts";
+import type { FieldRef, ScalarRoot, ValueKind } from "../../rules/field-grammar.ts";
 
 /** Collects query parameters; add() returns the placeholder, e.g. "{p0:String}". */
 export class SqlParams {
@@ -51,7 +51,8 @@ function isNumberList(value: string | readonly string[] | readonly number[]): va
   return Array.isArray(value) && value.some((item) => typeof item === "number");
 }
 
-export type SqlValueKind = "numeric" | "categorical";
+/** How SQL reads a field: as numbers or as categories. */
+export type SqlValueKind = ValueKind;
 
 /**
  * How SQL sees a field of one row. `present` is a UInt8 expression; the value expression means
@@ -276,17 +277,4 @@ export function fieldSql(field: FieldRef, kind: SqlValueKind, params: SqlParamsL
   const read = readSql(field, params);
   const value = kind === "numeric" ? `toFloat64(${numberOf(read, params)})` : textOf(read, params);
   return read.present === "1" ? `toNullable(${value})` : `if(${read.present}, ${value}, NULL)`;
-}
-
-/**
- * Whether a field is numeric by nature (usage.*, duration_ms, output.length) or text
- * ("categorical"); undefined when it could be either (JSON paths, attributes).
- */
-export function naturalKind(field: FieldRef): SqlValueKind | undefined {
-  if (field.root === "attributes" || field.root === "resource") return undefined;
-  if (field.root === "output.json") return undefined;
-  if (field.root === "tool.arguments" || field.root === "tool.result") {
-    return field.path.length === 0 ? "categorical" : undefined;
-  }
-  return NUMBER_READS[field.root] === undefined ? "categorical" : "numeric";
 }

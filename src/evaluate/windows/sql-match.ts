@@ -11,12 +11,13 @@
  *   code points rather than UTF-16 units: beyond 1 MiB, astral characters shift the cut.
  */
 
-import { compileAt, RuleCompileError } from "../compile-error.ts";
+import { compileAt, RuleCompileError } from "../../rules/compile-error.ts";
 import { compileCondition } from "../conditions.ts";
-import { parseField, type FieldRef } from "../fields.ts";
-import { compilePattern, PATTERN_COLUMNS } from "../match.ts";
+import { parseField, type FieldRef } from "../../rules/field-grammar.ts";
+import { PATTERN_COLUMNS } from "../match.ts";
+import { compilePattern } from "../../rules/pattern.ts";
 import { MAX_MATCH_CHARS, OPERATOR_KEYS } from "../operators.ts";
-import type { Condition, MatchSpec, Pattern, WhereClause } from "../rule.ts";
+import type { Condition, MatchSpec, Pattern, WhereClause } from "../../rules/rule.ts";
 import {
   and,
   JS_SPACE,

@@ -22,7 +22,7 @@ import {
   type TimeRangeMs,
   type WindowSides,
   type WindowSource,
-} from "../../store/window-queries.ts";
+} from "./window-queries.ts";
 
 type Enough = (nReference: number, nCurrent: number) => boolean;
 

@@ -5,17 +5,17 @@
  */
 
 import { fileURLToPath } from "node:url";
-import type { RulesApiDeps } from "./api/rules-routes.ts";
-import type { Config } from "./config/index.ts";
-import { backtest } from "./evaluate/backtest.ts";
-import { createEngine, type Engine } from "./evaluate/engine.ts";
-import { parseRule } from "./evaluate/load-rule.ts";
-import { createQuietTraceEvaluator } from "./evaluate/quiet-traces.ts";
-import type { Rule, RuleFileError } from "./evaluate/rule.ts";
-import { createRuleSet } from "./evaluate/rule-set.ts";
-import { PlumblineError } from "./errors.ts";
+import type { RulesApiDeps } from "../api/rules-routes.ts";
+import type { Config } from "../config/index.ts";
+import { backtest } from "../evaluate/backtest.ts";
+import { createEngine, type Engine } from "../evaluate/engine.ts";
+import { parseRule } from "../rules/load-rule.ts";
+import { createQuietTraceEvaluator } from "../evaluate/quiet-traces.ts";
+import type { Rule, RuleFileError } from "../rules/rule.ts";
+import { createRuleSet } from "../rules/rule-set.ts";
+import { PlumblineError } from "../errors.ts";
 import type { Logger } from "./log.ts";
-import { createBufferedWriter } from "./store/buffered-writer.ts";
+import { createBufferedWriter } from "../store/buffered-writer.ts";
 import {
   outputsInWindow,
   outputsOfTraces,
@@ -25,15 +25,15 @@ import {
   writeCheckEvaluations,
   writeCheckResults,
   writeCursor,
-} from "./store/check-queries.ts";
-import type { CheckEvaluationRow, CheckResultRow } from "./store/check-rows.ts";
-import type { Store } from "./store/store.ts";
-import { lastWindowEnds, saveWindowResults, type WindowResultRow } from "./store/drift-results.ts";
-import { evaluateWindowRules } from "./evaluate/windows/evaluate-window.ts";
-import { createWindowScheduler } from "./evaluate/windows/scheduler.ts";
+} from "../store/check-queries.ts";
+import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
+import type { Store } from "../store/store.ts";
+import { lastWindowEnds, saveWindowResults, type WindowResultRow } from "../store/drift-results.ts";
+import { evaluateWindowRules } from "../evaluate/windows/evaluate-window.ts";
+import { createWindowScheduler } from "../evaluate/windows/scheduler.ts";
 
 /** The built-in detectors shipped with Plumbline. */
-export const BUILTIN_RULES_DIR = fileURLToPath(new URL("../rules/builtin", import.meta.url));
+export const BUILTIN_RULES_DIR = fileURLToPath(new URL("../../rules/builtin", import.meta.url));
 
 export interface Evaluation {
   engine: Engine;

@@ -4,12 +4,17 @@
  * applied, and the cross-key checks the schema cannot say, each with a JSON pointer.
  */
 
-import { parseDuration } from "../../alert/duration.ts";
-import type { DriftMethod } from "../drift/index.ts";
-import { parseField, type FieldRef } from "../fields.ts";
-import type { DriftCheck, RateCheck, ReferenceSpec, TimeRange, WhereClause } from "../rule.ts";
+import { parseDuration } from "./duration.ts";
+import { naturalKind, parseField, type FieldRef, type ValueKind } from "./field-grammar.ts";
+import type {
+  DriftCheck,
+  DriftMethod,
+  RateCheck,
+  ReferenceSpec,
+  TimeRange,
+  WhereClause,
+} from "./rule.ts";
 import { defaultSignificance } from "./significance.ts";
-import { naturalKind, type SqlValueKind } from "./sql-fields.ts";
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -43,7 +48,7 @@ interface Schedule {
 export interface DriftSpec extends Schedule {
   type: "drift";
   field: FieldRef;
-  kind: SqlValueKind;
+  kind: ValueKind;
   method: DriftMethod;
   threshold: number | undefined;
   reference: Reference;

@@ -6,8 +6,8 @@
 
 import type { Attributes, HrTime } from "@opentelemetry/api";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { SpanKind, StatusCode } from "../span.ts";
-import type { AttrMap, AttrValue, DecodedEvent, DecodedSpan } from "../span.ts";
+import { SpanKind, StatusCode } from "../../src/decode/span.ts";
+import type { AttrMap, AttrValue, DecodedEvent, DecodedSpan } from "../../src/decode/span.ts";
 
 /** 2023-11-14T22:13:20Z, a start time whose DateTime64 text is easy to read in assertions. */
 export const START_NANOS = 1_700_000_000_123_456_789n;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseRule } from "../load-rule.ts";
+import { parseRule } from "./load-rule.ts";
 import { parseWindowCheck, type WindowSpec } from "./window-spec.ts";
 
 const MINUTE = 60_000;

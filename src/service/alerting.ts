@@ -5,15 +5,15 @@
  */
 
 import { randomUUID } from "node:crypto";
-import type { AlertsApiDeps } from "./api/alerts-routes.ts";
-import { createAlertManager, type AlertManager } from "./alert/alert-manager.ts";
-import { createChannelSender } from "./alert/channels/transport.ts";
-import { routeChannels } from "./alert/channels/route-channels.ts";
-import { createDeliveryWorker } from "./alert/delivery-worker.ts";
-import { isSilenced, type Silence } from "./alert/silences.ts";
-import type { AlertRecord } from "./alert/state-machine.ts";
-import type { Config } from "./config/index.ts";
-import type { Rule } from "./evaluate/rule.ts";
+import type { AlertsApiDeps } from "../api/alerts-routes.ts";
+import { createAlertManager, type AlertManager } from "../alert/alert-manager.ts";
+import { createChannelSender } from "../alert/channels/transport.ts";
+import { routeChannels } from "../alert/channels/route-channels.ts";
+import { createDeliveryWorker } from "../alert/delivery-worker.ts";
+import { isSilenced, type Silence } from "../alert/silences.ts";
+import type { AlertRecord } from "../alert/state-machine.ts";
+import type { Config } from "../config/index.ts";
+import type { Rule } from "../rules/rule.ts";
 import type { Logger } from "./log.ts";
 import {
   alertHistory,
@@ -27,8 +27,8 @@ import {
   saveAlerts,
   saveOutbox,
   saveSilence,
-} from "./store/alert-queries.ts";
-import type { Store } from "./store/store.ts";
+} from "../store/alert-queries.ts";
+import type { Store } from "../store/store.ts";
 
 export interface Alerting {
   manager: AlertManager;

@@ -10,11 +10,11 @@ import { readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
 import Ajv2020Module, { type ValidateFunction } from "ajv/dist/2020.js";
 import { RuleCompileError } from "./compile-error.ts";
-import { compileRule } from "./compile-rule.ts";
-import { parseAlertSpec } from "../alert/alert-spec.ts";
-import { parseField } from "./fields.ts";
+import { compileRule } from "../evaluate/compile-rule.ts";
+import { parseAlertSpec } from "./alert-spec.ts";
+import { parseField } from "./field-grammar.ts";
 import { asRecord, readableErrors } from "./schema-errors.ts";
-import { parseWindowCheck } from "./windows/window-spec.ts";
+import { parseWindowCheck } from "./window-spec.ts";
 import type {
   AlertSpec,
   AssertCheck,

@@ -4,7 +4,7 @@
  * as the decoder would for plain (unfenced) JSON objects and arrays.
  */
 
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../../src/store/rows.ts";
 
 export function makeRow(overrides: Partial<AgentOutputRow> = {}): AgentOutputRow {
   const outputText = overrides.OutputText ?? "Your order #4411 shipped yesterday.";

@@ -6,7 +6,7 @@
 
 import { metrics, type Counter, type Histogram } from "@opentelemetry/api";
 import { NodeSDK } from "@opentelemetry/sdk-node";
-import type { Config } from "./config/index.ts";
+import type { Config } from "../config/index.ts";
 import type { Logger } from "./log.ts";
 
 export interface OwnTelemetry {

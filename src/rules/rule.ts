@@ -145,6 +145,9 @@ export interface DriftCheck {
   category?: string;
 }
 
+/** The statistical test of a drift check (`auto` picks one by sample size and kind). */
+export type DriftMethod = NonNullable<DriftCheck["method"]>;
+
 /** Checks evaluated over time windows by the window scheduler, not per output. */
 export type WindowCheck = RateCheck | DriftCheck;
 

@@ -12,8 +12,8 @@ import {
   SimpleSpanProcessor,
   type ReadableSpan,
 } from "@opentelemetry/sdk-trace-base";
-import type { DecodeResult } from "./decode-result.ts";
-import type { AttrValue, DecodedSpan } from "./span.ts";
+import type { DecodeResult } from "../../src/decode/decode-result.ts";
+import type { AttrValue, DecodedSpan } from "../../src/decode/span.ts";
 
 export const TRACE = "0af7651916cd43dd8448eb211c80319c";
 export const PARENT = "b7ad6b7169203331";

@@ -6,7 +6,7 @@
  * parameters too. Rows of agent_outputs are read with FINAL: a span a client re-sent counts once.
  */
 
-import type { Store } from "./store.ts";
+import type { Store } from "../../store/store.ts";
 
 /** Parameters collected while building a query: add() returns the placeholder. */
 export interface QueryParams {
