@@ -44,7 +44,8 @@ import type { Rule } from "../src/rules/rule.ts";
 import { evaluateWindowRule } from "../src/evaluate/windows/evaluate-window.ts";
 import { fieldSql, SqlParams } from "../src/evaluate/windows/sql-fields.ts";
 import { matchSql } from "../src/evaluate/windows/sql-match.ts";
-import { parseWindowCheck, type DriftSpec } from "../src/rules/window-spec.ts";
+import type { DriftSpec } from "../src/rules/window-spec.ts";
+import { compileRule } from "../src/evaluate/compile-rule.ts";
 import type { WindowResultRow } from "../src/store/drift-results.ts";
 import { createClickHouseClient } from "../src/store/client.ts";
 import { runMigrations, tableNames } from "../src/store/migrations.ts";
@@ -194,13 +195,12 @@ function load(
       },
     },
     "bench.json",
+    { compile: compileRule },
   );
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
-  const check = loaded.rule.check;
-  if (check.type !== "drift") throw new Error("not a drift rule");
-  const parsed = parseWindowCheck(check);
-  if (!parsed.ok || parsed.spec.type !== "drift") throw new Error(JSON.stringify(parsed));
-  return { rule: loaded.rule, spec: parsed.spec };
+  const spec = loaded.rule.window;
+  if (spec?.type !== "drift") throw new Error("not a drift rule");
+  return { rule: loaded.rule, spec };
 }
 
 /** The store with `client.query` timed: which of an evaluation's queries costs what. */

@@ -83,6 +83,32 @@ describe("plumbline rules check", () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(/^broken\.json: \/severity: /m);
   });
+
+  it("prints every problem of a file at once: schema, field, regex and alert block", async () => {
+    const dir = tempDir("plumbline-rules-check-");
+    writeFileSync(
+      join(dir, "three.json"),
+      JSON.stringify({
+        id: "three",
+        severity: "urgent",
+        match: { where: [{ field: "output.txt", exists: true }] },
+        check: { type: "assert", assertions: [{ field: "output.text", matches: "(unclosed" }] },
+        alert: { mode: "each", groupBy: ["team"] },
+      }),
+    );
+    const { code, stderr } = await run(["rules", "check", dir]);
+    expect(code).toBe(1);
+    const lines = stderr.trim().split("\n");
+    expect(lines).toEqual([
+      expect.stringMatching(/^three\.json: \/severity: /),
+      expect.stringMatching(/^three\.json: \/match\/where\/0\/field: unknown field "output\.txt"/),
+      expect.stringMatching(/^three\.json: \/alert\/groupBy\/0: .*"team" is not a label/),
+      expect.stringMatching(
+        /^three\.json: \/check\/assertions\/0\/matches: invalid regular expression/,
+      ),
+      expect.stringMatching(/^4 error\(s\) in /),
+    ]);
+  });
 });
 
 describe("plumbline rules test", () => {

@@ -5,14 +5,15 @@
  * should, window by window.
  */
 
+import type { CompiledRule } from "../src/evaluate/compile-rule.ts";
+import { loadTestRuleFile, parseTestRule } from "./helpers/rules.ts";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backtest } from "../src/evaluate/backtest.ts";
 import { createEngine } from "../src/evaluate/engine.ts";
 import { makeRow } from "./helpers/make-row.ts";
-import { loadRuleFile, parseRule } from "../src/rules/load-rule.ts";
+
 import { createQuietTraceEvaluator } from "../src/evaluate/quiet-traces.ts";
-import type { Rule } from "../src/rules/rule.ts";
 import {
   listChecks,
   outputsInWindow,
@@ -41,8 +42,8 @@ afterAll(async () => {
 
 const NOW_S = Math.floor(Date.now() / 1000);
 
-function rule(json: unknown): Rule {
-  const result = parseRule(json, "test.json");
+function rule(json: unknown): CompiledRule {
+  const result = parseTestRule(json, "test.json");
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return result.rule;
 }
@@ -185,7 +186,7 @@ describe("evaluation tables", () => {
 
 describe("quiet traces on the store", () => {
   const BUILTIN = fileURLToPath(new URL("../rules/builtin/", import.meta.url));
-  const loaded = loadRuleFile(`${BUILTIN}error-swallowed.json`, BUILTIN);
+  const loaded = loadTestRuleFile(`${BUILTIN}error-swallowed.json`, BUILTIN);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   const swallowed = loaded.rule;
   const QUIET_MS = 1_000;

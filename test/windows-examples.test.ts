@@ -1,3 +1,4 @@
+import { loadTestRuleFile } from "./helpers/rules.ts";
 // The rate and drift rules shipped in rules/examples, run against traffic they were written
 // for: each catches its planted silent failure, and stays quiet on the same traffic without it.
 
@@ -5,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backtest } from "../src/evaluate/backtest.ts";
 import { createRandom, normalSample } from "../src/evaluate/drift/seeded-random.ts";
-import { loadRuleFile } from "../src/rules/load-rule.ts";
+
 import { makeRow } from "./helpers/make-row.ts";
 import {
   evaluateWindowRule,
@@ -46,7 +47,7 @@ function over(n: number, from: number, to: number, make: (i: number) => Partial<
 }
 
 async function evaluate(file: string, atMs: number) {
-  const loaded = loadRuleFile(path.join(EXAMPLES, file), EXAMPLES);
+  const loaded = loadTestRuleFile(path.join(EXAMPLES, file), EXAMPLES);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   const check = loaded.rule.check;
   if (check.type !== "rate" && check.type !== "drift") throw new Error(`${file} is not windowed`);
@@ -163,7 +164,7 @@ describe("the shipped rate and drift examples", () => {
 
 describe("backtests of window rules", () => {
   it("evaluate each scheduled window as it was then", async () => {
-    const loaded = loadRuleFile(path.join(EXAMPLES, "invoice-total-drift.json"), EXAMPLES);
+    const loaded = loadTestRuleFile(path.join(EXAMPLES, "invoice-total-drift.json"), EXAMPLES);
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
     const [summary] = await backtest({
       rules: [loaded.rule],

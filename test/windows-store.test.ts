@@ -1,3 +1,4 @@
+import { parseTestRule } from "./helpers/rules.ts";
 // Window rules over a real embedded store: the aggregates ClickHouse computes give the same
 // statistics as the Node definitions (aggregate-samples.ts, themselves checked against scipy),
 // and windows, baselines, exclusions, minSamples and the rate measures behave as documented.
@@ -10,7 +11,7 @@ import {
   type DriftMethod,
 } from "../src/evaluate/drift/index.ts";
 import { createRandom, normalSample } from "../src/evaluate/drift/seeded-random.ts";
-import { parseRule } from "../src/rules/load-rule.ts";
+
 import { makeRow } from "./helpers/make-row.ts";
 import type { Rule } from "../src/rules/rule.ts";
 import {
@@ -55,7 +56,7 @@ function spread(
 }
 
 function load(json: Record<string, unknown>): { rule: Rule; spec: WindowSpec } {
-  const loaded = parseRule({ id: "test.window", ...json }, "test.json");
+  const loaded = parseTestRule({ id: "test.window", ...json }, "test.json");
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   const check = loaded.rule.check;
   if (check.type !== "rate" && check.type !== "drift") throw new Error("not a window rule");

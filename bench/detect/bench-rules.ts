@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { WindowEvaluation } from "../../src/evaluate/backtest.ts";
+import { compileRule, type CompiledRule } from "../../src/evaluate/compile-rule.ts";
 import { compilePattern } from "../../src/rules/pattern.ts";
+import { issuesAreBugs } from "../../src/rules/rule-issues.ts";
 import type { Rule } from "../../src/rules/rule.ts";
 import { createRuleSet } from "../../src/rules/rule-set.ts";
 import { BUILTIN_RULES_DIR } from "../../src/service/evaluation.ts";
@@ -57,12 +59,12 @@ export function makeRulesDir(sources: readonly string[] = BENCH_RULE_SOURCES): B
 }
 
 /** Every enabled rule the service loads: the built-ins, then `rulesDir`. Throws on a broken file. */
-export function loadBenchRules(rulesDir: string): Rule[] {
+export function loadBenchRules(rulesDir: string): readonly CompiledRule[] {
   return loadRules([BUILTIN_RULES_DIR, rulesDir]);
 }
 
-function loadRules(dirs: string[]): Rule[] {
-  const set = createRuleSet({ dirs, pollMs: 0 });
+function loadRules(dirs: string[]): readonly CompiledRule[] {
+  const set = createRuleSet({ dirs, pollMs: 0, compile: compileRule });
   set.close();
   const errors = set.errors();
   if (errors.length > 0) {
@@ -87,7 +89,7 @@ export function selectsAny(
   }
   const pattern = rule.match.service;
   if (pattern === undefined) return true;
-  const matches = compilePattern(pattern);
+  const matches = compilePattern(pattern, issuesAreBugs("bench rules"));
   return services.some((service) => matches(service));
 }
 

@@ -4,6 +4,7 @@
  * window alert follows its evaluations), and evidence marking detection.
  */
 
+import { handMadeRule } from "../../test/helpers/rules.ts";
 import { describe, expect, it } from "vitest";
 import type { WindowEvaluation } from "../../src/evaluate/backtest.ts";
 import type { Rule } from "../../src/rules/rule.ts";
@@ -14,18 +15,19 @@ const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 0, 5);
 const TIMING = { tickMs: 10_000, traceQuietMs: 30_000, windowSettleMs: 15_000 };
 
-const rule = (id: string, check: Rule["check"], alert?: Rule["alert"]): Rule => ({
-  id,
-  description: "",
-  severity: "warning",
-  enabled: true,
-  labels: {},
-  match: {},
-  check,
-  ...(alert && { alert }),
-  version: "v1",
-  file: `${id}.json`,
-});
+const rule = (id: string, check: Rule["check"], alert?: Rule["alert"]): Rule =>
+  handMadeRule({
+    id,
+    description: "",
+    severity: "warning",
+    enabled: true,
+    labels: {},
+    match: {},
+    check,
+    ...(alert && { alert }),
+    version: "v1",
+    file: `${id}.json`,
+  });
 const EACH = rule("each-rule", { type: "assert", assertions: [] });
 const DRIFT = rule("drift-rule", { type: "drift", field: "output.length" });
 const RATE = rule(

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { configSchema } from "../../src/config/index.ts";
 import type { RuleSummary, WindowEvaluation } from "../../src/evaluate/backtest.ts";
 import type { Rule } from "../../src/rules/rule.ts";
+import { ruleDefinition } from "../../src/rules/load-rule.ts";
 import { startChildService } from "../../test/helpers/child-service.ts";
 import { freePort } from "../../test/helpers/service.ts";
 import { SIMULATED_SERVICES } from "./bench-rules.ts";
@@ -197,7 +198,7 @@ async function backtestWindows(
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
-      rules: rules.map(({ version: _version, file: _file, ...content }) => content),
+      rules: rules.map(ruleDefinition),
       since: String(fromMs),
       until: String(untilMs),
     }),

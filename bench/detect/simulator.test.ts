@@ -6,6 +6,8 @@
  * Plumbline makes of the spans, and what the built-in detectors find in them.
  */
 
+import type { CompiledRule } from "../../src/evaluate/compile-rule.ts";
+import { loadTestRuleFile } from "../../test/helpers/rules.ts";
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,8 +19,7 @@ import { inheritAgentNames } from "../../src/decode/inherit-agent.ts";
 import { normaliseSpans } from "../../src/decode/normalise.ts";
 import { createEngine } from "../../src/evaluate/engine.ts";
 import { groupByTrace } from "../../src/evaluate/group-by-trace.ts";
-import { loadRuleFile } from "../../src/rules/load-rule.ts";
-import type { Rule } from "../../src/rules/rule.ts";
+
 import type { AgentOutputRow } from "../../src/store/rows.ts";
 import { SUMMARY_MAX_TOKENS } from "./research-agent.ts";
 import {
@@ -129,7 +130,7 @@ function spansHash(batches: ReadableSpan[][], fromMs: number, toMs: number): str
 // Built-in detectors, as the rule set loads them.
 
 const builtinDir = fileURLToPath(new URL("../../rules/builtin/", import.meta.url));
-const BUILTINS: Rule[] = [
+const BUILTINS: CompiledRule[] = [
   "duplicate-side-effect",
   "empty-output",
   "error-swallowed",
@@ -138,7 +139,7 @@ const BUILTINS: Rule[] = [
   "tool-error-in-disguise",
   "truncated-output",
 ].map((name) => {
-  const result = loadRuleFile(path.join(builtinDir, `${name}.json`), builtinDir);
+  const result = loadTestRuleFile(path.join(builtinDir, `${name}.json`), builtinDir);
   if (!result.ok) throw new Error(`${name}: ${JSON.stringify(result.errors)}`);
   return result.rule;
 });

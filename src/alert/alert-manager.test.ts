@@ -1,10 +1,11 @@
+import { handMadeRule } from "../../test/helpers/rules.ts";
 import { describe, expect, it } from "vitest";
 import type { Rule } from "../rules/rule.ts";
 import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
 import { createAlertManager, type AlertManagerOptions } from "./alert-manager.ts";
 import type { Notification } from "./types.ts";
 
-const rule: Rule = {
+const rule: Rule = handMadeRule({
   id: "replies-short",
   description: "Replies are short",
   severity: "critical",
@@ -15,7 +16,7 @@ const rule: Rule = {
   alert: { mode: "each", resolveAfter: "1m" },
   version: "0123456789ab",
   file: "r.json",
-};
+});
 
 function finding(i: number, service = "svc"): CheckResultRow {
   return {
@@ -116,7 +117,7 @@ describe("alert manager", () => {
 
 describe("rate alerts", () => {
   it("add up the counts of every agent when grouped by service only", async () => {
-    const rateRule: Rule = {
+    const rateRule: Rule = handMadeRule({
       ...rule,
       id: "rate-rule",
       alert: {
@@ -127,7 +128,7 @@ describe("rate alerts", () => {
         for: "0s",
         groupBy: ["service"],
       },
-    };
+    });
     const { m, sent } = manager({
       rules: () => [rateRule],
       route: () => ["hook"],

@@ -10,7 +10,7 @@
 import { randomUUID } from "node:crypto";
 import type { Rule } from "../rules/rule.ts";
 import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
-import { parseAlertSpec, type ParsedAlertSpec } from "../rules/alert-spec.ts";
+import type { ParsedAlertSpec } from "../rules/alert-spec.ts";
 import { buildAlert } from "./evidence.ts";
 import { exampleOfRow } from "./examples.ts";
 import { fingerprint, groupLabelsOf } from "./fingerprint.ts";
@@ -84,12 +84,18 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
   const records = new Map(options.initialRecords.map((r) => [r.fingerprint, r]));
   let chain: Promise<void> = Promise.resolve();
 
+  /** The rules by id; indexed again only when the rule set changed. */
+  let index: { of: readonly Rule[]; byId: Map<string, Rule> } = { of: [], byId: new Map() };
+  function ruleById(ruleId: string): Rule | undefined {
+    const rules = options.rules();
+    if (index.of !== rules) index = { of: rules, byId: new Map(rules.map((r) => [r.id, r])) };
+    return index.byId.get(ruleId);
+  }
+
+  /** A rule and its alert spec (parsed when the rule was loaded). */
   function ruleWithSpec(ruleId: string): { rule: Rule; spec: ParsedAlertSpec } | undefined {
-    const rule = options.rules().find((r) => r.id === ruleId);
-    if (rule === undefined) return undefined;
-    const windowed = rule.check.type === "rate" || rule.check.type === "drift";
-    const parsed = parseAlertSpec(rule.alert, rule.labels, windowed);
-    return parsed.ok ? { rule, spec: parsed.spec } : undefined;
+    const rule = ruleById(ruleId);
+    return rule === undefined ? undefined : { rule, spec: rule.alertSpec };
   }
 
   /** Runs `work` after everything queued before it; state changes never interleave. */
@@ -337,7 +343,7 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
 
   function view(record: AlertRecord): Alert | undefined {
     if (record.state === "inactive" || record.pendingSince === undefined) return undefined;
-    const found = options.rules().find((r) => r.id === record.ruleId);
+    const found = ruleById(record.ruleId);
     const rule = found ?? {
       id: record.ruleId,
       version: "",

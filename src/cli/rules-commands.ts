@@ -10,8 +10,8 @@ import { parseTimeParam } from "../api/time-param.ts";
 import type { Config } from "../config/index.ts";
 import { outputJsonText } from "../decode/normalise.ts";
 import type { RuleSummary } from "../evaluate/backtest.ts";
-import { compileRule } from "../evaluate/compile-rule.ts";
-import { loadRuleFile } from "../rules/load-rule.ts";
+import { compileRule, type CompiledRule } from "../evaluate/compile-rule.ts";
+import { loadRuleFile, ruleDefinition } from "../rules/load-rule.ts";
 import type { Rule, RuleFileError } from "../rules/rule.ts";
 import { createRuleSet } from "../rules/rule-set.ts";
 import type { AgentOutputRow } from "../store/rows.ts";
@@ -27,7 +27,7 @@ const formatError = (e: RuleFileError) => `${e.file}: ${e.pointer || "/"}: ${e.m
 
 /** Validates every rule file under dir; prints each error as `file: /pointer: message`. */
 export function rulesCheck(dir: string, io: Out = stdio): number {
-  const set = createRuleSet({ dirs: [dir], pollMs: 0 });
+  const set = createRuleSet({ dirs: [dir], pollMs: 0, compile: compileRule });
   set.close();
   const errors = set.errors();
   for (const error of errors) io.err(formatError(error));
@@ -50,7 +50,7 @@ export async function rulesTest(
   examplesFile: string,
   io: Out = stdio,
 ): Promise<number> {
-  const loaded = loadRuleFile(resolve(ruleFile), dirname(resolve(ruleFile)));
+  const loaded = loadRuleFile(resolve(ruleFile), dirname(resolve(ruleFile)), compileRule);
   if (!loaded.ok) {
     for (const error of loaded.errors) io.err(formatError(error));
     return 1;
@@ -61,7 +61,7 @@ export async function rulesTest(
     );
     return 2;
   }
-  const rule = compileRule(loaded.rule);
+  const rule = loaded.rule;
   const lines = readFileSync(examplesFile, "utf8").split("\n");
   const examples: { line: number; row: AgentOutputRow; expect: string | undefined }[] = [];
   for (const [index, text] of lines.entries()) {
@@ -199,7 +199,7 @@ export async function backtestCommand(
     io.err(`--since/--until: use ISO 8601, unix ms, or a duration ago like 24h, 7d`);
     return 2;
   }
-  const set = createRuleSet({ dirs: [values.rules], pollMs: 0 });
+  const set = createRuleSet({ dirs: [values.rules], pollMs: 0, compile: compileRule });
   set.close();
   if (set.errors().length > 0) {
     for (const error of set.errors()) io.err(formatError(error));
@@ -227,7 +227,7 @@ export async function backtestCommand(
 
 async function viaService(
   base: string,
-  rules: Rule[],
+  rules: readonly Rule[],
   since: number,
   until: number,
   service: string | undefined,
@@ -241,7 +241,7 @@ async function viaService(
       ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
     },
     body: JSON.stringify({
-      rules: rules.map(ruleContent),
+      rules: rules.map(ruleDefinition),
       since: String(since),
       until: String(until),
       service,
@@ -275,7 +275,7 @@ async function viaService(
 
 async function direct(
   config: Config,
-  rules: Rule[],
+  rules: readonly CompiledRule[],
   since: number,
   until: number,
   service: string | undefined,
@@ -313,11 +313,6 @@ async function direct(
 }
 
 /** The rule as its file said it (without what loading added), to send to the service. */
-function ruleContent(rule: Rule): unknown {
-  const { version: _version, file: _file, ...content } = rule;
-  return content;
-}
-
 function isConnectionRefused(error: unknown): boolean {
   const cause = (error as { cause?: { code?: string } }).cause;
   return cause?.code === "ECONNREFUSED";

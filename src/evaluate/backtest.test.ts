@@ -1,14 +1,16 @@
+import type { CompiledRule } from "./compile-rule.ts";
+import { parseTestRule } from "../../test/helpers/rules.ts";
 import { describe, expect, it } from "vitest";
 import { windowRow } from "../../test/helpers/window-rows.ts";
 import { backtest, type BacktestSource } from "./backtest.ts";
-import { parseRule } from "../rules/load-rule.ts";
+
 import type { Rule } from "../rules/rule.ts";
 
 const HOUR = 3_600_000;
 const SINCE = Date.UTC(2026, 10, 1);
 
-function rule(json: Record<string, unknown>): Rule {
-  const loaded = parseRule(json, `${String(json["id"])}.json`);
+function rule(json: Record<string, unknown>): CompiledRule {
+  const loaded = parseTestRule(json, `${String(json["id"])}.json`);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   return loaded.rule;
 }

@@ -7,6 +7,7 @@
  */
 
 import type { AgentOutputRow } from "../store/rows.ts";
+import type { CompiledRule } from "./compile-rule.ts";
 import { createEngine } from "./engine.ts";
 import { groupByTrace } from "./group-by-trace.ts";
 import type { Rule } from "../rules/rule.ts";
@@ -51,7 +52,7 @@ export interface WindowEvaluation {
 }
 
 export interface BacktestOptions {
-  rules: readonly Rule[];
+  rules: readonly CompiledRule[];
   source: BacktestSource;
   sinceMs: number;
   untilMs: number;

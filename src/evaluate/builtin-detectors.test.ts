@@ -5,6 +5,7 @@
  * quiet on the look-alikes a production agent produces every day.
  */
 
+import { loadTestRuleFile } from "../../test/helpers/rules.ts";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -14,8 +15,8 @@ import { inheritAgentNames } from "../decode/inherit-agent.ts";
 import { normaliseSpan, normaliseSpans } from "../decode/normalise.ts";
 import { SpanKind, StatusCode } from "../decode/span.ts";
 import type { AttrMap, DecodedSpan } from "../decode/span.ts";
-import { compileRule, type CompiledRule } from "./compile-rule.ts";
-import { loadRuleFile } from "../rules/load-rule.ts";
+import type { CompiledRule } from "./compile-rule.ts";
+
 import type { Finding } from "../rules/rule.ts";
 
 const builtinDir = fileURLToPath(new URL("../../rules/builtin/", import.meta.url));
@@ -23,9 +24,9 @@ const TRACE_ID = "0af7651916cd43dd8448eb211c80319c";
 
 /** A built-in detector, loaded from its file and compiled as the rule set does. */
 function detector(name: string): CompiledRule {
-  const result = loadRuleFile(path.join(builtinDir, `${name}.json`), builtinDir);
+  const result = loadTestRuleFile(path.join(builtinDir, `${name}.json`), builtinDir);
   if (!result.ok) throw new Error(`${name}: ${JSON.stringify(result.errors)}`);
-  return compileRule(result.rule);
+  return result.rule;
 }
 
 /** Findings of an output rule on one span, as the engine evaluates it (only when it matches). */

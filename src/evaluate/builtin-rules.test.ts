@@ -1,3 +1,6 @@
+import { compiled } from "../../test/helpers/rules.ts";
+import { loadTestRuleFile } from "../../test/helpers/rules.ts";
+import { compileRule } from "./compile-rule.ts";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -5,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { parseAlertSpec } from "../rules/alert-spec.ts";
 import { newAlertRecord, step } from "../alert/state-machine.ts";
 import { compileCondition } from "./conditions.ts";
-import { loadRuleFile } from "../rules/load-rule.ts";
+
 import { makeRow } from "../../test/helpers/make-row.ts";
 import type { Rule } from "../rules/rule.ts";
 import { createRuleSet, isRuleFileName } from "../rules/rule-set.ts";
@@ -21,7 +24,7 @@ function ruleFiles(dir: string): string[] {
 }
 
 function load(file: string, dir: string): Rule {
-  const result = loadRuleFile(file, dir);
+  const result = loadTestRuleFile(file, dir);
   if (!result.ok) throw new Error(`${file}: ${JSON.stringify(result.errors, null, 2)}`);
   return result.rule;
 }
@@ -54,7 +57,8 @@ describe("rules/builtin", () => {
   it("recognises refusals, and not apologies that go on to answer", () => {
     const refusal = load(path.join(builtinDir, "refusal.json"), builtinDir);
     if (refusal.check.type !== "assert") throw new Error("builtin.refusal is an assert check");
-    const condition = compileCondition(refusal.check.assertions[0] ?? { field: "" });
+    const first = refusal.check.assertions[0] ?? { field: "" };
+    const condition = compiled((issues) => compileCondition(first, issues));
     const isRefusal = (text: string) => !condition.test(makeRow({ OutputText: text })).ok;
 
     for (const text of [
@@ -119,7 +123,7 @@ describe("rules/examples", () => {
 
 describe("the shipped rule directories together", () => {
   it("load without errors or id clashes", () => {
-    const set = createRuleSet({ dirs: [builtinDir, examplesDir], pollMs: 0 });
+    const set = createRuleSet({ compile: compileRule, dirs: [builtinDir, examplesDir], pollMs: 0 });
     try {
       expect(set.errors()).toEqual([]);
       expect(set.rules().length).toBe(ruleFiles(builtinDir).length + ruleFiles(examplesDir).length);
@@ -158,7 +162,7 @@ describe("builtin.truncated-output alerting", () => {
     const where = rule.match.where ?? [];
     const reported = where.map((clause) => {
       if (!("field" in clause)) throw new Error("expected plain conditions");
-      return compileCondition(clause);
+      return compiled((issues) => compileCondition(clause, issues));
     });
     const counted = (finishReason: string) =>
       reported.every((c) => c.test(makeRow({ FinishReason: finishReason })).ok);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AgentOutputRow } from "../store/rows.ts";
-import { RuleCompileError } from "../rules/compile-error.ts";
-import { compileRule } from "./compile-rule.ts";
+import { compiled, issuesOf } from "../../test/helpers/rules.ts";
+import { compileRule as compileWithIssues } from "./compile-rule.ts";
 import { excerpt } from "./finding.ts";
 import { makeRow, TEST_RULE_DEFAULTS } from "../../test/helpers/make-row.ts";
 import type { Check, MatchSpec, Rule } from "../rules/rule.ts";
@@ -9,6 +9,8 @@ import type { Check, MatchSpec, Rule } from "../rules/rule.ts";
 function rule(id: string, check: Check, match: MatchSpec = {}): Rule {
   return { ...TEST_RULE_DEFAULTS, id, match, check };
 }
+
+const compileRule = (spec: Rule) => compiled((issues) => compileWithIssues(spec, issues));
 
 const invoiceRule = rule(
   "invoice-extraction-complete",
@@ -30,7 +32,7 @@ describe("compileRule", () => {
   it("compiles an output rule: match, then findings stamped with rule and span", async () => {
     const compiled = compileRule(invoiceRule);
     expect(compiled.scope).toBe("output");
-    expect(compiled.rule).toBe(invoiceRule);
+    expect(compiled).toMatchObject(invoiceRule);
     expect(compiled.matches(extraction)).toBe(true);
     expect(compiled.matches(makeRow())).toBe(false);
     expect(await compiled.evaluateOutput(extraction)).toEqual([
@@ -98,16 +100,10 @@ describe("compileRule", () => {
   });
 
   it("points compile errors into the rule file", () => {
-    const pointerOf = (bad: Rule) => {
-      try {
-        compileRule(bad);
-      } catch (error) {
-        return error instanceof RuleCompileError
-          ? error.pointer
-          : `not a RuleCompileError: ${String(error)}`;
-      }
-      return "compiled";
-    };
+    const pointerOf = (bad: Rule) =>
+      issuesOf((issues) => compileWithIssues(bad, issues))
+        .map((i) => i.split(": ")[0])
+        .join();
     expect(
       pointerOf(
         rule("a", { type: "assert", assertions: [{ field: "output.text", matches: "[" }] }),

@@ -1,29 +1,28 @@
 /**
- * A rule compiled once (fields parsed, regexes, schema and expressions compiled) into the
- * functions the engine calls for every output and every quiet trace. Evaluation never throws:
- * anything unexpected becomes one `rule_error` finding with the rule's id.
+ * A rule compiled once, when it is loaded (the rule set calls compileRule through
+ * src/rules/load-rule.ts): fields parsed, regexes, schema and expressions compiled into the
+ * functions the engine calls for every output and every quiet trace. Problems are issues of
+ * the rule; a rule with any does not load. Evaluation never throws: anything unexpected
+ * becomes one `rule_error` finding with the rule's id.
  */
 
 import type { AgentOutputRow } from "../store/rows.ts";
+import type { RuleIssues } from "../rules/rule-issues.ts";
+import type { Finding, Rule } from "../rules/rule.ts";
 import { compileAssertCheck, type AsyncOutputCheck } from "./checks/assert.ts";
 import { compileJsonSchemaCheck } from "./checks/json-schema.ts";
-import { compileTraceCheck, type CompiledTraceCheck } from "./checks/trace.ts";
-import { compileAt, RuleCompileError } from "../rules/compile-error.ts";
+import { compileTraceCheck } from "./checks/trace.ts";
 import { cacheFor } from "./fields.ts";
 import { toFinding } from "./finding.ts";
-import { compileMatch } from "./match.ts";
-import type { Finding, Rule } from "../rules/rule.ts";
-import { fieldSql, SqlParams } from "./windows/sql-fields.ts";
-import { matchSql, whereSql } from "./windows/sql-match.ts";
-import { parseWindowCheck, type WindowSpec } from "../rules/window-spec.ts";
+import { compileMatch, compileWhere } from "./match.ts";
 
-export interface CompiledRule {
-  rule: Rule;
+/** A loaded rule with its checks compiled: what every stage reads. */
+export interface CompiledRule extends Rule {
   /**
    * `output` rules run per output as it arrives; `trace` rules once a trace is quiet; `window`
    * rules (rate and drift checks) on a schedule, in ClickHouse (src/evaluate/windows/).
    */
-  scope: "output" | "trace" | "window";
+  readonly scope: "output" | "trace" | "window";
   /** Whether the rule applies to this output (its `match`). */
   matches(row: AgentOutputRow): boolean;
   /** Findings of an output rule on one output ([] for trace rules, and when it passes). */
@@ -32,22 +31,22 @@ export interface CompiledRule {
   evaluateTrace(rows: readonly AgentOutputRow[]): Finding[];
 }
 
-/**
- * Compiles a rule. Throws RuleCompileError (with a JSON pointer into the rule file) when a
- * field, regex, schema or expression is invalid.
- */
-export function compileRule(rule: Rule): CompiledRule {
-  const match = compileAt("/match", () => compileMatch(rule.match));
+const NO_OUTPUT_FINDINGS = (): Promise<Finding[]> => Promise.resolve([]);
+const NO_TRACE_FINDINGS = (): Finding[] => [];
+
+/** Compiles a parsed rule; what cannot be compiled is reported to `issues`. */
+export function compileRule(rule: Rule, issues: RuleIssues): CompiledRule {
+  const match = compileMatch(rule.match, issues.at("/match"));
   const matches = (row: AgentOutputRow): boolean => match(row);
   const check = rule.check;
 
   if (check.type === "trace") {
-    const evaluate: CompiledTraceCheck = compileAt("/check", () => compileTraceCheck(check));
+    const evaluate = compileTraceCheck(check, issues.at("/check"));
     return {
-      rule,
+      ...rule,
       scope: "trace",
       matches,
-      evaluateOutput: () => Promise.resolve([]),
+      evaluateOutput: NO_OUTPUT_FINDINGS,
       evaluateTrace(rows) {
         try {
           return evaluate(rule, rows, matches);
@@ -60,61 +59,43 @@ export function compileRule(rule: Rule): CompiledRule {
   }
 
   if (check.type === "rate" || check.type === "drift") {
-    const parsed = parseWindowCheck(check);
-    if (!parsed.ok) {
-      const first = parsed.errors[0];
-      throw new RuleCompileError(first?.pointer ?? "/check", first?.message ?? "invalid check");
-    }
-    // The SQL is built once here so that what ClickHouse cannot express is refused at load.
-    compileAt("/match", () => matchSql(rule.match, new SqlParams()));
-    compileWindowSql(parsed.spec);
+    // Evaluated as SQL (src/evaluate/windows/); Node's compile catches the same mistakes in
+    // the rate's share conditions as in any match.
+    if (check.type === "rate") compileWhere(check.share ?? [], issues.at("/check/share"));
     return {
-      rule,
+      ...rule,
       scope: "window",
       matches,
-      evaluateOutput: () => Promise.resolve([]),
-      evaluateTrace: () => [],
+      evaluateOutput: NO_OUTPUT_FINDINGS,
+      evaluateTrace: NO_TRACE_FINDINGS,
     };
   }
 
-  let evaluate: AsyncOutputCheck;
+  let evaluate: AsyncOutputCheck | undefined;
   if (check.type === "json_schema") {
-    const sync = compileAt("/check", () => compileJsonSchemaCheck(check));
-    evaluate = (row, cache) => Promise.resolve(sync(row, cache));
+    const sync = compileJsonSchemaCheck(check, issues.at("/check"));
+    if (sync !== undefined) evaluate = (row, cache) => Promise.resolve(sync(row, cache));
   } else if (check.type === "assert") {
-    evaluate = compileAt("/check", () => compileAssertCheck(check));
+    evaluate = compileAssertCheck(check, issues.at("/check"));
   } else {
     const type = (check as { type?: unknown }).type;
-    throw new RuleCompileError("/check/type", `unknown check type ${JSON.stringify(type)}`);
+    issues.add("/check/type", `unknown check type ${JSON.stringify(type)}`);
   }
+  const run = evaluate ?? (() => Promise.resolve([]));
   return {
-    rule,
+    ...rule,
     scope: "output",
     matches,
     async evaluateOutput(row) {
       try {
-        const drafts = await evaluate(row, cacheFor(row));
+        const drafts = await run(row, cacheFor(row));
         return drafts.map((draft) => toFinding(rule, row, draft));
       } catch (error) {
         return [ruleError(rule, row, error)];
       }
     },
-    evaluateTrace: () => [],
+    evaluateTrace: NO_TRACE_FINDINGS,
   };
-}
-
-function compileWindowSql(spec: WindowSpec): void {
-  const params = new SqlParams();
-  if (spec.type === "drift") {
-    compileAt("/check/field", () => fieldSql(spec.field, spec.kind, params));
-    return;
-  }
-  const measure = spec.measure;
-  if (measure.type === "share") compileAt("/check/share", () => whereSql(measure.where, params));
-  if (measure.type === "aggregate" && measure.field !== undefined) {
-    const field = measure.field;
-    compileAt("/check/field", () => fieldSql(field, "numeric", params));
-  }
 }
 
 function safely(test: () => boolean): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RuleCompileError } from "../rules/compile-error.ts";
+import { compiled, issuesOf } from "../../test/helpers/rules.ts";
 import { compileCondition } from "./conditions.ts";
 import { ABSENT } from "./finding.ts";
 import { makeRow } from "../../test/helpers/make-row.ts";
@@ -23,7 +23,7 @@ const invoice = makeRow({
 const plain = makeRow({ OutputText: "Your order #4411 shipped yesterday." });
 
 function test(condition: Condition, row = invoice) {
-  return compileCondition(condition).test(row);
+  return compiled((issues) => compileCondition(condition, issues)).test(row);
 }
 
 describe("operators on present values", () => {
@@ -218,39 +218,51 @@ describe("[*] fields", () => {
 
 describe("compilation", () => {
   it("rejects an invalid regex with the reason, at compile time", () => {
-    let error: unknown;
-    try {
-      compileCondition({ field: "output.text", matches: "(unclosed" });
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(RuleCompileError);
-    expect((error as RuleCompileError).pointer).toBe("/matches");
-    expect((error as RuleCompileError).message).toContain('invalid regular expression "(unclosed"');
-    expect(() => compileCondition({ field: "output.text", matches: "(?=x)y" })).toThrow(
-      /no lookaround/,
-    );
+    const issues = (condition: Condition) => issuesOf((i) => compileCondition(condition, i));
+    const [unclosed, ...more] = issues({ field: "output.text", matches: "(unclosed" });
+    expect(more).toEqual([]);
+    expect(unclosed).toMatch(/^\/matches: invalid regular expression "\(unclosed"/);
+    expect(issues({ field: "output.text", matches: "(?=x)y" })).toEqual([
+      expect.stringMatching(/^\/matches: .*no lookaround/),
+    ]);
   });
 
   it("rejects unknown fields, missing operators and bad operands", () => {
-    expect(() => compileCondition({ field: "output.txt", equals: 1 })).toThrow(/unknown field/);
-    expect(() => compileCondition({ field: "output.text" })).toThrow(/has no operator/);
-    expect(() => compileCondition({ field: "duration_ms", between: [5, 1] })).toThrow(
-      /low <= high/,
+    const issues = (condition: Condition) => issuesOf((i) => compileCondition(condition, i));
+    expect(issues({ field: "output.txt", equals: 1 })).toEqual([
+      expect.stringMatching(/^\/field: unknown field/),
+    ]);
+    expect(issues({ field: "output.text" })).toEqual([
+      expect.stringMatching(/^: .*has no operator/),
+    ]);
+    expect(issues({ field: "duration_ms", between: [5, 1] })).toEqual([
+      expect.stringMatching(/^\/between: .*low <= high/),
+    ]);
+  });
+
+  it("reports every bad operand of a condition, not only the first", () => {
+    const issues = issuesOf((i) =>
+      compileCondition({ field: "output.text", matches: "(", min: "x" as unknown as number }, i),
     );
+    expect(issues).toEqual([
+      expect.stringMatching(/^\/matches: invalid regular expression/),
+      "/min: needs a number",
+    ]);
   });
 
   it("runs a catastrophic-looking regex in linear time", () => {
     const row = makeRow({ OutputText: `${"a".repeat(100_000)}b` });
     // A backtracking engine takes exponential time to give up on this input.
-    const matches = compileCondition({ field: "output.text", matches: "(a+)+$" });
-    const notMatches = compileCondition({ field: "output.text", not_matches: "^(a|aa)+$" });
+    const compile = (condition: Condition) =>
+      compiled((issues) => compileCondition(condition, issues));
+    const matches = compile({ field: "output.text", matches: "(a+)+$" });
+    const notMatches = compile({ field: "output.text", not_matches: "^(a|aa)+$" });
     const started = performance.now();
     const outcome = matches.test(row);
     expect(notMatches.test(row)).toEqual({ ok: true });
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(outcome).toMatchObject({ ok: false, expected: "matches /(a+)+$/" });
-    expect(compileCondition({ field: "output.text", matches: "(a+)+b$" }).test(row).ok).toBe(true);
+    expect(compile({ field: "output.text", matches: "(a+)+b$" }).test(row).ok).toBe(true);
   });
 });
 

@@ -22,7 +22,7 @@
  */
 
 import type { AgentOutputRow } from "../store/rows.ts";
-import { RuleCompileError } from "../rules/compile-error.ts";
+import type { RuleIssues } from "../rules/rule-issues.ts";
 import { cacheFor, readField, type RowCache } from "./fields.ts";
 import { parseField, type FieldRef } from "../rules/field-grammar.ts";
 import { ABSENT } from "./finding.ts";
@@ -44,24 +44,33 @@ export interface CompiledCondition {
 const OK: ConditionOutcome = { ok: true };
 
 /**
- * Compiles a condition. Throws RuleCompileError (pointer relative to the condition) for an
- * unknown field, a condition without operator, a bad operand or an invalid regex.
+ * Compiles a condition. An unknown field, a condition without operator, a bad operand or an
+ * invalid regex is an issue (pointer relative to the condition), and the result undefined.
  */
-export function compileCondition(condition: Condition): CompiledCondition {
+export function compileCondition(
+  condition: Condition,
+  issues: RuleIssues,
+): CompiledCondition | undefined {
   const parsed = parseField(condition.field);
-  if (!parsed.ok) throw new RuleCompileError("/field", parsed.message);
+  if (!parsed.ok) return void issues.add("/field", parsed.message);
   const field = parsed.field;
   const operators: Operator[] = [];
+  let keys = 0;
+  const before = issues.count();
   for (const key of OPERATOR_KEYS) {
     if (condition[key] === undefined) continue;
-    operators.push(compileOperator(key, condition, field));
+    keys += 1;
+    const operator = compileOperator(key, condition, field, issues);
+    if (operator !== undefined) operators.push(operator);
   }
-  if (operators.length === 0) {
-    throw new RuleCompileError(
+  if (keys === 0) {
+    const known = OPERATOR_KEYS.join(", ");
+    return void issues.add(
       "",
-      `the condition on "${field.text}" has no operator (one of ${OPERATOR_KEYS.join(", ")})`,
+      `the condition on "${field.text}" has no operator (one of ${known})`,
     );
   }
+  if (issues.count() > before) return undefined;
   const customMessage = condition.message;
 
   function fail(path: string, observed: unknown, operator: Operator, why: string) {

@@ -1,11 +1,11 @@
+import { loadTestRuleFile } from "../../test/helpers/rules.ts";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentOutputRow } from "../store/rows.ts";
-import { compileRule } from "./compile-rule.ts";
-import { loadRuleFile } from "../rules/load-rule.ts";
+
 import { makeRow } from "../../test/helpers/make-row.ts";
 import type { MatchSpec, Pattern, Rule } from "../rules/rule.ts";
 
@@ -135,7 +135,7 @@ describe("docs/rules.md", () => {
   function load(line: number, text: string) {
     const file = path.join(dir, `line-${line}.json`);
     writeFileSync(file, text);
-    return loadRuleFile(file, dir);
+    return loadTestRuleFile(file, dir);
   }
 
   it.each(blocks.map((block) => [block.line, block.text]))(
@@ -151,7 +151,7 @@ describe("docs/rules.md", () => {
     async (line, text) => {
       const result = load(line, text);
       if (!result.ok) throw new Error(`does not load: ${JSON.stringify(result.errors)}`);
-      const rule = compileRule(result.rule);
+      const rule = result.rule;
       const rows = sampleTrace(result.rule);
       const matching = rows.filter((row) => rule.matches(row));
       expect(matching.length, "no sample output matches the rule").toBeGreaterThan(0);

@@ -3,13 +3,14 @@
  * that decodes and acknowledges exports: a long backlog must not hold the event loop.
  */
 
+import { parseTestRule } from "../../test/helpers/rules.ts";
 import { expect, it } from "vitest";
 import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
 import { createEngine } from "./engine.ts";
-import { parseRule } from "../rules/load-rule.ts";
+
 import { makeRow } from "../../test/helpers/make-row.ts";
 
-const loaded = parseRule(
+const loaded = parseTestRule(
   {
     id: "no-refund-promises",
     check: {

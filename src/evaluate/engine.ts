@@ -7,7 +7,7 @@
 
 import type { AgentOutputRow } from "../store/rows.ts";
 import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
-import { compileRule, type CompiledRule } from "./compile-rule.ts";
+import type { CompiledRule } from "./compile-rule.ts";
 import type { Finding, Rule } from "../rules/rule.ts";
 
 export interface EvaluationSink {
@@ -47,8 +47,8 @@ export interface EvaluationResult {
 }
 
 export interface EngineOptions {
-  /** The enabled rules; called before each batch, so reloads take effect at once. */
-  rules(): readonly Rule[];
+  /** The enabled rules, compiled; called before each batch, so reloads take effect at once. */
+  rules(): readonly CompiledRule[];
   sink: EvaluationSink;
   /** Outputs waiting for evaluation beyond which new ones are dropped (and counted). */
   maxQueued?: number;
@@ -59,7 +59,6 @@ export interface EngineOptions {
 export function createEngine(options: EngineOptions): Engine {
   const maxQueued = options.maxQueued ?? 100_000;
   const now = options.now ?? Date.now;
-  const compiled = new Map<string, CompiledRule>();
   const activity = new Map<string, RuleActivity>();
   let queue: AgentOutputRow[] = [];
   let running: Promise<void> | undefined;
@@ -67,27 +66,22 @@ export function createEngine(options: EngineOptions): Engine {
   /** Outputs taken from the queue by drain() and not yet evaluated. */
   let inProgress = 0;
 
-  /** Compiled forms of the current rules, recompiled only when a rule's version changes. */
-  function currentRules(): CompiledRule[] {
+  /** The current output or trace rules; split again only when the rule set changed. */
+  let split: { of: readonly CompiledRule[]; output: CompiledRule[]; trace: CompiledRule[] } = {
+    of: [],
+    output: [],
+    trace: [],
+  };
+  function rulesOf(scope: "output" | "trace"): CompiledRule[] {
     const rules = options.rules();
-    const live = new Set<string>();
-    const list: CompiledRule[] = [];
-    for (const rule of rules) {
-      const key = `${rule.id}@${rule.version}`;
-      live.add(key);
-      let entry = compiled.get(key);
-      if (entry === undefined) {
-        try {
-          entry = compileRule(rule);
-        } catch {
-          continue; // the loader compiles every rule first and reports what fails; skip it here
-        }
-        compiled.set(key, entry);
-      }
-      list.push(entry);
+    if (split.of !== rules) {
+      split = {
+        of: rules,
+        output: rules.filter((r) => r.scope === "output"),
+        trace: rules.filter((r) => r.scope === "trace"),
+      };
     }
-    for (const key of compiled.keys()) if (!live.has(key)) compiled.delete(key);
-    return list;
+    return split[scope];
   }
 
   function record(ruleId: string, failed: boolean): void {
@@ -102,7 +96,7 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   function outputRules(): CompiledRule[] {
-    return currentRules().filter((r) => r.scope === "output");
+    return rulesOf("output");
   }
 
   /** Evaluates one output against `rules`, adding to `result`. */
@@ -114,13 +108,13 @@ export function createEngine(options: EngineOptions): Engine {
     for (const rule of rules) {
       if (!safeMatches(rule, row)) continue;
       const findings = await rule.evaluateOutput(row);
-      record(rule.rule.id, findings.length > 0);
+      record(rule.id, findings.length > 0);
       result.evaluations.push(
-        evaluationRow(rule.rule, row, `${row.TraceId}/${row.SpanId}`, findings.length > 0),
+        evaluationRow(rule, row, `${row.TraceId}/${row.SpanId}`, findings.length > 0),
       );
       for (const finding of findings) {
         result.findings.push(finding);
-        result.results.push(resultRow(finding, rule.rule, row, "output"));
+        result.results.push(resultRow(finding, rule, row, "output"));
       }
     }
   }
@@ -133,7 +127,7 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   function evaluateTrace(outputs: AgentOutputRow[]): EvaluationResult {
-    const rules = currentRules().filter((r) => r.scope === "trace");
+    const rules = rulesOf("trace");
     const result: EvaluationResult = { findings: [], results: [], evaluations: [] };
     if (outputs.length === 0) return result;
     const ordered = [...outputs].sort((a, b) => a.Timestamp.localeCompare(b.Timestamp));
@@ -142,15 +136,13 @@ export function createEngine(options: EngineOptions): Engine {
       const matching = ordered.filter((row) => safeMatches(rule, row));
       if (matching.length === 0) continue;
       const findings = rule.evaluateTrace(ordered);
-      record(rule.rule.id, findings.length > 0);
+      record(rule.id, findings.length > 0);
       const anchor = matching[0] as AgentOutputRow;
-      result.evaluations.push(
-        evaluationRow(rule.rule, anchor, anchor.TraceId, findings.length > 0),
-      );
+      result.evaluations.push(evaluationRow(rule, anchor, anchor.TraceId, findings.length > 0));
       for (const finding of findings) {
         result.findings.push(finding);
         const row = bySpan.get(finding.spanId) ?? anchor;
-        result.results.push(resultRow(finding, rule.rule, row, "trace"));
+        result.results.push(resultRow(finding, rule, row, "trace"));
       }
     }
     return result;
@@ -199,10 +191,8 @@ export function createEngine(options: EngineOptions): Engine {
     evaluateOutputs,
     evaluateTrace,
     traceRulesRead() {
-      const rules = currentRules().filter((r) => r.scope === "trace");
-      const bulky = rules.some((r) =>
-        BULKY_FIELDS.test(JSON.stringify([r.rule.match, r.rule.check])),
-      );
+      const rules = rulesOf("trace");
+      const bulky = rules.some((r) => BULKY_FIELDS.test(JSON.stringify([r.match, r.check])));
       return { any: rules.length > 0, bulky };
     },
     async idle() {

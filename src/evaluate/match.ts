@@ -5,10 +5,10 @@
  */
 
 import type { AgentOutputRow } from "../store/rows.ts";
-import { compileAt, RuleCompileError } from "../rules/compile-error.ts";
-import { compileCondition, type CompiledCondition } from "./conditions.ts";
+import { compileCondition } from "./conditions.ts";
 import { cacheFor, type RowCache } from "./fields.ts";
 import { compilePattern } from "../rules/pattern.ts";
+import type { RuleIssues } from "../rules/rule-issues.ts";
 import type { MatchSpec, WhereClause } from "../rules/rule.ts";
 
 export type RowPredicate = (row: AgentOutputRow, cache?: RowCache) => boolean;
@@ -26,20 +26,20 @@ export const PATTERN_COLUMNS = {
 type PatternKey = keyof typeof PATTERN_COLUMNS;
 
 /**
- * Compiles a match spec; an empty spec matches every output. Throws RuleCompileError with a
- * pointer relative to the spec (e.g. `/where/1/any/0/field`).
+ * Compiles a match spec; an empty spec matches every output. Problems are issues with a pointer
+ * relative to the spec (e.g. `/where/1/any/0/field`).
  */
-export function compileMatch(spec: MatchSpec): RowPredicate {
+export function compileMatch(spec: MatchSpec, issues: RuleIssues): RowPredicate {
   const columnTests: ((row: AgentOutputRow) => boolean)[] = [];
   for (const key of Object.keys(PATTERN_COLUMNS) as PatternKey[]) {
     const pattern = spec[key];
     if (pattern === undefined) continue;
     const column = PATTERN_COLUMNS[key];
-    const test = compileAt(`/${key}`, () => compilePattern(pattern));
+    const test = compilePattern(pattern, issues.at(`/${key}`));
     columnTests.push((row) => test(row[column]));
   }
   const clauses = (spec.where ?? []).map((clause, i) =>
-    compileAt(`/where/${i}`, () => compileClause(clause)),
+    compileClause(clause, issues.at(`/where/${i}`)),
   );
   if (columnTests.length === 0 && clauses.length === 0) return () => true;
   return (row, cache) => {
@@ -51,16 +51,31 @@ export function compileMatch(spec: MatchSpec): RowPredicate {
   };
 }
 
-function compileClause(clause: WhereClause): (row: AgentOutputRow, cache: RowCache) => boolean {
+/** Compiles a list of where clauses (a rate's `share`); all must hold. Pointers relative to it. */
+export function compileWhere(clauses: readonly WhereClause[], issues: RuleIssues): RowPredicate {
+  const tests = clauses.map((clause, i) => compileClause(clause, issues.at(`/${i}`)));
+  return (row, cache) => {
+    const rowCache = cache ?? cacheFor(row);
+    return tests.every((test) => test(row, rowCache));
+  };
+}
+
+type ClauseTest = (row: AgentOutputRow, cache: RowCache) => boolean;
+
+/** A clause with a problem never holds (its rule does not load, so it never runs either). */
+const NEVER: ClauseTest = () => false;
+
+function compileClause(clause: WhereClause, issues: RuleIssues): ClauseTest {
   if ("any" in clause) {
     if (!Array.isArray(clause.any) || clause.any.length === 0) {
-      throw new RuleCompileError("/any", `"any" needs at least one condition`);
+      issues.add("/any", `"any" needs at least one condition`);
+      return NEVER;
     }
-    const conditions: CompiledCondition[] = clause.any.map((condition, j) =>
-      compileAt(`/any/${j}`, () => compileCondition(condition)),
+    const conditions = clause.any.map((condition, j) =>
+      compileCondition(condition, issues.at(`/any/${j}`)),
     );
-    return (row, cache) => conditions.some((condition) => condition.test(row, cache).ok);
+    return (row, cache) => conditions.some((condition) => condition?.test(row, cache).ok === true);
   }
-  const condition = compileCondition(clause);
-  return (row, cache) => condition.test(row, cache).ok;
+  const condition = compileCondition(clause, issues);
+  return condition === undefined ? NEVER : (row, cache) => condition.test(row, cache).ok;
 }

@@ -4,7 +4,7 @@
  */
 
 import type { AgentOutputRow } from "../store/rows.ts";
-import { RuleCompileError } from "../rules/compile-error.ts";
+import type { RuleIssues } from "../rules/rule-issues.ts";
 import { looksLikeErrorPayload, looksLikeErrorText } from "./error-payload.ts";
 import { isTextField, readField, readFieldAsJson, type RowCache } from "./fields.ts";
 import { type FieldRef } from "../rules/field-grammar.ts";
@@ -59,23 +59,27 @@ export const OPERATOR_KEYS = [
   "error_payload",
 ] as const;
 
-/** Compiles one operator of a condition; RuleCompileError at `/<operator>` for a bad operand. */
+/** Compiles one operator of a condition; a bad operand is an issue at `/<operator>` (undefined). */
 export function compileOperator(
   key: (typeof OPERATOR_KEYS)[number],
   condition: Condition,
   field: FieldRef,
-): Operator {
+  issues: RuleIssues,
+): Operator | undefined {
   const pointer = `/${key}`;
+  const fail = (message: string): undefined => void issues.add(pointer, message);
   const ignoreCase = condition.ignore_case === true;
   switch (key) {
     case "exists": {
-      const want = requireBoolean(condition.exists, pointer);
+      const want = requireBoolean(condition.exists, fail);
+      if (want === undefined) return undefined;
       return want
         ? { expected: "present", holdsWhenAbsent: false, failure: () => null }
         : { expected: "absent", holdsWhenAbsent: true, failure: () => "is present" };
     }
     case "not_empty": {
-      const want = requireBoolean(condition.not_empty, pointer);
+      const want = requireBoolean(condition.not_empty, fail);
+      if (want === undefined) return undefined;
       return want
         ? {
             expected: "not empty",
@@ -88,8 +92,10 @@ export function compileOperator(
             failure: (v) => (isEmpty(v) ? null : `is ${show(v)}`),
           };
     }
-    case "is_json":
-      return isJsonOperator(requireBoolean(condition.is_json, pointer), field);
+    case "is_json": {
+      const want = requireBoolean(condition.is_json, fail);
+      return want === undefined ? undefined : isJsonOperator(want, field);
+    }
     case "equals": {
       const expected = condition.equals;
       return {
@@ -109,7 +115,7 @@ export function compileOperator(
     case "in":
     case "not_in": {
       const list = condition[key];
-      if (!Array.isArray(list)) throw new RuleCompileError(pointer, `"${key}" needs a list`);
+      if (!Array.isArray(list)) return fail(`"${key}" needs a list`);
       const isIn = (v: unknown) => list.some((candidate) => looselyEqual(v, candidate));
       return key === "in"
         ? {
@@ -126,9 +132,7 @@ export function compileOperator(
     case "contains":
     case "not_contains": {
       const needle = condition[key];
-      if (typeof needle !== "string") {
-        throw new RuleCompileError(pointer, `"${key}" needs a string`);
-      }
+      if (typeof needle !== "string") return fail(`"${key}" needs a string`);
       const has = containsTest(needle, ignoreCase);
       return key === "contains"
         ? {
@@ -145,10 +149,9 @@ export function compileOperator(
     case "matches":
     case "not_matches": {
       const source = condition[key];
-      if (typeof source !== "string") {
-        throw new RuleCompileError(pointer, `"${key}" needs a regular expression string`);
-      }
-      const regex = compileRegex(source, ignoreCase, pointer);
+      if (typeof source !== "string") return fail(`"${key}" needs a regular expression string`);
+      const regex = compileRegex(source, ignoreCase, fail);
+      if (regex === undefined) return undefined;
       const shown = `/${source}/${ignoreCase ? "i" : ""}`;
       return key === "matches"
         ? {
@@ -171,16 +174,21 @@ export function compileOperator(
     }
     case "min":
     case "max": {
-      const limit = requireNumber(condition[key], pointer);
+      const limit = requireNumber(condition[key], fail);
+      if (limit === undefined) return undefined;
       const holds = key === "min" ? (n: number) => n >= limit : (n: number) => n <= limit;
       return numericOperator(`${key === "min" ? ">=" : "<="} ${limit}`, holds);
     }
     case "between": {
-      const [low, high] = requireRange(condition.between, pointer);
+      const range = requireRange(condition.between, fail);
+      if (range === undefined) return undefined;
+      const [low, high] = range;
       return numericOperator(`between ${low} and ${high}`, (n) => n >= low && n <= high);
     }
     case "length_between": {
-      const [low, high] = requireRange(condition.length_between, pointer);
+      const range = requireRange(condition.length_between, fail);
+      if (range === undefined) return undefined;
+      const [low, high] = range;
       return {
         expected: `length between ${low} and ${high}`,
         holdsWhenAbsent: false,
@@ -191,8 +199,10 @@ export function compileOperator(
         },
       };
     }
-    case "error_payload":
-      return errorPayloadOperator(requireBoolean(condition.error_payload, pointer), field);
+    case "error_payload": {
+      const want = requireBoolean(condition.error_payload, fail);
+      return want === undefined ? undefined : errorPayloadOperator(want, field);
+    }
   }
 }
 
@@ -291,19 +301,17 @@ function absentOutcome(field: FieldRef, expected: string): ConditionOutcome {
   };
 }
 
-function requireBoolean(value: unknown, pointer: string): boolean {
-  if (typeof value !== "boolean") throw new RuleCompileError(pointer, "needs true or false");
-  return value;
+type Fail = (message: string) => undefined;
+
+function requireBoolean(value: unknown, fail: Fail): boolean | undefined {
+  return typeof value === "boolean" ? value : fail("needs true or false");
 }
 
-function requireNumber(value: unknown, pointer: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new RuleCompileError(pointer, "needs a number");
-  }
-  return value;
+function requireNumber(value: unknown, fail: Fail): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) ? value : fail("needs a number");
 }
 
-function requireRange(value: unknown, pointer: string): [number, number] {
+function requireRange(value: unknown, fail: Fail): [number, number] | undefined {
   if (
     !Array.isArray(value) ||
     value.length !== 2 ||
@@ -313,7 +321,7 @@ function requireRange(value: unknown, pointer: string): [number, number] {
     !Number.isFinite(value[1]) ||
     value[0] > value[1]
   ) {
-    throw new RuleCompileError(pointer, "needs [low, high] with low <= high");
+    return fail("needs [low, high] with low <= high");
   }
   return [value[0], value[1]];
 }

@@ -4,16 +4,20 @@
  */
 
 import { RE2JS } from "re2js";
-import { RuleCompileError } from "../rules/compile-error.ts";
-
-/** Compiles an RE2 pattern; RuleCompileError (with the reason) when RE2 rejects it. */
-export function compileRegex(source: string, ignoreCase: boolean, pointer: string): RE2JS {
+/**
+ * Compiles an RE2 pattern; when RE2 rejects it, `fail` hears why (with the RE2 reason) and the
+ * result is undefined.
+ */
+export function compileRegex(
+  source: string,
+  ignoreCase: boolean,
+  fail: (message: string) => undefined,
+): RE2JS | undefined {
   try {
     return RE2JS.compile(source, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new RuleCompileError(
-      pointer,
+    return fail(
       `invalid regular expression ${JSON.stringify(source)}: ${reason} (RE2 syntax: no lookaround or backreferences)`,
     );
   }

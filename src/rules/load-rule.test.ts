@@ -1,8 +1,9 @@
+import { loadTestRuleFile, parseTestRule } from "../../test/helpers/rules.ts";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadRuleFile, parseRule, type LoadRuleResult } from "./load-rule.ts";
+import { type LoadRuleResult } from "./load-rule.ts";
 import type { RuleFileError } from "./rule.ts";
 
 const minimal = {
@@ -16,7 +17,7 @@ function errorsOf(result: LoadRuleResult): RuleFileError[] {
 }
 
 function parse(json: unknown): LoadRuleResult {
-  return parseRule(json, "test.json");
+  return parseTestRule(json, "test.json");
 }
 
 describe("parseRule", () => {
@@ -297,14 +298,14 @@ describe("loadRuleFile", () => {
   it("names the file relative to the rules directory", () => {
     const file = path.join(rulesDir, "billing", "reply.json");
     write(file, minimal);
-    const result = loadRuleFile(file, rulesDir);
+    const result = loadTestRuleFile(file, rulesDir);
     expect(result.ok && result.rule.file).toBe("billing/reply.json");
   });
 
   it("says where a file stops being JSON", () => {
     const file = path.join(rulesDir, "broken.json");
     write(file, '{\n  "id": "x",\n  "check": {,\n}');
-    const errors = errorsOf(loadRuleFile(file, rulesDir));
+    const errors = errorsOf(loadTestRuleFile(file, rulesDir));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ file: "broken.json", pointer: "" });
     expect(errors[0]?.message).toMatch(/^not valid JSON \(line 3, column \d+\)/);
@@ -314,7 +315,7 @@ describe("loadRuleFile", () => {
     write(path.join(rulesDir, "billing", "invoice.schema.json"), invoiceSchema);
     const file = path.join(rulesDir, "billing", "invoice.json");
     write(file, refRule("invoice.schema.json"));
-    const result = loadRuleFile(file, rulesDir);
+    const result = loadTestRuleFile(file, rulesDir);
     if (!result.ok) throw new Error(JSON.stringify(result.errors));
     expect(result.rule.check).toEqual({
       type: "json_schema",
@@ -328,7 +329,7 @@ describe("loadRuleFile", () => {
       ...invoiceSchema,
       required: ["id"],
     });
-    const changed = loadRuleFile(file, rulesDir);
+    const changed = loadTestRuleFile(file, rulesDir);
     expect(changed.ok && changed.rule.version).not.toBe(result.rule.version);
   });
 
@@ -337,7 +338,7 @@ describe("loadRuleFile", () => {
     write(path.join(rulesDir, "schemas", "invoice.schema.json"), invoiceSchema);
     const file = path.join(rulesDir, "billing", "invoice.json");
     write(file, refRule("../schemas/invoice.schema.json"));
-    expect(loadRuleFile(file, rulesDir).ok).toBe(true);
+    expect(loadTestRuleFile(file, rulesDir).ok).toBe(true);
   });
 
   it("rejects a $ref that escapes the rules directory", () => {
@@ -345,7 +346,7 @@ describe("loadRuleFile", () => {
     const file = path.join(rulesDir, "invoice.json");
 
     write(file, refRule("../secret.schema.json"));
-    expect(errorsOf(loadRuleFile(file, rulesDir))).toEqual([
+    expect(errorsOf(loadTestRuleFile(file, rulesDir))).toEqual([
       {
         file: "invoice.json",
         pointer: "/check/$ref",
@@ -354,13 +355,13 @@ describe("loadRuleFile", () => {
     ]);
 
     write(file, refRule(path.join(root, "secret.schema.json")));
-    expect(errorsOf(loadRuleFile(file, rulesDir))[0]?.message).toMatch(
+    expect(errorsOf(loadTestRuleFile(file, rulesDir))[0]?.message).toMatch(
       /^\$ref must be a path relative to the rule file/,
     );
 
     symlinkSync(path.join(root, "secret.schema.json"), path.join(rulesDir, "link.schema.json"));
     write(file, refRule("link.schema.json"));
-    expect(errorsOf(loadRuleFile(file, rulesDir))[0]?.message).toBe(
+    expect(errorsOf(loadTestRuleFile(file, rulesDir))[0]?.message).toBe(
       '$ref "link.schema.json" leads outside the rules directory (symlink)',
     );
   });
@@ -368,7 +369,7 @@ describe("loadRuleFile", () => {
   it("reports a missing, broken or invalid schema file", () => {
     const file = path.join(rulesDir, "invoice.json");
     write(file, refRule("missing.schema.json"));
-    expect(errorsOf(loadRuleFile(file, rulesDir))).toEqual([
+    expect(errorsOf(loadTestRuleFile(file, rulesDir))).toEqual([
       {
         file: "invoice.json",
         pointer: "/check/$ref",
@@ -378,13 +379,13 @@ describe("loadRuleFile", () => {
 
     write(path.join(rulesDir, "broken.schema.json"), "{ nope");
     write(file, refRule("broken.schema.json"));
-    const broken = errorsOf(loadRuleFile(file, rulesDir));
+    const broken = errorsOf(loadTestRuleFile(file, rulesDir));
     expect(broken[0]).toMatchObject({ file: "invoice.json", pointer: "/check/$ref" });
     expect(broken[0]?.message).toMatch(/^"broken.schema.json": not valid JSON/);
 
     write(path.join(rulesDir, "bad.schema.json"), { properties: { total: { minimum: "0" } } });
     write(file, refRule("bad.schema.json"));
-    expect(errorsOf(loadRuleFile(file, rulesDir))).toEqual([
+    expect(errorsOf(loadTestRuleFile(file, rulesDir))).toEqual([
       {
         file: "bad.schema.json",
         pointer: "/properties/total/minimum",

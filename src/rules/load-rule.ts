@@ -9,12 +9,12 @@ import { createHash } from "node:crypto";
 import { readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
 import Ajv2020Module, { type ValidateFunction } from "ajv/dist/2020.js";
-import { RuleCompileError } from "./compile-error.ts";
-import { compileRule } from "../evaluate/compile-rule.ts";
-import { parseAlertSpec } from "./alert-spec.ts";
+import { parseAlertSpec, type ParsedAlertSpec } from "./alert-spec.ts";
 import { parseField } from "./field-grammar.ts";
 import { asRecord, readableErrors } from "./schema-errors.ts";
-import { parseWindowCheck } from "./window-spec.ts";
+import { collectRuleIssues, type RuleIssues } from "./rule-issues.ts";
+import { windowFieldIssues, windowMatchIssues, windowWhereIssues } from "./window-limits.ts";
+import { parseWindowCheck, type WindowSpec } from "./window-spec.ts";
 import type {
   AlertSpec,
   AssertCheck,
@@ -27,11 +27,22 @@ import type {
   Severity,
 } from "./rule.ts";
 
-export type LoadRuleResult =
-  | { ok: true; rule: Rule; dependencies: string[] }
+export type LoadRuleResult<R extends Rule = Rule> =
+  | { ok: true; rule: R; dependencies: string[] }
   | { ok: false; errors: RuleFileError[]; dependencies: string[] };
 
-/** What a `$ref` in a json_schema check resolved to. `path` (absolute) is watched for changes. */
+/**
+ * Compiles a parsed rule into the form a stage runs (the evaluate stage's checks), reporting
+ * what cannot be compiled (a bad regex, schema or expression) as issues. Called once per load.
+ */
+export type RuleCompiler<R extends Rule> = (rule: Rule, issues: RuleIssues) => R;
+
+export interface ParseRuleOptions<R extends Rule> {
+  compile: RuleCompiler<R>;
+  /** Without it, a `$ref` in a json_schema check is an error (nothing to resolve it in). */
+  resolveRef?: ResolveRef;
+}
+
 export type SchemaRefResult =
   | { ok: true; schema: unknown; file: string; path?: string }
   | { ok: false; message: string; path?: string };
@@ -85,7 +96,11 @@ function isAbsoluteUrl(text: string): boolean {
 }
 
 /** Reads and loads one rule file; `rulesDir` is what file names and `$ref`s are relative to. */
-export function loadRuleFile(absPath: string, rulesDir: string): LoadRuleResult {
+export function loadRuleFile<R extends Rule>(
+  absPath: string,
+  rulesDir: string,
+  compile: RuleCompiler<R>,
+): LoadRuleResult<R> {
   const file = toPosix(path.relative(rulesDir, absPath));
   let text: string;
   try {
@@ -95,72 +110,119 @@ export function loadRuleFile(absPath: string, rulesDir: string): LoadRuleResult 
   }
   const json = parseJson(text);
   if (!json.ok) return fail([{ file, pointer: "", message: json.message }]);
-  return parseRule(json.value, file, fileRefResolver(absPath, rulesDir));
+  return parseRule(json.value, file, { compile, resolveRef: fileRefResolver(absPath, rulesDir) });
 }
 
 /**
- * Validates and loads a rule given as parsed JSON. `file` names it in errors and in the rule.
- * Without `resolveRef`, a `$ref` in a json_schema check is an error (nothing to resolve it in).
+ * Validates and loads a rule given as parsed JSON; `file` names it in errors and in the rule.
+ * Every section is parsed here, once: the match and check (compiled by `compile`), the window
+ * spec of a rate or drift check, the alert block. Problems are collected, not thrown: every
+ * schema error, every unknown field, and every problem of each section the schema accepted.
  */
-export function parseRule(json: unknown, file: string, resolveRef?: ResolveRef): LoadRuleResult {
+export function parseRule<R extends Rule>(
+  json: unknown,
+  file: string,
+  options: ParseRuleOptions<R>,
+): LoadRuleResult<R> {
   const { rule: validate } = getValidators();
   const errors: RuleFileError[] = [];
   const dependencies: string[] = [];
-  const valid = validate(json);
-  if (!valid) errors.push(...readableErrors(validate.errors ?? [], file));
+  if (!validate(json)) errors.push(...readableErrors(validate.errors ?? [], file));
   errors.push(...semanticErrors(json, file));
-  if (!valid || errors.length > 0) return fail(errors, dependencies);
-
+  if (asRecord(json) === undefined) return fail(errors, dependencies);
+  // A section the schema refused is not read further: its shape is unknown.
+  const schemaErrors = [...errors];
+  const usable = (section: string) =>
+    !schemaErrors.some((e) => e.pointer === section || e.pointer.startsWith(`${section}/`));
+  const issues = collectRuleIssues();
   const raw = structuredClone(json) as RawRule;
+
   let schemaFile: string | undefined;
-  if (raw.check.type === "json_schema" && raw.check.$ref !== undefined) {
-    const ref = raw.check.$ref;
-    const resolved: SchemaRefResult = resolveRef
-      ? resolveRef(ref)
+  let check: RawCheck | undefined = usable("/check") ? raw.check : undefined;
+  if (check?.type === "json_schema" && check.$ref !== undefined) {
+    const ref = check.$ref;
+    const resolved: SchemaRefResult = options.resolveRef
+      ? options.resolveRef(ref)
       : { ok: false, message: "$ref is only resolved for rule files; put the schema inline" };
     if (resolved.path !== undefined) dependencies.push(resolved.path);
-    if (!resolved.ok) {
-      return fail([{ file, pointer: "/check/$ref", message: resolved.message }], dependencies);
-    }
     const { meta } = getValidators();
-    if (!meta(resolved.schema)) {
-      return fail(readableErrors(meta.errors ?? [], resolved.file), dependencies);
+    if (!resolved.ok) {
+      errors.push({ file, pointer: "/check/$ref", message: resolved.message });
+      check = undefined;
+    } else if (!meta(resolved.schema)) {
+      errors.push(...readableErrors(meta.errors ?? [], resolved.file));
+      check = undefined;
+    } else {
+      schemaFile = resolved.file;
+      check = { type: "json_schema", field: check.field, schema: resolved.schema };
     }
-    schemaFile = resolved.file;
-    raw.check = { type: "json_schema", field: raw.check.field, schema: resolved.schema };
+  }
+  const match = usable("/match") ? (raw.match ?? {}) : undefined;
+  const labels = usable("/labels") ? (raw.labels ?? {}) : {};
+
+  let window: WindowSpec | undefined;
+  const windowed = check?.type === "rate" || check?.type === "drift";
+  if (check !== undefined && (check.type === "rate" || check.type === "drift")) {
+    const parsed = parseWindowCheck(check);
+    if (parsed.ok) window = parsed.spec;
+    else for (const e of parsed.errors) issues.add(e.pointer, e.message);
+    if (match !== undefined) windowMatchIssues(match, issues.at("/match"));
+    if (check.type === "rate") windowWhereIssues(check.share ?? [], issues.at("/check/share"));
+    const spec = parsed.ok ? parsed.spec : undefined;
+    const field =
+      spec?.type === "drift"
+        ? spec.field
+        : spec?.measure.type === "aggregate"
+          ? spec.measure.field
+          : undefined;
+    if (field !== undefined) windowFieldIssues(field, issues.at("/check/field"));
   }
 
-  if (raw.check.type === "rate" || raw.check.type === "drift") {
-    const window = parseWindowCheck(raw.check);
-    if (!window.ok) {
-      return fail(
-        window.errors.map((e) => ({ file, pointer: e.pointer, message: e.message })),
-        dependencies,
-      );
+  let alertSpec: ParsedAlertSpec | undefined;
+  if (usable("/alert")) {
+    const alert = parseAlertSpec(raw.alert, labels, windowed);
+    if (alert.ok) alertSpec = alert.spec;
+    else for (const e of alert.errors) issues.add(e.pointer, e.message);
+  }
+
+  let compiled: R | undefined;
+  if (check !== undefined) {
+    // The compiler sees the sections that parsed; stand-ins for the others are never run.
+    const rule = withDefaults({ ...raw, match: match ?? {}, labels, check }, file, {
+      alertSpec: alertSpec ?? parsedAlertDefaults(windowed),
+      window,
+    });
+    const compileIssues = collectRuleIssues();
+    compiled = options.compile(rule, compileIssues);
+    for (const issue of compileIssues.list) {
+      if (schemaFile !== undefined && issue.pointer.startsWith("/check/schema")) {
+        const where = issue.pointer.slice("/check/schema".length);
+        issues.add("/check/$ref", `${schemaFile}${where}: ${issue.message}`);
+      } else issues.add(issue.pointer, issue.message);
     }
   }
-  const rule = withDefaults(raw, file);
-  try {
-    compileRule(rule);
-  } catch (error) {
-    let pointer = error instanceof RuleCompileError ? error.pointer : "/check";
-    let message = describe(error);
-    if (schemaFile !== undefined && pointer.startsWith("/check/schema")) {
-      message = `${schemaFile}${pointer.slice("/check/schema".length)}: ${message}`;
-      pointer = "/check/$ref";
-    }
-    return fail([{ file, pointer, message }], dependencies);
-  }
-  // The alert block is the alert stage's to define; its parser says what is wrong and where.
-  const windowed = rule.check.type === "rate" || rule.check.type === "drift";
-  const alert = parseAlertSpec(rule.alert, rule.labels, windowed);
-  if (!alert.ok) {
-    return fail(
-      alert.errors.map((e) => ({ file, pointer: e.pointer, message: e.message })),
-      dependencies,
-    );
-  }
-  return { ok: true, rule, dependencies };
+
+  for (const issue of issues.list) errors.push({ file, ...issue });
+  if (errors.length > 0 || compiled === undefined) return fail(distinct(errors), dependencies);
+  return { ok: true, rule: Object.freeze(compiled), dependencies };
+}
+
+/** The alert spec of a rule without an alert block, for a compiler that never reads it. */
+function parsedAlertDefaults(windowed: boolean): ParsedAlertSpec {
+  const parsed = parseAlertSpec(undefined, {}, windowed);
+  if (!parsed.ok) throw new Error("the alert defaults do not parse");
+  return parsed.spec;
+}
+
+/** Each problem once: a field the grammar refuses is also refused by the compiler. */
+function distinct(errors: RuleFileError[]): RuleFileError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.file}\u0000${e.pointer}\u0000${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 type RawCheck =
@@ -183,9 +245,32 @@ interface RawRule {
   alert?: AlertSpec;
 }
 
-function withDefaults(raw: RawRule, file: string): Rule {
+/** What a rule's file says, defaults applied: the content its version is the hash of. */
+export type RuleDefinition = Omit<Rule, "version" | "file" | "alertSpec" | "window">;
+
+/** The definition of a loaded (or compiled) rule, without what loading derived from it. */
+export function ruleDefinition(rule: Rule): RuleDefinition {
+  return {
+    id: rule.id,
+    description: rule.description,
+    severity: rule.severity,
+    enabled: rule.enabled,
+    labels: rule.labels,
+    ...(rule.runbook !== undefined && { runbook: rule.runbook }),
+    ...(rule.owner !== undefined && { owner: rule.owner }),
+    match: rule.match,
+    check: rule.check,
+    ...(rule.alert !== undefined && { alert: rule.alert }),
+  };
+}
+
+function withDefaults(
+  raw: RawRule,
+  file: string,
+  parsed: Pick<Rule, "alertSpec" | "window">,
+): Rule {
   const check = normaliseCheck(raw.check);
-  const content: Omit<Rule, "version" | "file"> = {
+  const content: RuleDefinition = {
     id: raw.id,
     description: raw.description ?? "",
     severity: raw.severity ?? "warning",
@@ -197,7 +282,8 @@ function withDefaults(raw: RawRule, file: string): Rule {
     check,
     ...(raw.alert !== undefined && { alert: raw.alert }),
   };
-  return { ...content, version: ruleVersion(content), file };
+  // The version covers what the file says, not what was derived from it.
+  return { ...content, version: ruleVersion(content), file, ...parsed };
 }
 
 function normaliseCheck(check: RawCheck): Check {
@@ -401,6 +487,6 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function fail(errors: RuleFileError[], dependencies: string[] = []): LoadRuleResult {
+function fail(errors: RuleFileError[], dependencies: string[] = []): LoadRuleResult<never> {
   return { ok: false, errors, dependencies };
 }

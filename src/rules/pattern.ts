@@ -4,7 +4,7 @@
  */
 
 import { RE2JS } from "re2js";
-import { RuleCompileError } from "./compile-error.ts";
+import type { RuleIssues } from "./rule-issues.ts";
 import type { Pattern } from "./rule.ts";
 
 /**
@@ -13,15 +13,19 @@ import type { Pattern } from "./rule.ts";
  */
 const GLOB_MEMO_SIZE = 10_000;
 
-export function compilePattern(pattern: Pattern): (value: string) => boolean {
+export function compilePattern(pattern: Pattern, issues: RuleIssues): (value: string) => boolean {
   const list = typeof pattern === "string" ? [pattern] : pattern;
   if (!Array.isArray(list) || list.length === 0) {
-    throw new RuleCompileError("", "a pattern is a name, a glob, or a non-empty list of them");
+    issues.add("", "a pattern is a name, a glob, or a non-empty list of them");
+    return () => false;
   }
   const exact = new Set<string>();
   const globs: string[] = [];
   for (const entry of list) {
-    if (typeof entry !== "string") throw new RuleCompileError("", "patterns are strings");
+    if (typeof entry !== "string") {
+      issues.add("", "patterns are strings");
+      return () => false;
+    }
     if (entry.includes("*") || entry.includes("?")) globs.push(globSource(entry));
     else exact.add(entry);
   }

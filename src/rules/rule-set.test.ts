@@ -1,3 +1,4 @@
+import { compileRule } from "../evaluate/compile-rule.ts";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -35,7 +36,12 @@ describe("createRuleSet", () => {
     writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content, null, 2));
 
   function open(options: { pollMs?: number; onChange?: () => void; log?: RuleSetLog } = {}) {
-    const set = createRuleSet({ dirs: [builtinDir, userDir], pollMs: 0, ...options });
+    const set = createRuleSet({
+      compile: compileRule,
+      dirs: [builtinDir, userDir],
+      pollMs: 0,
+      ...options,
+    });
     sets.push(set);
     return set;
   }
@@ -192,7 +198,11 @@ describe("createRuleSet", () => {
   it("counts a file reached through two directories once", () => {
     write(path.join(builtinDir, "a.json"), rule("builtin.a"));
     symlinkSync(builtinDir, path.join(userDir, "linked"));
-    const set = createRuleSet({ dirs: [builtinDir, userDir, root], pollMs: 0 });
+    const set = createRuleSet({
+      compile: compileRule,
+      dirs: [builtinDir, userDir, root],
+      pollMs: 0,
+    });
     sets.push(set);
     expect(set.all().map((s) => s.path)).toEqual([path.join(builtinDir, "a.json")]);
     expect(set.errors()).toEqual([]);
@@ -200,7 +210,7 @@ describe("createRuleSet", () => {
 
   it("reports a missing directory", () => {
     const missing = path.join(root, "nope");
-    const set = createRuleSet({ dirs: [missing], pollMs: 0 });
+    const set = createRuleSet({ compile: compileRule, dirs: [missing], pollMs: 0 });
     sets.push(set);
     expect(set.errors()).toEqual([
       { file: missing, pointer: "", message: "rules directory not found" },

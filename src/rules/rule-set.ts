@@ -16,13 +16,13 @@
 
 import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
-import { loadRuleFile } from "./load-rule.ts";
+import { loadRuleFile, type RuleCompiler } from "./load-rule.ts";
 import type { Rule, RuleFileError } from "./rule.ts";
 
 export type RuleFileState = "loaded" | "error" | "disabled" | "overridden";
 
 /** One rule file as the API shows it. */
-export interface RuleStatus {
+export interface RuleStatus<R extends Rule = Rule> {
   /** The rule id: of the version in effect, else as the broken file spells it (if it does). */
   id: string | undefined;
   /** Relative to its rules directory. */
@@ -38,7 +38,7 @@ export interface RuleStatus {
   active: boolean;
   /** Version of the last good content (the one running when active). */
   version: string | undefined;
-  rule: Rule | undefined;
+  rule: R | undefined;
   errors: RuleFileError[];
   /** When the version in effect was loaded (ISO 8601). */
   loadedAt: string | undefined;
@@ -54,9 +54,11 @@ export type RuleSetLog = (
   fields: Record<string, unknown>,
 ) => void;
 
-export interface RuleSetOptions {
+export interface RuleSetOptions<R extends Rule> {
   /** Rule directories in order: the built-in rules first, then the user's. */
   dirs: string[];
+  /** Compiles each rule once, when its file is loaded (the evaluate stage's compileRule). */
+  compile: RuleCompiler<R>;
   /** How often files are checked for changes; 0 turns polling off (reload() still works). */
   pollMs?: number;
   /** Called after a change of the rules in effect (not for the first load). */
@@ -65,11 +67,11 @@ export interface RuleSetOptions {
   now?: () => Date;
 }
 
-export interface RuleSet {
-  /** The enabled rules in effect. */
-  rules(): Rule[];
+export interface RuleSet<R extends Rule = Rule> {
+  /** The enabled rules in effect, compiled. */
+  rules(): readonly R[];
   /** Every rule file with its status. */
-  all(): RuleStatus[];
+  all(): RuleStatus<R>[];
   /** Every current problem: broken files, duplicate ids, missing directories. */
   errors(): RuleFileError[];
   /** Re-reads every file now (not only the changed ones). */
@@ -78,7 +80,7 @@ export interface RuleSet {
   close(): void;
 }
 
-interface Entry {
+interface Entry<R extends Rule> {
   /** The file's path through its directory, and its real path (the identity). */
   path: string;
   real: string;
@@ -87,29 +89,29 @@ interface Entry {
   file: string;
   signature: string;
   dependencies: string[];
-  good?: { rule: Rule; loadedAt: Date };
+  good?: { rule: R; loadedAt: Date };
   errors: RuleFileError[];
   failedAt?: Date;
   /** The id a broken file gives, for the API. */
   spelledId?: string;
 }
 
-interface Effective {
-  rules: Rule[];
-  statuses: RuleStatus[];
+interface Effective<R extends Rule> {
+  rules: R[];
+  statuses: RuleStatus<R>[];
   errors: RuleFileError[];
 }
 
 const DEFAULT_POLL_MS = 1000;
 
 /** Loads the rule directories now and keeps them current (see the file comment). */
-export function createRuleSet(options: RuleSetOptions): RuleSet {
+export function createRuleSet<R extends Rule>(options: RuleSetOptions<R>): RuleSet<R> {
   const dirs = options.dirs.map((dir) => path.resolve(dir));
   const log: RuleSetLog = options.log ?? (() => {});
   const now = options.now ?? (() => new Date());
-  const entries = new Map<string, Entry>();
+  const entries = new Map<string, Entry<R>>();
   let missingDirs = new Set<string>();
-  let effective: Effective = { rules: [], statuses: [], errors: [] };
+  let effective: Effective<R> = { rules: [], statuses: [], errors: [] };
   let first = true;
 
   function pass(force: boolean): void {
@@ -142,10 +144,10 @@ export function createRuleSet(options: RuleSetOptions): RuleSet {
     }
   }
 
-  function load(file: ScannedFile, previous: Entry | undefined): void {
+  function load(file: ScannedFile, previous: Entry<R> | undefined): void {
     const signatureBefore = signatureOf(file.path, []);
-    const result = loadRuleFile(file.path, file.dir);
-    const entry: Entry = previous ?? {
+    const result = loadRuleFile(file.path, file.dir, options.compile);
+    const entry: Entry<R> = previous ?? {
       ...file,
       signature: "",
       dependencies: [],
@@ -224,13 +226,16 @@ export function createRuleSet(options: RuleSetOptions): RuleSet {
 }
 
 /** Decides which rule is in effect for each id, and the status of every file. */
-function resolve(entries: Entry[], missingDirs: ReadonlySet<string>): Effective {
+function resolve<R extends Rule>(
+  entries: Entry<R>[],
+  missingDirs: ReadonlySet<string>,
+): Effective<R> {
   const ordered = [...entries].sort(
     (a, b) => a.dirIndex - b.dirIndex || compareText(a.file, b.file),
   );
-  const winners = new Map<string, Entry>();
-  const conflicts = new Map<Entry, RuleFileError>();
-  const overriddenBy = new Map<Entry, Entry>();
+  const winners = new Map<string, Entry<R>>();
+  const conflicts = new Map<Entry<R>, RuleFileError>();
+  const overriddenBy = new Map<Entry<R>, Entry<R>>();
   for (const entry of ordered) {
     const rule = entry.good?.rule;
     if (rule === undefined) continue;
@@ -247,8 +252,8 @@ function resolve(entries: Entry[], missingDirs: ReadonlySet<string>): Effective 
     winners.set(rule.id, entry);
   }
 
-  const rules: Rule[] = [];
-  const statuses: RuleStatus[] = [];
+  const rules: R[] = [];
+  const statuses: RuleStatus<R>[] = [];
   const errors: RuleFileError[] = [...missingDirs].map((dir) => ({
     file: dir,
     pointer: "",
@@ -397,7 +402,7 @@ function sameErrors(a: RuleFileError[], b: RuleFileError[]): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-function fingerprint(rules: Rule[]): string {
+function fingerprint(rules: readonly Rule[]): string {
   return rules.map((rule) => `${rule.id}@${rule.version}:${rule.file}`).join("\n");
 }
 

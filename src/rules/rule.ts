@@ -3,6 +3,9 @@
  * The file format is documented in docs/rules.md; this is its typed, loaded form.
  */
 
+import type { ParsedAlertSpec } from "./alert-spec.ts";
+import type { WindowSpec } from "./window-spec.ts";
+
 export type Severity = "info" | "warning" | "critical";
 
 /** A string compared exactly, or as a glob when it contains `*` or `?`; a list means any of. */
@@ -153,6 +156,7 @@ export type WindowCheck = RateCheck | DriftCheck;
 
 export type Check = JsonSchemaCheck | AssertCheck | TraceCheck | WindowCheck;
 
+/** A rule's `alert` block as the file writes it (see ParsedAlertSpec for the parsed form). */
 export interface AlertSpec {
   mode?: "each" | "rate" | "window";
   [key: string]: unknown;
@@ -169,6 +173,10 @@ export interface Rule {
   match: MatchSpec;
   check: Check;
   alert?: AlertSpec;
+  /** The alert block, parsed once at load with every default applied. */
+  alertSpec: ParsedAlertSpec;
+  /** Rate and drift checks: their window, schedule and baseline, parsed once at load. */
+  window: WindowSpec | undefined;
   /** sha256 of the rule's canonical content (first 12 hex digits): which rule produced a result. */
   version: string;
   /** Path of the file it came from, relative to the rules directory. */

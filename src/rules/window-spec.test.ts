@@ -1,12 +1,13 @@
+import { parseTestRule } from "../../test/helpers/rules.ts";
 import { describe, expect, it } from "vitest";
-import { parseRule } from "./load-rule.ts";
+
 import { parseWindowCheck, type WindowSpec } from "./window-spec.ts";
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
 function specOf(check: Record<string, unknown>, match: Record<string, unknown> = {}): WindowSpec {
-  const loaded = parseRule({ id: "w", match, check }, "w.json");
+  const loaded = parseTestRule({ id: "w", match, check }, "w.json");
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   const rule = loaded.rule.check;
   if (rule.type !== "drift" && rule.type !== "rate") throw new Error("not a window check");
@@ -16,7 +17,7 @@ function specOf(check: Record<string, unknown>, match: Record<string, unknown> =
 }
 
 function errorsOf(check: Record<string, unknown>, match: Record<string, unknown> = {}) {
-  const loaded = parseRule({ id: "w", match, check }, "w.json");
+  const loaded = parseTestRule({ id: "w", match, check }, "w.json");
   if (loaded.ok) throw new Error("expected errors");
   return loaded.errors.map((e) => [e.pointer, e.message]);
 }
@@ -164,7 +165,7 @@ describe("rate checks", () => {
   });
 
   it("a rate or drift rule's alert block follows its evaluations", () => {
-    const loaded = parseRule(
+    const loaded = parseTestRule(
       { id: "w", check: { type: "rate", failures: "x", above: 0.1 }, alert: { mode: "rate" } },
       "w.json",
     );

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { RulesApiDeps } from "../api/rules-routes.ts";
 import type { Config } from "../config/index.ts";
 import { backtest } from "../evaluate/backtest.ts";
+import { compileRule, type CompiledRule } from "../evaluate/compile-rule.ts";
 import { createEngine, type Engine } from "../evaluate/engine.ts";
 import { parseRule } from "../rules/load-rule.ts";
 import { createQuietTraceEvaluator } from "../evaluate/quiet-traces.ts";
@@ -84,6 +85,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
   const dirs = settings.builtinRules ? [BUILTIN_RULES_DIR, config.rulesDir] : [config.rulesDir];
   const ruleSet = createRuleSet({
     dirs,
+    compile: compileRule,
     pollMs: settings.rulesPollMs,
     log: (level, message, fields) => log[level](message, fields),
   });
@@ -147,7 +149,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
         rule: s.rule,
         errors: s.errors,
       })),
-    validate: (json) => parseRule(json, "(request body)"),
+    validate: (json) => parseRule(json, "(request body)", { compile: compileRule }),
     activity: () => engine.activity(),
     backtest: (request, onProgress) =>
       backtest({
@@ -192,11 +194,11 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
 }
 
 /** Rules sent with a backtest request; any error stops the backtest with every error listed. */
-function parseRules(list: unknown[]): Rule[] {
-  const rules: Rule[] = [];
+function parseRules(list: unknown[]): CompiledRule[] {
+  const rules: CompiledRule[] = [];
   const errors: RuleFileError[] = [];
   list.forEach((json, i) => {
-    const result = parseRule(json, `rules[${i}]`);
+    const result = parseRule(json, `rules[${i}]`, { compile: compileRule });
     if (result.ok) rules.push(result.rule);
     else errors.push(...result.errors);
   });

@@ -4,6 +4,7 @@
  * as the decoder would for plain (unfenced) JSON objects and arrays.
  */
 
+import type { Rule } from "../../src/rules/rule.ts";
 import type { AgentOutputRow } from "../../src/store/rows.ts";
 
 export function makeRow(overrides: Partial<AgentOutputRow> = {}): AgentOutputRow {
@@ -65,11 +66,20 @@ function jsonText(text: string): string {
 }
 
 /** A rule with test defaults around a check (and optional match). */
-export const TEST_RULE_DEFAULTS = {
+/** What a hand-made test rule has besides its id, match and check. */
+export const TEST_RULE_DEFAULTS: Omit<Rule, "id" | "match" | "check"> = {
   description: "test rule",
   severity: "warning",
   enabled: true,
   labels: {},
   version: "0123456789ab",
   file: "test.json",
-} as const;
+  alertSpec: {
+    mode: "each",
+    groupBy: ["service", "agent"],
+    forMs: 0,
+    resolveAfterMs: 15 * 60_000,
+    repeatIntervalMs: 4 * 3_600_000,
+  },
+  window: undefined,
+};

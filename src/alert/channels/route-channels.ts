@@ -4,6 +4,7 @@
  */
 
 import { compilePattern } from "../../rules/pattern.ts";
+import { issuesAreBugs } from "../../rules/rule-issues.ts";
 import type { Severity } from "../../rules/rule.ts";
 import type { Alert } from "../types.ts";
 import type { RouteConfig } from "./channel-config.ts";
@@ -65,6 +66,9 @@ export function routeChannels(
   return router(alert);
 }
 
+/** Route patterns were checked with the config (channel-config.ts): a problem here is a bug. */
+const ROUTES_ARE_VALIDATED = issuesAreBugs("alert routes");
+
 function compileRoute(route: RouteConfig): CompiledRoute {
   const tests: AlertTest[] = [];
   const severity = route.match?.severity;
@@ -73,7 +77,7 @@ function compileRoute(route: RouteConfig): CompiledRoute {
     tests.push((alert) => wanted.has(alert.severity));
   }
   for (const [label, pattern] of Object.entries(route.match?.labels ?? {})) {
-    const test = compilePattern(pattern);
+    const test = compilePattern(pattern, ROUTES_ARE_VALIDATED);
     // A matcher needs the label: `env: "*"` means "has an env", not "anything at all".
     tests.push((alert) => {
       const value = Object.hasOwn(alert.labels, label) ? alert.labels[label] : undefined;

@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { RuleCompileError } from "../../rules/compile-error.ts";
+import { compiled, issuesOf } from "../../../test/helpers/rules.ts";
 import { ABSENT } from "../finding.ts";
 import { makeRow } from "../../../test/helpers/make-row.ts";
 import { compileAssertCheck, expressionInput } from "./assert.ts";
+import type { AssertCheck } from "../../rules/rule.ts";
+
+const assertCheck = (check: AssertCheck) => compiled((issues) => compileAssertCheck(check, issues));
 
 const SUM = "$sum(output.json.items.amount) = output.json.total";
 
@@ -21,7 +24,7 @@ function invoice(total: number) {
 
 describe("assert", () => {
   it("reports every failing assertion", async () => {
-    const check = compileAssertCheck({
+    const check = assertCheck({
       type: "assert",
       assertions: [
         { field: "output.json.total", min: 0 },
@@ -50,7 +53,7 @@ describe("assert", () => {
   });
 
   it("checks that the total is the sum of the items (JSONata)", async () => {
-    const check = compileAssertCheck({
+    const check = assertCheck({
       type: "assert",
       assertions: [],
       expr: [{ expression: SUM, message: "the total is not the sum of the items" }],
@@ -68,7 +71,7 @@ describe("assert", () => {
   });
 
   it("explains a false or non-boolean result without a message", async () => {
-    const check = compileAssertCheck({
+    const check = assertCheck({
       type: "assert",
       assertions: [],
       expr: [{ expression: "output.json.nope" }, { expression: "usage.input_tokens + 1" }],
@@ -92,7 +95,7 @@ describe("assert", () => {
   });
 
   it("stops runaway recursion and long loops", async () => {
-    const check = compileAssertCheck({
+    const check = assertCheck({
       type: "assert",
       assertions: [],
       expr: [
@@ -115,7 +118,7 @@ describe("assert", () => {
   });
 
   it("reports an expression that throws as expr_error", async () => {
-    const check = compileAssertCheck({
+    const check = assertCheck({
       type: "assert",
       assertions: [],
       expr: [{ expression: '$number("twelve") > 1' }],
@@ -127,7 +130,7 @@ describe("assert", () => {
 
   it("runs JSONata regexes on RE2", async () => {
     const row = makeRow({ OutputText: `${"a".repeat(50_000)}b` });
-    const check = compileAssertCheck({
+    const check = assertCheck({
       type: "assert",
       assertions: [],
       expr: [
@@ -138,41 +141,36 @@ describe("assert", () => {
     const started = performance.now();
     expect(await check(row)).toMatchObject([{ code: "expr_false", observed: false }]);
     expect(performance.now() - started).toBeLessThan(2_000);
-    expect(() =>
-      compileAssertCheck({
-        type: "assert",
-        assertions: [],
-        expr: [{ expression: "$contains(output.text, /(?=a)/)" }],
-      }),
-    ).toThrow(/not valid RE2/);
+    expect(
+      issuesOf((issues) =>
+        compileAssertCheck(
+          {
+            type: "assert",
+            assertions: [],
+            expr: [{ expression: "$contains(output.text, /(?=a)/)" }],
+          },
+          issues,
+        ),
+      ),
+    ).toEqual([expect.stringMatching(/^\/expr\/0\/expression: .*not valid RE2/)]);
   });
 
   it("rejects a JSONata syntax error and a bad assertion at compile time, with a pointer", () => {
-    const pointerOf = (build: () => unknown) => {
-      try {
-        build();
-      } catch (error) {
-        return error instanceof RuleCompileError
-          ? `${error.pointer} ${error.message}`
-          : String(error);
-      }
-      return "no error";
-    };
+    const pointerOf = (check: AssertCheck) =>
+      issuesOf((issues) => compileAssertCheck(check, issues))
+        .join("\n")
+        .replace(": ", " ");
+    expect(pointerOf({ type: "assert", assertions: [], expr: [{ expression: "$sum(" }] })).toMatch(
+      /^\/expr\/0\/expression invalid JSONata expression: /,
+    );
     expect(
-      pointerOf(() =>
-        compileAssertCheck({ type: "assert", assertions: [], expr: [{ expression: "$sum(" }] }),
-      ),
-    ).toMatch(/^\/expr\/0\/expression invalid JSONata expression: /);
-    expect(
-      pointerOf(() =>
-        compileAssertCheck({
-          type: "assert",
-          assertions: [
-            { field: "output.text", equals: "x" },
-            { field: "output.text", matches: "(" },
-          ],
-        }),
-      ),
+      pointerOf({
+        type: "assert",
+        assertions: [
+          { field: "output.text", equals: "x" },
+          { field: "output.text", matches: "(" },
+        ],
+      }),
     ).toMatch(/^\/assertions\/1\/matches invalid regular expression/);
   });
 });

@@ -12,7 +12,7 @@
 
 import jsonata from "jsonata";
 import type { AgentOutputRow } from "../../store/rows.ts";
-import { compileAt, RuleCompileError } from "../../rules/compile-error.ts";
+import type { RuleIssues } from "../../rules/rule-issues.ts";
 import { compileCondition } from "../conditions.ts";
 import { cacheFor, readJsonRoot, type RowCache } from "../fields.ts";
 import type { FindingDraft } from "../finding.ts";
@@ -35,16 +35,17 @@ interface CompiledExpr {
 /** JSONata's guardrail error codes: D1011 stack too deep, D1012 timeout. */
 const TIMEOUT_CODES = new Set(["D1011", "D1012"]);
 
-/** Compiles the check; RuleCompileError for a bad assertion or a JSONata syntax error. */
-export function compileAssertCheck(check: AssertCheck): AsyncOutputCheck {
-  const assertions = (check.assertions ?? []).map((condition, i) =>
-    compileAt(`/assertions/${i}`, () => compileCondition(condition)),
+/** Compiles the check; a bad assertion or a JSONata syntax error is an issue. */
+export function compileAssertCheck(check: AssertCheck, issues: RuleIssues): AsyncOutputCheck {
+  const assertions = (check.assertions ?? []).flatMap(
+    (condition, i) => compileCondition(condition, issues.at(`/assertions/${i}`)) ?? [],
   );
-  const exprs = (check.expr ?? []).map((entry, i) =>
-    compileAt(`/expr/${i}/expression`, () => compileExpr(entry.expression, entry.message)),
+  const exprs = (check.expr ?? []).flatMap(
+    (entry, i) =>
+      compileExpr(entry.expression, entry.message, issues.at(`/expr/${i}/expression`)) ?? [],
   );
-  if (assertions.length === 0 && exprs.length === 0) {
-    throw new RuleCompileError("", "an assert check needs at least one assertion or expr");
+  if ((check.assertions ?? []).length === 0 && (check.expr ?? []).length === 0) {
+    issues.add("", "an assert check needs at least one assertion or expr");
   }
 
   return async (row, cache = cacheFor(row)) => {
@@ -71,9 +72,13 @@ export function compileAssertCheck(check: AssertCheck): AsyncOutputCheck {
   };
 }
 
-function compileExpr(source: string, message: string | undefined): CompiledExpr {
+function compileExpr(
+  source: string,
+  message: string | undefined,
+  issues: RuleIssues,
+): CompiledExpr | undefined {
   if (typeof source !== "string" || source.trim() === "") {
-    throw new RuleCompileError("", "an expression is a non-empty JSONata string");
+    return void issues.add("", "an expression is a non-empty JSONata string");
   }
   let expression: jsonata.Expression;
   try {
@@ -83,14 +88,15 @@ function compileExpr(source: string, message: string | undefined): CompiledExpr 
       RegexEngine: Re2RegExp as unknown as RegExpConstructor,
     });
   } catch (error) {
-    throw new RuleCompileError("", `invalid JSONata expression: ${describeJsonataError(error)}`);
+    return void issues.add("", `invalid JSONata expression: ${describeJsonataError(error)}`);
   }
-  checkRegexes(expression.ast());
-  return { source, message, expression };
+  const before = issues.count();
+  checkRegexes(expression.ast(), issues);
+  return issues.count() > before ? undefined : { source, message, expression };
 }
 
 /** Regex literals must be valid RE2 too: a lookahead fails here, at load, not at run time. */
-function checkRegexes(ast: unknown): void {
+function checkRegexes(ast: unknown, issues: RuleIssues): void {
   const seen = new Set<object>();
   const visit = (node: unknown): void => {
     if (node === null || typeof node !== "object" || seen.has(node)) return;
@@ -100,7 +106,7 @@ function checkRegexes(ast: unknown): void {
         new Re2RegExp(node);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
-        throw new RuleCompileError(
+        issues.add(
           "",
           `regular expression /${node.source}/ is not valid RE2 (no lookaround or backreferences): ${reason}`,
         );

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { RuleCompileError } from "../../rules/compile-error.ts";
+import { compiled, issuesOf } from "../../../test/helpers/rules.ts";
+import type { JsonSchemaCheck } from "../../rules/rule.ts";
 import { ABSENT } from "../finding.ts";
 import { makeRow } from "../../../test/helpers/make-row.ts";
 import { compileJsonSchemaCheck } from "./json-schema.ts";
+
+const schemaCheck = (spec: JsonSchemaCheck) =>
+  compiled((issues) => compileJsonSchemaCheck(spec, issues));
 
 const invoiceSchema = {
   type: "object",
@@ -16,7 +20,7 @@ const invoiceSchema = {
   additionalProperties: false,
 };
 
-const check = compileJsonSchemaCheck({
+const check = schemaCheck({
   type: "json_schema",
   field: "output.json",
   schema: invoiceSchema,
@@ -110,7 +114,7 @@ describe("json_schema", () => {
   });
 
   it("parses text fields first", () => {
-    const toolCheck = compileJsonSchemaCheck({
+    const toolCheck = schemaCheck({
       type: "json_schema",
       field: "tool.arguments",
       schema: { type: "object", required: ["to"] },
@@ -124,7 +128,7 @@ describe("json_schema", () => {
   });
 
   it("validates each element of a [*] field", () => {
-    const items = compileJsonSchemaCheck({
+    const items = schemaCheck({
       type: "json_schema",
       field: "output.json.items[*]",
       schema: { type: "object", properties: { amount: { type: "number" } } },
@@ -142,15 +146,13 @@ describe("json_schema", () => {
   });
 
   it("rejects an invalid schema at compile time", () => {
-    expect(() =>
-      compileJsonSchemaCheck({
-        type: "json_schema",
-        field: "output.json",
-        schema: { type: "numbr" },
-      }),
-    ).toThrow(RuleCompileError);
-    expect(() =>
-      compileJsonSchemaCheck({ type: "json_schema", field: "output.jsn", schema: {} }),
-    ).toThrow(/unknown field/);
+    const issues = (schemaCheck: JsonSchemaCheck) =>
+      issuesOf((i) => compileJsonSchemaCheck(schemaCheck, i));
+    expect(
+      issues({ type: "json_schema", field: "output.json", schema: { type: "numbr" } }),
+    ).toEqual([expect.stringMatching(/^\/schema: invalid JSON Schema: /)]);
+    expect(issues({ type: "json_schema", field: "output.jsn", schema: {} })).toEqual([
+      expect.stringMatching(/^\/field: unknown field/),
+    ]);
   });
 });

@@ -7,7 +7,7 @@
 
 import Ajv2020Module, { type ErrorObject } from "ajv/dist/2020.js";
 import type { AgentOutputRow } from "../../store/rows.ts";
-import { RuleCompileError } from "../../rules/compile-error.ts";
+import type { RuleIssues } from "../../rules/rule-issues.ts";
 import { cacheFor, readField, readFieldAsJson, type RowCache } from "../fields.ts";
 import { parseField, type FieldRef } from "../../rules/field-grammar.ts";
 import { ABSENT, type FindingDraft } from "../finding.ts";
@@ -20,10 +20,13 @@ export const MAX_SCHEMA_FINDINGS = 20;
 
 export type OutputCheck = (row: AgentOutputRow, cache?: RowCache) => FindingDraft[];
 
-/** Compiles the check; RuleCompileError at `/field` or `/schema` when either is invalid. */
-export function compileJsonSchemaCheck(check: JsonSchemaCheck): OutputCheck {
+/** Compiles the check; an issue at `/field` or `/schema` when either is invalid. */
+export function compileJsonSchemaCheck(
+  check: JsonSchemaCheck,
+  issues: RuleIssues,
+): OutputCheck | undefined {
   const parsed = parseField(check.field);
-  if (!parsed.ok) throw new RuleCompileError("/field", parsed.message);
+  if (!parsed.ok) return void issues.add("/field", parsed.message);
   const field = parsed.field;
   // One ajv per rule: schemas of different rules may reuse an `$id`.
   const ajv = new Ajv2020({
@@ -37,7 +40,7 @@ export function compileJsonSchemaCheck(check: JsonSchemaCheck): OutputCheck {
     validate = ajv.compile(check.schema);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new RuleCompileError("/schema", `invalid JSON Schema: ${reason}`);
+    return void issues.add("/schema", `invalid JSON Schema: ${reason}`);
   }
 
   return (row, cache = cacheFor(row)) => {

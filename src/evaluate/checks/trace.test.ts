@@ -1,3 +1,4 @@
+import { compiled } from "../../../test/helpers/rules.ts";
 import { describe, expect, it } from "vitest";
 import type { AgentOutputRow } from "../../store/rows.ts";
 import { makeRow } from "../../../test/helpers/make-row.ts";
@@ -67,7 +68,7 @@ function llm(spanId: string, seconds: number) {
 }
 
 function run(check: TraceCheck, rows: AgentOutputRow[], match: MatchSpec = {}) {
-  const matches = compileMatch(match);
+  const matches = compiled((issues) => compileMatch(match, issues));
   return evaluateTraceCheck(RULE, check, rows, (row) => matches(row));
 }
 

@@ -23,7 +23,7 @@
  */
 
 import type { AgentOutputRow } from "../../store/rows.ts";
-import { compileAt, RuleCompileError } from "../../rules/compile-error.ts";
+import { issuesAreBugs, type RuleIssues } from "../../rules/rule-issues.ts";
 import { looksLikeErrorPayload } from "../error-payload.ts";
 import { cacheFor, readField, readJsonRoot } from "../fields.ts";
 import { parseField, type FieldRef } from "../../rules/field-grammar.ts";
@@ -41,17 +41,19 @@ export type CompiledTraceCheck = (
   matches: RowMatcher,
 ) => Finding[];
 
-/** Compiles a trace check; RuleCompileError for a bad key field or before/after spec. */
-export function compileTraceCheck(check: TraceCheck): CompiledTraceCheck {
+/** Compiles a trace check; a bad key field or before/after spec is an issue. */
+export function compileTraceCheck(check: TraceCheck, issues: RuleIssues): CompiledTraceCheck {
   switch (check.kind) {
     case "unique": {
       if (!Array.isArray(check.key) || check.key.length === 0) {
-        throw new RuleCompileError("/key", "a unique check needs at least one key field");
+        issues.add("/key", "a unique check needs at least one key field");
+        return NO_FINDINGS;
       }
-      const fields = check.key.map((text, i) => {
+      const fields = check.key.flatMap((text, i) => {
         const parsed = parseField(text);
-        if (!parsed.ok) throw new RuleCompileError(`/key/${i}`, parsed.message);
-        return parsed.field;
+        if (parsed.ok) return [parsed.field];
+        issues.add(`/key/${i}`, parsed.message);
+        return [];
       });
       return (rule, rows, matches) => unique(rule, fields, rows, matches);
     }
@@ -60,16 +62,15 @@ export function compileTraceCheck(check: TraceCheck): CompiledTraceCheck {
     case "count": {
       const { min, max } = check;
       if (min === undefined && max === undefined) {
-        throw new RuleCompileError("", "a count check needs min, max or both");
-      }
-      if (min !== undefined && max !== undefined && min > max) {
-        throw new RuleCompileError("/min", `min (${min}) is greater than max (${max})`);
+        issues.add("", "a count check needs min, max or both");
+      } else if (min !== undefined && max !== undefined && min > max) {
+        issues.add("/min", `min (${min}) is greater than max (${max})`);
       }
       return (rule, rows, matches) => count(rule, min, max, rows, matches);
     }
     case "sequence": {
-      const before = compileAt("/before", () => compileMatch(check.before));
-      const after = compileAt("/after", () => compileMatch(check.after));
+      const before = compileMatch(check.before, issues.at("/before"));
+      const after = compileMatch(check.after, issues.at("/after"));
       const beforeText = JSON.stringify(check.before);
       return (rule, rows, matches) =>
         sequence(rule, before, (row) => matches(row) && after(row), beforeText, rows);
@@ -77,14 +78,17 @@ export function compileTraceCheck(check: TraceCheck): CompiledTraceCheck {
   }
 }
 
-/** Compiles and runs a trace check on the outputs of one trace. */
+/** What a trace check with a problem compiles to (its rule does not load, so it never runs). */
+const NO_FINDINGS: CompiledTraceCheck = () => [];
+
+/** Compiles and runs a trace check (a valid one: a problem throws) on the outputs of one trace. */
 export function evaluateTraceCheck(
   rule: RuleStamp,
   check: TraceCheck,
   rows: readonly AgentOutputRow[],
   matches: RowMatcher,
 ): Finding[] {
-  return compileTraceCheck(check)(rule, rows, matches);
+  return compileTraceCheck(check, issuesAreBugs("trace check"))(rule, rows, matches);
 }
 
 function byStart(

@@ -1,9 +1,9 @@
+import { parseTestRule } from "../../../test/helpers/rules.ts";
 // Every rule shown in docs/drift.md loads as it is written, and the keys the docs list are the
 // keys the rule schema knows: the page cannot drift from the code.
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseRule } from "../../rules/load-rule.ts";
 
 const page = readFileSync(new URL("../../../docs/drift.md", import.meta.url), "utf8");
 const schema = JSON.parse(
@@ -30,7 +30,7 @@ describe("docs/drift.md", () => {
   it("shows rules that load", () => {
     expect(blocks.length).toBeGreaterThanOrEqual(5);
     for (const block of blocks) {
-      const loaded = parseRule(block, "docs/drift.md");
+      const loaded = parseTestRule(block, "docs/drift.md");
       expect(loaded.ok ? [] : loaded.errors, JSON.stringify(block)).toEqual([]);
       expect(["drift", "rate"]).toContain((block as { check: { type: string } }).check.type);
     }

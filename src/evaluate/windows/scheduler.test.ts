@@ -1,14 +1,15 @@
+import { parseTestRule } from "../../../test/helpers/rules.ts";
 import { describe, expect, it } from "vitest";
 import { windowRow } from "../../../test/helpers/window-rows.ts";
 import type { WindowResultRow } from "../../store/drift-results.ts";
-import { parseRule } from "../../rules/load-rule.ts";
+
 import type { Rule } from "../../rules/rule.ts";
 import { createWindowScheduler, dueWindowEnds } from "./scheduler.ts";
 
 const MINUTE = 60_000;
 
 function driftRule(id: string, every = "5m"): Rule {
-  const loaded = parseRule(
+  const loaded = parseTestRule(
     { id, check: { type: "drift", field: "output.length", every } },
     `${id}.json`,
   );

@@ -12,7 +12,7 @@
 import type { Rule } from "../../rules/rule.ts";
 import type { WindowResultRow } from "../../store/drift-results.ts";
 import { evaluateInBatches } from "./batches.ts";
-import { parseWindowCheck, type WindowSpec } from "../../rules/window-spec.ts";
+import type { WindowSpec } from "../../rules/window-spec.ts";
 
 export interface WindowSchedulerOptions {
   rules(): readonly Rule[];
@@ -37,21 +37,12 @@ export interface WindowScheduler {
 
 export const SCHEDULER_DEFAULTS = { settleMs: 15_000, maxCatchUp: 288 } as const;
 
-/** The window rules of a rule set with their parsed specs. */
+/** The window rules of a rule set with their specs (parsed when the rules were loaded). */
 export function windowRules(rules: readonly Rule[]): { rule: Rule; spec: WindowSpec }[] {
-  return rules.flatMap((rule) => {
-    if (!rule.enabled || (rule.check.type !== "rate" && rule.check.type !== "drift")) return [];
-    let parsed = parsedChecks.get(rule);
-    if (parsed === undefined) {
-      parsed = parseWindowCheck(rule.check);
-      parsedChecks.set(rule, parsed);
-    }
-    return parsed.ok ? [{ rule, spec: parsed.spec }] : [];
-  });
+  return rules.flatMap((rule) =>
+    rule.enabled && rule.window !== undefined ? [{ rule, spec: rule.window }] : [],
+  );
 }
-
-/** Parsed once per loaded rule: a reload makes new rule objects, so nothing goes stale. */
-const parsedChecks = new WeakMap<Rule, ReturnType<typeof parseWindowCheck>>();
 
 /** The window ends due at `now`: after `last` (exclusive), at most `max`, oldest first. */
 export function dueWindowEnds(

@@ -2,7 +2,7 @@
  * against readField on a real store in sql-match.test.ts. */
 
 import { describe, expect, it } from "vitest";
-import { RuleCompileError } from "../../rules/compile-error.ts";
+import { parseTestRule } from "../../../test/helpers/rules.ts";
 import { parseField, type FieldRef } from "../../rules/field-grammar.ts";
 import { fieldSql, SqlParams } from "./sql-fields.ts";
 import { naturalKind } from "../../rules/field-grammar.ts";
@@ -51,16 +51,17 @@ describe("naturalKind", () => {
 });
 
 describe("fieldSql", () => {
-  it("rejects [*] paths, which have one value per element", () => {
-    let error: unknown;
-    try {
-      fieldSql(field("output.json.items[*].amount"), "numeric", new SqlParams());
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(RuleCompileError);
-    expect((error as RuleCompileError).pointer).toBe("");
-    expect((error as RuleCompileError).message).toMatch(/\[\*\].*per-output rule/);
+  it("is never asked for a [*] path: a window rule reading one is refused at load", () => {
+    const loaded = parseTestRule({
+      id: "w",
+      check: { type: "drift", field: "output.json.items[*].amount", kind: "numeric" },
+    });
+    expect(loaded.ok ? [] : loaded.errors.map((e) => [e.pointer, e.message])).toEqual([
+      ["/check/field", expect.stringMatching(/\[\*\].*per-output rule/)],
+    ]);
+    expect(() =>
+      fieldSql(field("output.json.items[*].amount"), "numeric", new SqlParams()),
+    ).toThrow(/\[\*\]/);
   });
 
   it("binds keys and indexes as parameters", () => {

@@ -13,7 +13,6 @@
  * Number() also reads "0x1F", "0b1" and "0o7", which SQL reads as not a number.
  */
 
-import { RuleCompileError } from "../../rules/compile-error.ts";
 import type { FieldRef, ScalarRoot, ValueKind } from "../../rules/field-grammar.ts";
 
 /** Collects query parameters; add() returns the placeholder, e.g. "{p0:String}". */
@@ -106,14 +105,11 @@ const JSON_COLUMNS = {
   "tool.result": "ToolResult",
 } as const;
 
-/** How SQL reads `field`; RuleCompileError("") for a `[*]` path, which has many values. */
+/** How SQL reads `field` (never a `[*]` path, which has many values: refused at load). */
 export function readSql(field: FieldRef, params: SqlParamsLike): SqlRead {
   const root = field.root;
   if (field.wildcard) {
-    throw new RuleCompileError(
-      "",
-      `window rules cannot read "${field.text}": a [*] path has one value per element; name one element ([0]) or use a per-output rule`,
-    );
+    throw new Error(`window rules cannot read "${field.text}", a [*] path`);
   }
   if (root === "attributes" || root === "resource") {
     const map = root === "attributes" ? "SpanAttributes" : "ResourceAttributes";
@@ -271,7 +267,7 @@ export function or(parts: readonly string[]): string {
 /**
  * SQL expression reading `field` from one agent_outputs row: numeric → Nullable(Float64),
  * categorical → Nullable(String) (a string as it is, other JSON values as JSON text); NULL
- * when absent. RuleCompileError("") for a `[*]` path.
+ * when absent.
  */
 export function fieldSql(field: FieldRef, kind: SqlValueKind, params: SqlParamsLike): string {
   const read = readSql(field, params);

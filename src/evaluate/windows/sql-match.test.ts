@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestStore } from "../../../test/helpers/store.ts";
 import type { AgentOutputRow } from "../../store/rows.ts";
 import type { Store } from "../../store/store.ts";
-import { RuleCompileError } from "../../rules/compile-error.ts";
+import { compiled } from "../../../test/helpers/rules.ts";
+import { parseTestRule } from "../../../test/helpers/rules.ts";
 import { readField } from "../fields.ts";
 import { parseField, type FieldRef } from "../../rules/field-grammar.ts";
 import { makeRow } from "../../../test/helpers/make-row.ts";
@@ -16,7 +17,7 @@ import { MAX_MATCH_CHARS } from "../operators.ts";
 import type { MatchSpec, WhereClause } from "../../rules/rule.ts";
 import { toNumber } from "../values.ts";
 import { fieldSql, SqlParams } from "./sql-fields.ts";
-import { matchSql, whereSql } from "./sql-match.ts";
+import { matchSql } from "./sql-match.ts";
 
 const TRICKY = `He said "hi" \\ path C:\\temp {p0:String} it's`;
 
@@ -311,7 +312,7 @@ function field(text: string): FieldRef {
 
 describe("matchSql", () => {
   it.each(CASES)("selects what compileMatch accepts: %s", async (_name, spec) => {
-    const accepts = compileMatch(spec);
+    const accepts = compiled((issues) => compileMatch(spec, issues));
     const expected = rows.filter((row) => accepts(row)).map((row) => row.SpanId);
     // A case selecting all rows or none would not tell SQL and Node apart.
     expect(expected.length).toBeGreaterThan(0);
@@ -397,52 +398,55 @@ describe("fieldSql", () => {
   });
 });
 
-describe("what SQL cannot mirror", () => {
-  function pointerOf(build: () => unknown): string {
-    try {
-      build();
-    } catch (error) {
-      if (error instanceof RuleCompileError) return `${error.pointer}: ${error.message}`;
-      throw error;
-    }
-    throw new Error("expected a RuleCompileError");
+describe("what SQL cannot mirror: refused when a window rule loads", () => {
+  /** The errors of a rate rule with this match, as `pointer: message` relative to the match. */
+  function errorsOf(match: MatchSpec, share?: WhereClause[]): string[] {
+    const check = {
+      type: "rate",
+      every: "5m",
+      window: "1h",
+      above: 0.5,
+      share: share ?? [w("model", { exists: true })],
+    };
+    const loaded = parseTestRule({ id: "w", match, check }, "w.json");
+    if (loaded.ok) throw new Error("expected the rule to be refused");
+    return loaded.errors.map((e) => `${e.pointer.replace(/^\/match/, "")}: ${e.message}`);
   }
-  const match = (spec: MatchSpec) => pointerOf(() => matchSql(spec, new SqlParams()));
+  const first = (match: MatchSpec) => errorsOf(match)[0] ?? "";
 
   it("rejects error_payload, pointing at it", () => {
-    expect(match({ where: [w("output.text", { error_payload: true })] })).toMatch(
+    expect(first({ where: [w("output.text", { error_payload: true })] })).toMatch(
       /^\/where\/0\/error_payload: window rules cannot use error_payload.*per-output rule/,
     );
     const clauses = [w("model", { exists: true }), any(w("output.json", { error_payload: false }))];
-    expect(match({ where: clauses })).toMatch(/^\/where\/1\/any\/0\/error_payload: /);
+    expect(first({ where: clauses })).toMatch(/^\/where\/1\/any\/0\/error_payload: /);
   });
 
   it("rejects [*] paths and object or list operands", () => {
-    expect(match({ where: [w("output.json.items[*].sku", { exists: true })] })).toMatch(
+    expect(first({ where: [w("output.json.items[*].sku", { exists: true })] })).toMatch(
       /^\/where\/0\/field: .*\[\*\]/,
     );
-    expect(match({ where: [w("output.json", { equals: { a: 1 } })] })).toMatch(
+    expect(first({ where: [w("output.json", { equals: { a: 1 } })] })).toMatch(
       /^\/where\/0\/equals: .*not objects/,
     );
-    expect(match({ where: [w("output.json.tags", { not_in: ["a", ["b"]] })] })).toMatch(
+    expect(first({ where: [w("output.json.tags", { not_in: ["a", ["b"]] })] })).toMatch(
       /^\/where\/0\/not_in\/1: .*not lists/,
     );
   });
 
   it("rejects a NUL character in a regex, which ClickHouse cannot take", () => {
-    expect(match({ where: [w("output.text", { not_matches: "a\u0000" })] })).toMatch(
+    expect(first({ where: [w("output.text", { not_matches: "a\u0000" })] })).toMatch(
       /^\/where\/0\/not_matches: .*NUL/,
     );
   });
 
-  it("keeps Node's own compile errors and pointers", () => {
-    expect(match({ service: [] })).toMatch(/^\/service: /);
-    expect(match({ where: [w("output.nope", { exists: true })] })).toMatch(/^\/where\/0\/field: /);
-    expect(match({ where: [{ any: [] }] })).toMatch(/^\/where\/0\/any: /);
-    expect(match({ where: [w("model", {})] })).toMatch(/^\/where\/0: .*no operator/);
-    const clauses = [any(w("model", { exists: true }), w("model", { matches: "(" }))];
-    expect(pointerOf(() => whereSql(clauses, new SqlParams()))).toMatch(
-      /^\/0\/any\/1\/matches: invalid regular expression/,
-    );
+  it("reports every such part at once, in the match and in the share", () => {
+    const errors = errorsOf({ where: [w("output.text", { error_payload: true })] }, [
+      w("output.json.items[*].sku", { exists: true }),
+    ]);
+    expect(errors).toEqual([
+      expect.stringMatching(/^\/where\/0\/error_payload: /),
+      expect.stringMatching(/^\/check\/share\/0\/field: .*\[\*\]/),
+    ]);
   });
 });

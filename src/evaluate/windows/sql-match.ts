@@ -1,8 +1,8 @@
 /**
  * A rule's `match` spec (match.ts) as a ClickHouse SQL condition over `agent_outputs`, for
- * window rules: the rows it holds for are exactly those compileMatch accepts. Node compiles the
- * spec first, so a spec is rejected with the same errors; what SQL cannot mirror is rejected
- * with a RuleCompileError at the operand's pointer.
+ * window rules: the rows it holds for are exactly those compileMatch accepts. It is built only
+ * for rules that loaded: Node compiled the spec, and what SQL cannot mirror was refused then
+ * (src/rules/window-limits.ts), so meeting it here is a bug.
  *
  * Differences accepted besides those of sql-fields.ts:
  * - `ignore_case` lowercases with ClickHouse's lowerUTF8, one code point at a time, where JS's
@@ -11,11 +11,8 @@
  *   code points rather than UTF-16 units: beyond 1 MiB, astral characters shift the cut.
  */
 
-import { compileAt, RuleCompileError } from "../../rules/compile-error.ts";
-import { compileCondition } from "../conditions.ts";
 import { parseField, type FieldRef } from "../../rules/field-grammar.ts";
 import { PATTERN_COLUMNS } from "../match.ts";
-import { compilePattern } from "../../rules/pattern.ts";
 import { MAX_MATCH_CHARS, OPERATOR_KEYS } from "../operators.ts";
 import type { Condition, MatchSpec, Pattern, WhereClause } from "../../rules/rule.ts";
 import {
@@ -35,36 +32,35 @@ type PatternKey = keyof typeof PATTERN_COLUMNS;
 
 /**
  * A boolean SQL expression (UInt8) that holds exactly for the rows compileMatch(spec) accepts;
- * "1" for an empty spec. RuleCompileError with a pointer relative to the spec otherwise.
+ * "1" for an empty spec.
  */
 export function matchSql(spec: MatchSpec, params: SqlParamsLike): string {
   const parts: string[] = [];
   for (const key of Object.keys(PATTERN_COLUMNS) as PatternKey[]) {
     const pattern = spec[key];
     if (pattern === undefined) continue;
-    parts.push(compileAt(`/${key}`, () => patternSql(PATTERN_COLUMNS[key], pattern, params)));
+    parts.push(patternSql(PATTERN_COLUMNS[key], pattern, params));
   }
   const where = spec.where ?? [];
-  parts.push(compileAt("/where", () => whereSql(where, params)));
+  parts.push(whereSql(where, params));
   return and(parts);
 }
 
-/** The same for a list of where clauses (all must hold); pointer relative to the list. */
+/** The same for a list of where clauses (all must hold). */
 export function whereSql(clauses: readonly WhereClause[], params: SqlParamsLike): string {
-  return and(clauses.map((clause, i) => compileAt(`/${i}`, () => clauseSql(clause, params))));
+  return and(clauses.map((clause) => clauseSql(clause, params)));
 }
 
 function clauseSql(clause: WhereClause, params: SqlParamsLike): string {
   if (!("any" in clause)) return conditionSql(clause, params);
   if (!Array.isArray(clause.any) || clause.any.length === 0) {
-    throw new RuleCompileError("/any", `"any" needs at least one condition`);
+    throw new Error(`"any" needs at least one condition`);
   }
-  return or(clause.any.map((item, j) => compileAt(`/any/${j}`, () => conditionSql(item, params))));
+  return or(clause.any.map((item) => conditionSql(item, params)));
 }
 
 /** A name pattern: exact names in one IN list, globs in one anchored RE2 (as compilePattern). */
 function patternSql(column: string, pattern: Pattern, params: SqlParamsLike): string {
-  compilePattern(pattern);
   const list = typeof pattern === "string" ? [pattern] : pattern;
   const exact = list.filter((entry) => !entry.includes("*") && !entry.includes("?"));
   const globs = list.filter((entry) => entry.includes("*") || entry.includes("?"));
@@ -93,20 +89,12 @@ function globSource(glob: string): string {
 }
 
 function conditionSql(condition: Condition, params: SqlParamsLike): string {
-  // Node's own checks first: unknown field, no operator, bad operand, invalid regex.
-  compileCondition(condition);
-  if (condition.error_payload !== undefined) {
-    throw new RuleCompileError(
-      "/error_payload",
-      "window rules cannot use error_payload (a heuristic that only runs in Node); use a per-output rule instead",
-    );
-  }
   const parsed = parseField(condition.field);
-  if (!parsed.ok) throw new RuleCompileError("/field", parsed.message);
+  if (!parsed.ok) throw new Error(parsed.message);
   const field = parsed.field;
-  const read = compileAt("/field", () => readSql(field, params));
+  const read = readSql(field, params);
   const parts = OPERATOR_KEYS.filter((key) => condition[key] !== undefined).map((key) =>
-    compileAt(`/${key}`, () => operatorSql(key, condition, field, read, params)),
+    operatorSql(key, condition, field, read, params),
   );
   return and(parts);
 }
@@ -143,9 +131,7 @@ function operatorSql(
     case "in":
     case "not_in": {
       const list = condition[key] ?? [];
-      const isIn = or(
-        list.map((item, j) => compileAt(`/${j}`, () => equalsSql(read, item, params))),
-      );
+      const isIn = or(list.map((item) => equalsSql(read, item, params)));
       return key === "in" ? holds(isIn) : not(holds(isIn));
     }
     case "contains":
@@ -165,7 +151,7 @@ function operatorSql(
     case "length_between":
       return holds(rangeSql(lengthSql(read, params), condition.length_between ?? [0, 0], params));
     case "error_payload":
-      throw new RuleCompileError("", "error_payload is not supported in window rules");
+      throw new Error("error_payload is not supported in window rules");
   }
 }
 
@@ -187,10 +173,7 @@ function equalsSql(read: SqlRead, expected: unknown, params: SqlParamsLike): str
     return or([asBool, asText]);
   }
   if (expected === null) return read.type === "json" ? jsonType(read.raw, "Null") : "0";
-  throw new RuleCompileError(
-    "",
-    `window rules compare with strings, numbers, booleans and null, not ${Array.isArray(expected) ? "lists" : "objects"}; use a per-output rule`,
-  );
+  throw new Error(`window rules compare with scalars, not ${JSON.stringify(expected)}`);
 }
 
 /** Node reads at most MAX_MATCH_CHARS of a value for contains and matches. */
@@ -212,7 +195,7 @@ function containsSql(read: SqlRead, needle: string, ignoreCase: boolean, params:
 /** matches: RE2 finds the pattern in the text. ClickHouse's `.` matches "\n" unless (?-s). */
 function matchesSql(read: SqlRead, source: string, ignoreCase: boolean, params: SqlParamsLike) {
   if (source.includes("\u0000")) {
-    throw new RuleCompileError("", "window rules cannot match a NUL character; use \\x00");
+    throw new Error("window rules cannot match a NUL character");
   }
   const pattern = params.add(`(?-s)${ignoreCase ? "(?i)" : ""}${source}`, "String");
   return `match(${capped(textOf(read, params))}, ${pattern})`;
