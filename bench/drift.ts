@@ -46,7 +46,7 @@ import { fieldSql, SqlParams } from "../src/evaluate/windows/sql-fields.ts";
 import { matchSql } from "../src/evaluate/windows/sql-match.ts";
 import type { DriftSpec } from "../src/rules/window-spec.ts";
 import { compileRule } from "../src/evaluate/compile-rule.ts";
-import type { WindowResultRow } from "../src/store/drift-results.ts";
+import type { WindowEvaluation } from "../src/rules/findings.ts";
 import { createClickHouseClient } from "../src/store/client.ts";
 import { runMigrations, tableNames } from "../src/store/migrations.ts";
 import { createStore, type Store } from "../src/store/store.ts";
@@ -231,7 +231,7 @@ function timedStore(store: Store, queryMs: number[]): Store {
 interface SqlRun {
   ms: number;
   queryMs: number[];
-  result: WindowResultRow;
+  result: WindowEvaluation;
 }
 
 async function runSql(store: Store, rule: Rule, spec: DriftSpec): Promise<SqlRun> {
@@ -483,7 +483,7 @@ interface Measurements {
   sqlQueryMs: Map<string, number[][]>;
   naiveMs: Map<string, number[]>;
   fetchMs: Map<string, number[]>;
-  lastSql: Map<string, WindowResultRow>;
+  lastSql: Map<string, WindowEvaluation>;
   lastNaive: Map<string, DriftOutcome>;
   naiveValues: Map<string, number>;
 }

@@ -14,7 +14,8 @@ import {
   saveOutbox,
   saveSilence,
 } from "../src/store/alert-queries.ts";
-import { writeCheckEvaluations } from "../src/store/check-queries.ts";
+import type { CheckEvaluation } from "../src/rules/findings.ts";
+import { writeCheckEvaluations } from "../src/store/tables/checks.ts";
 import type { Store } from "../src/store/store.ts";
 import { openTestStore } from "./helpers/store.ts";
 
@@ -86,13 +87,13 @@ describe("rate windows", () => {
   it("counts failed and evaluated outputs per service and agent over the window, by SQL", async () => {
     const nowS = Math.floor(Date.now() / 1000);
     const minute = (ago: number) => nowS - (nowS % 60) - ago * 60;
-    const row = (ago: number, key: string, failed: 0 | 1, agent = "bot") => ({
-      Minute: minute(ago),
-      RuleId: "rate-rule",
-      ServiceName: "svc",
-      AgentName: agent,
-      OutputKey: key,
-      Failed: failed,
+    const row = (ago: number, key: string, failed: 0 | 1, agent = "bot"): CheckEvaluation => ({
+      time: `${minute(ago) + 7}.250000000`,
+      ruleId: "rate-rule",
+      service: "svc",
+      agent,
+      outputKey: key,
+      failed: failed === 1,
     });
     await writeCheckEvaluations(store, [
       row(0, "a", 1),

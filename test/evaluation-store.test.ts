@@ -16,18 +16,17 @@ import { makeRow } from "./helpers/make-row.ts";
 import { createQuietTraceEvaluator } from "../src/evaluate/quiet-traces.ts";
 import {
   listChecks,
-  outputsInWindow,
-  outputsOfTraces,
-  quietTraceIds,
-  readCursor,
   ruleCounts,
-  tracesStartingInWindow,
   writeCheckEvaluations,
-  writeCheckResults,
-  writeCursor,
-} from "../src/store/check-queries.ts";
-import type { CheckResultRow } from "../src/store/check-rows.ts";
-import type { AgentOutputRow } from "../src/store/rows.ts";
+  writeFindings,
+} from "../src/store/tables/checks.ts";
+import { outputsInWindow, tracesStartingInWindow } from "../src/evaluate/backtest-queries.ts";
+import { quietTraceIds } from "../src/evaluate/quiet-trace-queries.ts";
+import { outputsOfTraces } from "../src/store/tables/agent-outputs.ts";
+import { readCursor, writeCursor } from "../src/store/tables/cursors.ts";
+import type { Finding } from "../src/rules/findings.ts";
+import { evaluationOf, makeFinding } from "./helpers/findings.ts";
+import type { AgentOutputRow } from "../src/store/tables/agent-outputs.ts";
 import type { Store } from "../src/store/store.ts";
 import { openTestStore } from "./helpers/store.ts";
 
@@ -50,50 +49,25 @@ function rule(json: unknown): CompiledRule {
 
 describe("evaluation tables", () => {
   it("counts an output once however often it is evaluated", async () => {
-    const rows = [
-      {
-        Minute: NOW_S - (NOW_S % 60),
-        RuleId: "r-once",
-        ServiceName: "s",
-        AgentName: "a",
-        OutputKey: "t1/s1",
-        Failed: 1 as const,
-      },
-      {
-        Minute: NOW_S - (NOW_S % 60),
-        RuleId: "r-once",
-        ServiceName: "s",
-        AgentName: "a",
-        OutputKey: "t1/s2",
-        Failed: 0 as const,
-      },
-    ];
+    const first = makeFinding({ ruleId: "r-once", time: `${NOW_S}.000000000` });
+    const second = makeFinding({ ...first, spanId: "s2" });
+    const rows = [evaluationOf(first, true), evaluationOf(second, false)];
     await writeCheckEvaluations(store, rows);
     await writeCheckEvaluations(store, rows);
     const counts = await ruleCounts(store, Date.now() - 3_600_000);
     expect(counts.get("r-once")).toMatchObject({ evaluated: 2, failed: 1 });
 
-    const finding: CheckResultRow = {
-      Timestamp: `${NOW_S}.000000000`,
-      RuleId: "r-once",
-      RuleVersion: "abcdef012345",
-      Severity: "warning",
-      Scope: "output",
-      ServiceName: "s",
-      AgentName: "a",
-      Operation: "chat",
-      Model: "m",
-      ToolName: "",
-      TraceId: "11111111111111111111111111111111",
-      SpanId: "2222222222222222",
-      Code: "assertion_failed",
-      Field: "output.text",
-      Message: "is empty",
-      Observed: "",
-      Expected: "not empty",
-    };
-    await writeCheckResults(store, [finding]);
-    await writeCheckResults(store, [finding]);
+    const finding = makeFinding({
+      ruleId: "r-once",
+      severity: "warning",
+      time: `${NOW_S}.000000000`,
+      path: "output.text",
+      message: "is empty",
+      observed: "",
+      expected: "not empty",
+    });
+    await writeFindings(store, [finding]);
+    await writeFindings(store, [finding]);
     expect(await listChecks(store, { rule: "r-once", limit: 10 })).toHaveLength(1);
   });
 
@@ -197,7 +171,7 @@ describe("quiet traces on the store", () => {
    * that a test decides when a trace has gone quiet instead of waiting for it.
    */
   function evaluator() {
-    const findings: CheckResultRow[] = [];
+    const findings: Finding[] = [];
     const clock = { ahead: 0 };
     const engine = createEngine({ rules: () => [swallowed], sink: { add: () => undefined } });
     const traces = createQuietTraceEvaluator({
@@ -264,8 +238,8 @@ describe("quiet traces on the store", () => {
     };
   }
 
-  const swallowedIn = (findings: CheckResultRow[], traceId: string) =>
-    findings.filter((f) => f.TraceId === traceId && f.Code === "error_swallowed");
+  const swallowedIn = (findings: Finding[], traceId: string) =>
+    findings.filter((f) => f.traceId === traceId && f.code === "error_swallowed");
 
   it("finds the swallowed error of a run shorter than a millisecond, read lean", async () => {
     const { findings, clock, traces } = evaluator();
@@ -276,7 +250,11 @@ describe("quiet traces on the store", () => {
     clock.ahead = QUIET_MS + 1_000;
     expect(await traces.tick()).toBeGreaterThan(0);
     expect(swallowedIn(findings, traceId)).toEqual([
-      expect.objectContaining({ SpanId: agent.SpanId, Scope: "trace", Operation: "invoke_agent" }),
+      expect.objectContaining({
+        spanId: agent.SpanId,
+        scope: "trace",
+        labels: expect.objectContaining({ operation: "invoke_agent" }),
+      }),
     ]);
     await traces.stop();
   });

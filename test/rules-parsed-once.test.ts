@@ -124,7 +124,7 @@ describe("a loaded rule", () => {
       engine.onCommitted(trace);
       await engine.idle();
       const perTrace = engine.evaluateTrace(trace);
-      manager.onEvaluated(perTrace.results, perTrace.evaluations);
+      manager.onEvaluated(perTrace.findings, perTrace.evaluations);
       await scheduler.tick();
       await manager.tick();
       await manager.idle();

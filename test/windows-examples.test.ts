@@ -13,8 +13,8 @@ import {
   evaluateWindowRules,
 } from "../src/evaluate/windows/evaluate-window.ts";
 import { parseWindowCheck } from "../src/rules/window-spec.ts";
-import { writeCheckEvaluations } from "../src/store/check-queries.ts";
-import type { AgentOutputRow } from "../src/store/rows.ts";
+import { writeCheckEvaluations } from "../src/store/tables/checks.ts";
+import type { AgentOutputRow } from "../src/store/tables/agent-outputs.ts";
 import type { Store } from "../src/store/store.ts";
 import { openTestStore } from "./helpers/store.ts";
 
@@ -131,12 +131,12 @@ beforeAll(async () => {
     await writeCheckEvaluations(
       store,
       Array.from({ length: 200 }, (_, i) => ({
-        Minute: minute,
-        RuleId: "invoice-extraction-complete",
-        ServiceName: "billing-agent",
-        AgentName: "invoice-extractor",
-        OutputKey: `${at}/${i}`,
-        Failed: i < 200 * failing ? (1 as const) : (0 as const),
+        time: `${minute}.000000000`,
+        ruleId: "invoice-extraction-complete",
+        service: "billing-agent",
+        agent: "invoice-extractor",
+        outputKey: `${at}/${i}`,
+        failed: i < 200 * failing,
       })),
     );
   }

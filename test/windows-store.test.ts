@@ -20,9 +20,9 @@ import {
 } from "../src/evaluate/windows/evaluate-window.ts";
 import { defaultSignificance } from "../src/rules/significance.ts";
 import { parseWindowCheck, type WindowSpec } from "../src/rules/window-spec.ts";
-import { writeCheckEvaluations } from "../src/store/check-queries.ts";
-import type { WindowResultRow } from "../src/store/drift-results.ts";
-import type { AgentOutputRow } from "../src/store/rows.ts";
+import { writeCheckEvaluations } from "../src/store/tables/checks.ts";
+import type { WindowEvaluation } from "../src/rules/findings.ts";
+import type { AgentOutputRow } from "../src/store/tables/agent-outputs.ts";
 import type { Store } from "../src/store/store.ts";
 import { openTestStore } from "./helpers/store.ts";
 
@@ -373,12 +373,12 @@ describe("rate rules", () => {
     await writeCheckEvaluations(
       store,
       Array.from({ length: 50 }, (_, i) => ({
-        Minute: minute,
-        RuleId: "invoice-schema",
-        ServiceName: "billing",
-        AgentName: "",
-        OutputKey: `k${i}`,
-        Failed: i < 5 ? (1 as const) : (0 as const),
+        time: `${minute}.000000000`,
+        ruleId: "invoice-schema",
+        service: "billing",
+        agent: "",
+        outputKey: `k${i}`,
+        failed: i < 5,
       })),
     );
     const result = await run({
@@ -490,7 +490,7 @@ describe("batched evaluation (backtests, catch-up)", () => {
       "previous_version" in ((json["check"] as { reference?: object }).reference ?? {}) ? 2 : 1;
     expect(queries).toHaveBeenCalledTimes(perBatch);
     queries.mockRestore();
-    const single: WindowResultRow[] = [];
+    const single: WindowEvaluation[] = [];
     for (const at of times) single.push(await evaluateWindowRule(store, rule, spec, at, now));
     // Equal, up to the last bits of sums a grouped aggregation adds in another order.
     const close = (a: number | null, b: number | null) =>

@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { WindowEvaluation } from "../../src/evaluate/backtest.ts";
+import type { BacktestWindow } from "../../src/evaluate/backtest.ts";
 import { compileRule, type CompiledRule } from "../../src/evaluate/compile-rule.ts";
 import { compilePattern } from "../../src/rules/pattern.ts";
 import { issuesAreBugs } from "../../src/rules/rule-issues.ts";
@@ -115,11 +115,11 @@ export function ownWindowRules(scenario: ScenarioId, rules: readonly Rule[]): Ru
  * the scenario did not evaluate itself), its own after.
  */
 export function composeWindows(
-  control: ReadonlyMap<string, readonly WindowEvaluation[]>,
-  own: ReadonlyMap<string, readonly WindowEvaluation[]>,
+  control: ReadonlyMap<string, readonly BacktestWindow[]>,
+  own: ReadonlyMap<string, readonly BacktestWindow[]>,
   injectedAtMs: number,
-): Map<string, WindowEvaluation[]> {
-  const windows = new Map<string, WindowEvaluation[]>();
+): Map<string, BacktestWindow[]> {
+  const windows = new Map<string, BacktestWindow[]>();
   for (const [ruleId, evaluations] of control) {
     const after = own.get(ruleId);
     windows.set(

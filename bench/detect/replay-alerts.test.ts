@@ -6,7 +6,7 @@
 
 import { handMadeRule } from "../../test/helpers/rules.ts";
 import { describe, expect, it } from "vitest";
-import type { WindowEvaluation } from "../../src/evaluate/backtest.ts";
+import type { BacktestWindow } from "../../src/evaluate/backtest.ts";
 import type { Rule } from "../../src/rules/rule.ts";
 import { replayAlerts, type ReplayInput } from "./replay-alerts.ts";
 import type { StoredFinding } from "./store-dump.ts";
@@ -46,7 +46,7 @@ const finding = (minutes: number, traceId: string, scope: "output" | "trace" = "
     spanId: "s",
   }) satisfies StoredFinding;
 
-const evaluation = (minutes: number, status: WindowEvaluation["status"]): WindowEvaluation => ({
+const evaluation = (minutes: number, status: BacktestWindow["status"]): BacktestWindow => ({
   at: new Date(T0 + minutes * MINUTE).toISOString(),
   status,
   method: "ks",

@@ -23,7 +23,7 @@ import {
   type AlertRecord,
 } from "../../src/alert/state-machine.ts";
 import type { AlertExample, Measurement } from "../../src/alert/types.ts";
-import type { WindowEvaluation } from "../../src/evaluate/backtest.ts";
+import type { BacktestWindow } from "../../src/evaluate/backtest.ts";
 import type { Rule } from "../../src/rules/rule.ts";
 import type { MinuteCount, StoredFinding } from "./store-dump.ts";
 
@@ -41,14 +41,14 @@ export interface ReplayTiming {
 /** What one step fed an alert, for the caller to judge whether it is evidence of the failure. */
 export type ReplayInput =
   | { type: "findings"; at: number; findings: readonly StoredFinding[] }
-  | { type: "window"; at: number; evaluation: WindowEvaluation }
+  | { type: "window"; at: number; evaluation: BacktestWindow }
   | { type: "rate"; at: number; service: string; failed: number; evaluated: number };
 
 export interface ReplayOptions {
   rules: readonly Rule[];
   findings: readonly StoredFinding[];
   /** Backtest evaluations of each window rule, by rule id. */
-  windows: ReadonlyMap<string, readonly WindowEvaluation[]>;
+  windows: ReadonlyMap<string, readonly BacktestWindow[]>;
   minuteCounts: readonly MinuteCount[];
   fromMs: number;
   untilMs: number;
@@ -254,7 +254,7 @@ function example(finding: StoredFinding): AlertExample {
   };
 }
 
-function measurementOf(rule: Rule, evaluation: WindowEvaluation): Measurement {
+function measurementOf(rule: Rule, evaluation: BacktestWindow): Measurement {
   return {
     checkType: rule.check.type === "rate" ? "rate" : "drift",
     method: evaluation.method,

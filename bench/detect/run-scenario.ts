@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configSchema } from "../../src/config/index.ts";
-import type { RuleSummary, WindowEvaluation } from "../../src/evaluate/backtest.ts";
+import type { BacktestWindow, RuleSummary } from "../../src/evaluate/backtest.ts";
 import type { Rule } from "../../src/rules/rule.ts";
 import { ruleDefinition } from "../../src/rules/load-rule.ts";
 import { startChildService } from "../../test/helpers/child-service.ts";
@@ -52,7 +52,7 @@ export interface ScenarioData {
   simulation: Simulation;
   dump: StoreDump;
   /** The backtest's evaluations of the planned window rules, by rule id. */
-  windows: Map<string, WindowEvaluation[]>;
+  windows: Map<string, BacktestWindow[]>;
   /** Where alerts are replayed to: a little after the last run, so its spans count. */
   untilMs: number;
   /** Wall-clock milliseconds of each phase. */
@@ -140,7 +140,7 @@ export async function runScenario(
 export function replayAndScore(
   data: ScenarioData,
   rules: readonly Rule[],
-  windows: ReadonlyMap<string, readonly WindowEvaluation[]>,
+  windows: ReadonlyMap<string, readonly BacktestWindow[]>,
   fromMs: number,
   controlAlertRules?: ReadonlySet<string>,
 ): { score: ScenarioScore; histories: AlertHistory[] } {
@@ -192,7 +192,7 @@ async function backtestWindows(
   rules: readonly Rule[],
   fromMs: number,
   untilMs: number,
-): Promise<Map<string, WindowEvaluation[]>> {
+): Promise<Map<string, BacktestWindow[]>> {
   if (rules.length === 0) return new Map();
   const res = await fetch(`${url}/api/backtest`, {
     method: "POST",

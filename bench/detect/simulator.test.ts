@@ -20,7 +20,7 @@ import { normaliseSpans } from "../../src/decode/normalise.ts";
 import { createEngine } from "../../src/evaluate/engine.ts";
 import { groupByTrace } from "../../src/evaluate/group-by-trace.ts";
 
-import type { AgentOutputRow } from "../../src/store/rows.ts";
+import type { AgentOutputRow } from "../../src/store/tables/agent-outputs.ts";
 import { SUMMARY_MAX_TOKENS } from "./research-agent.ts";
 import {
   INJECTED,

@@ -5,7 +5,7 @@
 
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { OutputLabels } from "../../src/alert/fingerprint.ts";
+import type { OutputLabels } from "../../src/rules/findings.ts";
 
 /** One stored finding: the time of the output (or trace row) it is about, and its labels. */
 export interface StoredFinding {

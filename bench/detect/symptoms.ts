@@ -6,7 +6,7 @@
  */
 
 import { looksLikeErrorPayload } from "../../src/evaluate/error-payload.ts";
-import type { AgentOutputRow } from "../../src/store/rows.ts";
+import type { AgentOutputRow } from "../../src/store/tables/agent-outputs.ts";
 import { PARSE_INSTRUCTIONS, QUOTE_INSTRUCTIONS, REPLY_INSTRUCTIONS } from "./orders-agent.ts";
 import { PLAN_INSTRUCTIONS, SUMMARY_INSTRUCTIONS } from "./research-agent.ts";
 

@@ -1,7 +1,8 @@
+import { evaluationOf, makeFinding } from "../../test/helpers/findings.ts";
 import { handMadeRule } from "../../test/helpers/rules.ts";
 import { describe, expect, it } from "vitest";
 import type { Rule } from "../rules/rule.ts";
-import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
+import type { CheckEvaluation, Finding } from "../rules/findings.ts";
 import { createAlertManager, type AlertManagerOptions } from "./alert-manager.ts";
 import type { Notification } from "./types.ts";
 
@@ -18,36 +19,23 @@ const rule: Rule = handMadeRule({
   file: "r.json",
 });
 
-function finding(i: number, service = "svc"): CheckResultRow {
-  return {
-    Timestamp: `${1_764_158_400 + i}.000000000`,
-    RuleId: rule.id,
-    RuleVersion: rule.version,
-    Severity: "critical",
-    Scope: "output",
-    ServiceName: service,
-    AgentName: "bot",
-    Operation: "chat",
-    Model: "m",
-    ToolName: "",
-    TraceId: String(i).padStart(32, "0"),
-    SpanId: String(i).padStart(16, "0"),
-    Code: "assertion_failed",
-    Field: "output.text",
-    Message: "too long",
-    Observed: "x".repeat(50),
-    Expected: "length 1..40",
-  };
+function finding(i: number, service = "svc"): Finding {
+  return makeFinding({
+    time: `${1_764_158_400 + i}.000000000`,
+    ruleId: rule.id,
+    ruleVersion: rule.version,
+    labels: { service, agent: "bot", operation: "chat", model: "m", tool: "" },
+    traceId: String(i).padStart(32, "0"),
+    spanId: String(i).padStart(16, "0"),
+    path: "output.text",
+    message: "too long",
+    observed: "x".repeat(50),
+    expected: "length 1..40",
+  });
 }
 
-const evaluation = (i: number, service = "svc"): CheckEvaluationRow => ({
-  Minute: 1_764_158_400,
-  RuleId: rule.id,
-  ServiceName: service,
-  AgentName: "bot",
-  OutputKey: `${i}`,
-  Failed: 1,
-});
+const evaluation = (i: number, service = "svc"): CheckEvaluation =>
+  evaluationOf(finding(i, service));
 
 function manager(overrides: Partial<AlertManagerOptions> = {}) {
   let clock = 1_764_158_400_000;

@@ -9,10 +9,10 @@
 
 import { randomUUID } from "node:crypto";
 import type { Rule } from "../rules/rule.ts";
-import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
+import type { CheckEvaluation, Finding, WindowEvaluation } from "../rules/findings.ts";
 import type { ParsedAlertSpec } from "../rules/alert-spec.ts";
 import { buildAlert } from "./evidence.ts";
-import { exampleOfRow } from "./examples.ts";
+import { exampleOfFinding } from "./examples.ts";
 import { fingerprint, groupLabelsOf } from "./fingerprint.ts";
 import {
   newAlertRecord,
@@ -22,7 +22,6 @@ import {
   type AlertNotificationKind,
 } from "./state-machine.ts";
 import type { Alert, AlertExample, Notification } from "./types.ts";
-import type { WindowResultRow } from "../store/drift-results.ts";
 
 export interface AlertStateStore {
   saveRecords(records: AlertRecord[]): Promise<void>;
@@ -66,9 +65,9 @@ export interface AlertManagerOptions {
 
 export interface AlertManager {
   /** Findings and evaluations of one engine batch (output or trace rules). */
-  onEvaluated(results: readonly CheckResultRow[], evaluations: readonly CheckEvaluationRow[]): void;
+  onEvaluated(findings: readonly Finding[], evaluations: readonly CheckEvaluation[]): void;
   /** One evaluation of a window rule (rate or drift check). */
-  onWindowResult(result: WindowResultRow): Promise<void>;
+  onWindowResult(result: WindowEvaluation): Promise<void>;
   /** Time passing: rate windows, for-durations, repeats, resolutions. */
   tick(): Promise<void>;
   /** Resolves when every queued step has been processed. */
@@ -145,10 +144,10 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
   }
 
   function onEvaluated(
-    results: readonly CheckResultRow[],
-    evaluations: readonly CheckEvaluationRow[],
+    findings: readonly Finding[],
+    evaluations: readonly CheckEvaluation[],
   ): void {
-    if (results.length === 0) return;
+    if (findings.length === 0) return;
     type Group = {
       rule: Rule;
       spec: ParsedAlertSpec;
@@ -157,24 +156,24 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
       examples: AlertExample[];
     };
     const groups = new Map<string, Group>();
-    for (const row of results) {
-      const found = ruleWithSpec(row.RuleId);
+    for (const finding of findings) {
+      const found = ruleWithSpec(finding.ruleId);
       if (found === undefined || found.spec.mode !== "each") continue;
-      const labels = groupLabelsOf(found.spec, found.rule, row);
-      const fp = fingerprint(row.RuleId, labels);
+      const labels = groupLabelsOf(found.spec, found.rule, finding.labels);
+      const fp = fingerprint(finding.ruleId, labels);
       let group = groups.get(fp);
       if (group === undefined) {
         group = { ...found, labels, failedKeys: new Set(), examples: [] };
         groups.set(fp, group);
       }
-      group.failedKeys.add(`${row.TraceId}/${row.SpanId}`);
-      if (group.examples.length < 5) group.examples.push(exampleOfRow(row));
+      group.failedKeys.add(`${finding.traceId}/${finding.spanId}`);
+      if (group.examples.length < 5) group.examples.push(exampleOfFinding(finding));
     }
     if (groups.size === 0) return;
     // Evaluated outputs per (rule, service, agent) of the batch: the denominator for the counts.
     const evaluated = new Map<string, number>();
     for (const e of evaluations) {
-      const key = `${e.RuleId}\u0000${e.ServiceName}\u0000${e.AgentName}`;
+      const key = `${e.ruleId}\u0000${e.service}\u0000${e.agent}`;
       evaluated.set(key, (evaluated.get(key) ?? 0) + 1);
     }
     void serial(() =>
@@ -199,7 +198,7 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
     );
   }
 
-  function onWindowResult(result: WindowResultRow): Promise<void> {
+  function onWindowResult(result: WindowEvaluation): Promise<void> {
     const found = ruleWithSpec(result.ruleId);
     if (found === undefined || found.spec.mode !== "window") return Promise.resolve();
     const labels = groupLabelsOf(found.spec, found.rule, {

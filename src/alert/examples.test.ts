@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Finding } from "../rules/rule.ts";
-import type { CheckResultRow } from "../store/check-rows.ts";
-import { exampleOfFinding, exampleOfRow, keepExamples, timestampMs } from "./examples.ts";
+import { makeFinding } from "../../test/helpers/findings.ts";
+import { exampleOfFinding, keepExamples, timestampMs } from "./examples.ts";
 import type { AlertExample } from "./types.ts";
 
 const ex = (n: number): AlertExample => ({
@@ -70,28 +69,10 @@ describe("timestampMs", () => {
   });
 });
 
-describe("exampleOfRow / exampleOfFinding", () => {
-  it("a stored finding", () => {
-    const row: CheckResultRow = {
-      Timestamp: "1769860800.250000000",
-      RuleId: "refund-json",
-      RuleVersion: "0123456789ab",
-      Severity: "critical",
-      Scope: "output",
-      ServiceName: "support",
-      AgentName: "triage",
-      Operation: "chat",
-      Model: "gpt-4o-mini",
-      ToolName: "",
-      TraceId: "4bf92f3577b34da6a3ce929d0e0e4736",
-      SpanId: "00f067aa0ba902b7",
-      Code: "assertion_failed",
-      Field: "output.json.amount",
-      Message: "amount 900 is above 500",
-      Observed: "900",
-      Expected: "at most 500",
-    };
-    expect(exampleOfRow(row)).toStrictEqual({
+describe("exampleOfFinding", () => {
+  it("a finding at its output's time", () => {
+    const finding = makeFinding();
+    expect(exampleOfFinding(finding)).toStrictEqual({
       traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
       spanId: "00f067aa0ba902b7",
       field: "output.json.amount",
@@ -99,29 +80,6 @@ describe("exampleOfRow / exampleOfFinding", () => {
       message: "amount 900 is above 500",
       at: "2026-01-31T12:00:00.250Z",
     });
-    expect(exampleOfRow({ ...row, Timestamp: "garbage" }).at).toBe("garbage");
-  });
-
-  it("a finding and its output's time", () => {
-    const finding: Finding = {
-      ruleId: "refund-json",
-      ruleVersion: "0123456789ab",
-      severity: "critical",
-      code: "not_json",
-      path: "output",
-      message: "output is not JSON",
-      observed: "Sure! Here is",
-      expected: "JSON",
-      traceId: "t1",
-      spanId: "s1",
-    };
-    expect(exampleOfFinding(finding, Date.parse("2026-01-31T12:00:00Z"))).toStrictEqual({
-      traceId: "t1",
-      spanId: "s1",
-      field: "output",
-      observed: "Sure! Here is",
-      message: "output is not JSON",
-      at: "2026-01-31T12:00:00.000Z",
-    });
+    expect(exampleOfFinding({ ...finding, time: "garbage" }).at).toBe("garbage");
   });
 });

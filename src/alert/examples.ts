@@ -3,8 +3,7 @@
  * it started) and the latest 3 (what it looks like now).
  */
 
-import type { Finding } from "../rules/rule.ts";
-import type { CheckResultRow } from "../store/check-rows.ts";
+import type { Finding } from "../rules/findings.ts";
 import type { AlertExample } from "./types.ts";
 
 export const MAX_EXAMPLES = 5;
@@ -24,33 +23,21 @@ export function keepExamples(
   ];
 }
 
-/** A stored finding as an example. */
-export function exampleOfRow(row: CheckResultRow): AlertExample {
-  return {
-    traceId: row.TraceId,
-    spanId: row.SpanId,
-    field: row.Field,
-    observed: row.Observed,
-    message: row.Message,
-    at: isoOf(row.Timestamp),
-  };
-}
-
 /** ISO 8601 of a DateTime64 text; the text itself when it is not one (never throws). */
 function isoOf(timestamp: string): string {
   const ms = timestampMs(timestamp);
   return Number.isNaN(ms) ? timestamp : new Date(ms).toISOString();
 }
 
-/** A finding as an example; `atMs` is the output's time (unix ms). */
-export function exampleOfFinding(finding: Finding, atMs: number): AlertExample {
+/** A finding as an example, at its output's time. */
+export function exampleOfFinding(finding: Finding): AlertExample {
   return {
     traceId: finding.traceId,
     spanId: finding.spanId,
     field: finding.path,
     observed: finding.observed,
     message: finding.message,
-    at: new Date(atMs).toISOString(),
+    at: isoOf(finding.time),
   };
 }
 

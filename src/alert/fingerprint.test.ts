@@ -1,26 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { CheckResultRow } from "../store/check-rows.ts";
-import { fingerprint, groupLabelsOf, outputLabelsOfRow } from "./fingerprint.ts";
+import { makeFinding } from "../../test/helpers/findings.ts";
+import { fingerprint, groupLabelsOf } from "./fingerprint.ts";
 
-const ROW: CheckResultRow = {
-  Timestamp: "1769860800.250000000",
-  RuleId: "refund-json",
-  RuleVersion: "0123456789ab",
-  Severity: "critical",
-  Scope: "output",
-  ServiceName: "support",
-  AgentName: "triage",
-  Operation: "chat",
-  Model: "gpt-4o-mini",
-  ToolName: "",
-  TraceId: "4bf92f3577b34da6a3ce929d0e0e4736",
-  SpanId: "00f067aa0ba902b7",
-  Code: "assertion_failed",
-  Field: "output.json.amount",
-  Message: "amount 900 is above 500",
-  Observed: "900",
-  Expected: "at most 500",
-};
+const LABELS = makeFinding().labels;
 
 describe("fingerprint", () => {
   it("is the first 16 hex digits of sha256 over [ruleId, sorted non-empty label pairs]", () => {
@@ -49,12 +31,12 @@ describe("fingerprint", () => {
 describe("groupLabelsOf", () => {
   const rule = { labels: { team: "payments", service: "from-rule" } };
 
-  it("takes output labels from a stored finding, in groupBy order", () => {
-    expect(groupLabelsOf({ groupBy: ["service", "agent"] }, rule, ROW)).toStrictEqual({
+  it("takes output labels from a finding, in groupBy order", () => {
+    expect(groupLabelsOf({ groupBy: ["service", "agent"] }, rule, LABELS)).toStrictEqual({
       service: "support",
       agent: "triage",
     });
-    expect(groupLabelsOf({ groupBy: ["model", "operation", "tool"] }, rule, ROW)).toStrictEqual({
+    expect(groupLabelsOf({ groupBy: ["model", "operation", "tool"] }, rule, LABELS)).toStrictEqual({
       model: "gpt-4o-mini",
       operation: "chat",
       tool: "",
@@ -62,27 +44,15 @@ describe("groupLabelsOf", () => {
   });
 
   it("takes other names from the rule's labels; output labels win over them", () => {
-    expect(groupLabelsOf({ groupBy: ["service", "team"] }, rule, ROW)).toStrictEqual({
+    expect(groupLabelsOf({ groupBy: ["service", "team"] }, rule, LABELS)).toStrictEqual({
       service: "support",
       team: "payments",
     });
-    expect(groupLabelsOf({ groupBy: ["env"] }, rule, ROW)).toStrictEqual({ env: "" });
-  });
-
-  it("accepts output labels directly", () => {
-    const output = outputLabelsOfRow(ROW);
-    expect(output).toStrictEqual({
-      service: "support",
-      agent: "triage",
-      operation: "chat",
-      model: "gpt-4o-mini",
-      tool: "",
-    });
-    expect(groupLabelsOf({ groupBy: ["agent"] }, rule, output)).toStrictEqual({ agent: "triage" });
+    expect(groupLabelsOf({ groupBy: ["env"] }, rule, LABELS)).toStrictEqual({ env: "" });
   });
 
   it("no grouping: one alert per rule", () => {
-    const labels = groupLabelsOf({ groupBy: [] }, rule, ROW);
+    const labels = groupLabelsOf({ groupBy: [] }, rule, LABELS);
     expect(labels).toStrictEqual({});
     expect(fingerprint("refund-json", labels)).toBe("280c749281174de1");
   });

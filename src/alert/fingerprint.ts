@@ -5,34 +5,19 @@
 
 import { createHash } from "node:crypto";
 import type { Rule } from "../rules/rule.ts";
-import type { CheckResultRow } from "../store/check-rows.ts";
 import type { OutputLabelName, ParsedAlertSpec } from "../rules/alert-spec.ts";
-
-/** The output labels of a finding: the output (or trace) it is about. */
-export type OutputLabels = Record<OutputLabelName, string>;
-
-/** The output labels of a stored finding. */
-export function outputLabelsOfRow(row: CheckResultRow): OutputLabels {
-  return {
-    service: row.ServiceName,
-    agent: row.AgentName,
-    operation: row.Operation,
-    model: row.Model,
-    tool: row.ToolName,
-  };
-}
+import type { OutputLabels } from "../rules/findings.ts";
 
 /**
- * The group labels of a finding, in `spec.groupBy` order: output labels from the finding (a
- * stored row or its output labels), any other name from the rule's labels. An output label
+ * The group labels of a finding, in `spec.groupBy` order: output labels from the finding's
+ * labels, any other name from the rule's labels. An output label
  * wins over a rule label of the same name. A missing value is "".
  */
 export function groupLabelsOf(
   spec: Pick<ParsedAlertSpec, "groupBy">,
   rule: Pick<Rule, "labels">,
-  findingOrRow: CheckResultRow | OutputLabels,
+  output: OutputLabels,
 ): Record<string, string> {
-  const output = "RuleId" in findingOrRow ? outputLabelsOfRow(findingOrRow) : findingOrRow;
   const labels: Record<string, string> = {};
   for (const name of spec.groupBy) {
     labels[name] = Object.hasOwn(output, name)

@@ -7,11 +7,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { RuleSummary } from "../evaluate/backtest.ts";
-import { windowCounts, windowResultsOf } from "../store/drift-results.ts";
+import { windowCounts, windowResultsOf } from "../store/tables/drift-results.ts";
 import type { RuleActivity } from "../evaluate/engine.ts";
 import type { Rule, RuleFileError } from "../rules/rule.ts";
 import { PlumblineError } from "../errors.ts";
-import { listChecks, ruleCounts } from "../store/check-queries.ts";
+import { listChecks, ruleCounts } from "../store/tables/checks.ts";
 import type { Store } from "../store/store.ts";
 import { parseInput } from "./parse-input.ts";
 import { timeParam } from "./time-param.ts";

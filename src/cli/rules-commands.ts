@@ -14,7 +14,7 @@ import { compileRule, type CompiledRule } from "../evaluate/compile-rule.ts";
 import { loadRuleFile, ruleDefinition } from "../rules/load-rule.ts";
 import type { Rule, RuleFileError } from "../rules/rule.ts";
 import { createRuleSet } from "../rules/rule-set.ts";
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 
 type Out = { out(text: string): void; err(text: string): void };
 
@@ -284,7 +284,7 @@ async function direct(
   const { createClickHouseClient } = await import("../store/client.ts");
   const { tableNames } = await import("../store/migrations.ts");
   const { createStore } = await import("../store/store.ts");
-  const queries = await import("../store/check-queries.ts");
+  const { backtestSource } = await import("../evaluate/backtest-queries.ts");
   const { backtest } = await import("../evaluate/backtest.ts");
   const { evaluateWindowRules } = await import("../evaluate/windows/evaluate-window.ts");
   const client = createClickHouseClient({ dataDir: config.dataDir, ...config.clickhouse });
@@ -296,12 +296,7 @@ async function direct(
   try {
     return await backtest({
       rules,
-      source: {
-        outputsInWindow: (from, to) => queries.outputsInWindow(store, from, to, service),
-        tracesStartingInWindow: (from, to) =>
-          queries.tracesStartingInWindow(store, from, to, service),
-        outputsOfTraces: (ids) => queries.outputsOfTraces(store, ids),
-      },
+      source: backtestSource(store, service),
       sinceMs: since,
       untilMs: until,
       evaluateWindows: (rule, spec, atsMs) => evaluateWindowRules(store, rule, spec, atsMs),

@@ -5,7 +5,7 @@
  * run's spans together unless the run outlasts its batch delay).
  */
 
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { DecodedSpan } from "./span.ts";
 
 /** Fills empty AgentName (and AgentId) from the nearest named ancestor, in place. */

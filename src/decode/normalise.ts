@@ -4,7 +4,7 @@
  * See docs/conventions.md for what each convention reads.
  */
 
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { AgentOutput, Convention } from "./agent-output.ts";
 import { attrsToStrings } from "./attr-string.ts";
 import { genAiConvention } from "./conventions/genai.ts";

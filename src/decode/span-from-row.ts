@@ -8,7 +8,7 @@
  * agent outputs (span-from-row.test.ts).
  */
 
-import type { OtelTracesRow } from "../store/rows.ts";
+import type { OtelTracesRow } from "../store/tables/otel-traces.ts";
 import type { AttrMap, DecodedResource, DecodedSpan } from "./span.ts";
 import { SpanKind, StatusCode } from "./span.ts";
 

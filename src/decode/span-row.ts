@@ -3,7 +3,7 @@
  * contrib clickhouseexporter writes, so dashboards and queries built for it work unchanged.
  */
 
-import type { OtelTracesRow } from "../store/rows.ts";
+import type { OtelTracesRow } from "../store/tables/otel-traces.ts";
 import { attrsToStrings } from "./attr-string.ts";
 import type { DecodedResource, DecodedSpan } from "./span.ts";
 

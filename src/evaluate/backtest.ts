@@ -6,12 +6,12 @@
  * runs over any store.
  */
 
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { CompiledRule } from "./compile-rule.ts";
 import { createEngine } from "./engine.ts";
 import { groupByTrace } from "./group-by-trace.ts";
 import type { Rule } from "../rules/rule.ts";
-import type { WindowResultRow } from "../store/drift-results.ts";
+import type { WindowEvaluation } from "../rules/findings.ts";
 import { evaluateInBatches } from "./windows/batches.ts";
 import { windowRules } from "./windows/scheduler.ts";
 import type { WindowSpec } from "../rules/window-spec.ts";
@@ -34,14 +34,14 @@ export interface RuleSummary {
   lastAt: string | undefined;
   examples: { traceId: string; spanId: string; code: string; field: string; message: string }[];
   /** Window rules: every evaluation in the range, oldest first. */
-  windows?: WindowEvaluation[];
+  windows?: BacktestWindow[];
 }
 
 /** One evaluation of a window rule in a backtest. */
-export interface WindowEvaluation {
+export interface BacktestWindow {
   /** ISO 8601 end of the evaluated window (the time it would have run). */
   at: string;
-  status: WindowResultRow["status"];
+  status: WindowEvaluation["status"];
   method: string;
   statistic: number | null;
   pValue: number | null;
@@ -66,7 +66,7 @@ export interface BacktestOptions {
     rule: Rule,
     spec: WindowSpec,
     atsMs: readonly number[],
-  ) => Promise<WindowResultRow[]>;
+  ) => Promise<WindowEvaluation[]>;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -107,25 +107,25 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
     const perTrace = groupByTrace(traceRows).map((trace) => engine.evaluateTrace(trace));
     for (const result of [perOutput, ...perTrace]) {
       for (const evaluation of result.evaluations) {
-        const summary = summaries.get(evaluation.RuleId);
+        const summary = summaries.get(evaluation.ruleId);
         if (summary === undefined) continue;
         summary.evaluated++;
-        if (evaluation.Failed === 1) summary.failed++;
+        if (evaluation.failed) summary.failed++;
       }
-      for (const row of result.results) {
-        const summary = summaries.get(row.RuleId);
+      for (const finding of result.findings) {
+        const summary = summaries.get(finding.ruleId);
         if (summary === undefined) continue;
         summary.findings++;
-        const at = isoOf(row.Timestamp);
+        const at = isoOf(finding.time);
         if (summary.firstAt === undefined || at < summary.firstAt) summary.firstAt = at;
         if (summary.lastAt === undefined || at > summary.lastAt) summary.lastAt = at;
         if (summary.examples.length < examples) {
           summary.examples.push({
-            traceId: row.TraceId,
-            spanId: row.SpanId,
-            code: row.Code,
-            field: row.Field,
-            message: row.Message,
+            traceId: finding.traceId,
+            spanId: finding.spanId,
+            code: finding.code,
+            field: finding.path,
+            message: finding.message,
           });
         }
       }
@@ -160,7 +160,7 @@ async function backtestWindows(
   for (const [i, { rule, spec }] of windowed.entries()) {
     const summary = summaries.get(rule.id);
     if (summary === undefined || evaluate === undefined) continue;
-    const windows: WindowEvaluation[] = [];
+    const windows: BacktestWindow[] = [];
     await evaluateInBatches(
       scheduled[i] ?? [],
       (ats) => evaluate(rule, spec, ats),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import { compiled, issuesOf } from "../../test/helpers/rules.ts";
 import { compileRule as compileWithIssues } from "./compile-rule.ts";
 import { excerpt } from "./finding.ts";
@@ -47,6 +47,15 @@ describe("compileRule", () => {
         expected: "required total",
         traceId: extraction.TraceId,
         spanId: extraction.SpanId,
+        scope: "output",
+        time: extraction.Timestamp,
+        labels: {
+          service: extraction.ServiceName,
+          agent: extraction.AgentName,
+          operation: extraction.Operation,
+          model: extraction.Model,
+          tool: extraction.ToolName,
+        },
       },
     ]);
     expect(compiled.evaluateTrace([extraction])).toEqual([]);

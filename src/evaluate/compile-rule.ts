@@ -6,9 +6,10 @@
  * becomes one `rule_error` finding with the rule's id.
  */
 
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { RuleIssues } from "../rules/rule-issues.ts";
-import type { Finding, Rule } from "../rules/rule.ts";
+import type { Finding } from "../rules/findings.ts";
+import type { Rule } from "../rules/rule.ts";
 import { compileAssertCheck, type AsyncOutputCheck } from "./checks/assert.ts";
 import { compileJsonSchemaCheck } from "./checks/json-schema.ts";
 import { compileTraceCheck } from "./checks/trace.ts";

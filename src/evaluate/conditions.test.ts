@@ -3,7 +3,7 @@ import { compiled, issuesOf } from "../../test/helpers/rules.ts";
 import { compileCondition } from "./conditions.ts";
 import { ABSENT } from "./finding.ts";
 import { makeRow } from "../../test/helpers/make-row.ts";
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { Condition } from "../rules/rule.ts";
 
 const invoice = makeRow({

@@ -21,7 +21,7 @@
  * - `error_payload`: looksLikeErrorPayload (error-payload.ts).
  */
 
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { RuleIssues } from "../rules/rule-issues.ts";
 import { cacheFor, readField, type RowCache } from "./fields.ts";
 import { parseField, type FieldRef } from "../rules/field-grammar.ts";

@@ -5,7 +5,7 @@
 
 import { parseTestRule } from "../../test/helpers/rules.ts";
 import { expect, it } from "vitest";
-import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
+import type { CheckEvaluation, Finding } from "../rules/findings.ts";
 import { createEngine } from "./engine.ts";
 
 import { makeRow } from "../../test/helpers/make-row.ts";
@@ -26,8 +26,8 @@ if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
 const rule = loaded.rule;
 
 it("evaluates a backlog in slices, letting timers and I/O run in between, and misses nothing", async () => {
-  const results: CheckResultRow[] = [];
-  const evaluations: CheckEvaluationRow[] = [];
+  const results: Finding[] = [];
+  const evaluations: CheckEvaluation[] = [];
   const engine = createEngine({
     rules: () => [rule],
     sink: {
@@ -56,8 +56,8 @@ it("evaluates a backlog in slices, letting timers and I/O run in between, and mi
   clearInterval(timer);
   const elapsed = performance.now() - started;
   expect(evaluations).toHaveLength(outputs.length);
-  expect(new Set(evaluations.map((e) => e.OutputKey)).size).toBe(outputs.length);
-  expect(evaluations.filter((e) => e.Failed === 1)).toHaveLength(results.length);
+  expect(new Set(evaluations.map((e) => e.outputKey)).size).toBe(outputs.length);
+  expect(evaluations.filter((e) => e.failed)).toHaveLength(results.length);
   // The work takes long enough that one uninterrupted run would starve the timer.
   expect(elapsed).toBeGreaterThan(50);
   expect(ticks).toBeGreaterThan(5);

@@ -5,13 +5,13 @@
  * and a rule that throws becomes a `rule_error` finding, not a crash.
  */
 
-import type { AgentOutputRow } from "../store/rows.ts";
-import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { CompiledRule } from "./compile-rule.ts";
-import type { Finding, Rule } from "../rules/rule.ts";
+import type { CheckEvaluation, Finding } from "../rules/findings.ts";
+import type { Rule } from "../rules/rule.ts";
 
 export interface EvaluationSink {
-  add(results: CheckResultRow[], evaluations: CheckEvaluationRow[]): void;
+  add(findings: Finding[], evaluations: CheckEvaluation[]): void;
 }
 
 export interface RuleActivity {
@@ -42,8 +42,7 @@ export interface Engine {
 
 export interface EvaluationResult {
   findings: Finding[];
-  results: CheckResultRow[];
-  evaluations: CheckEvaluationRow[];
+  evaluations: CheckEvaluation[];
 }
 
 export interface EngineOptions {
@@ -110,40 +109,32 @@ export function createEngine(options: EngineOptions): Engine {
       const findings = await rule.evaluateOutput(row);
       record(rule.id, findings.length > 0);
       result.evaluations.push(
-        evaluationRow(rule, row, `${row.TraceId}/${row.SpanId}`, findings.length > 0),
+        evaluationOf(rule, row, `${row.TraceId}/${row.SpanId}`, findings.length > 0),
       );
-      for (const finding of findings) {
-        result.findings.push(finding);
-        result.results.push(resultRow(finding, rule, row, "output"));
-      }
+      for (const finding of findings) result.findings.push(finding);
     }
   }
 
   async function evaluateOutputs(outputs: AgentOutputRow[]): Promise<EvaluationResult> {
     const rules = outputRules();
-    const result: EvaluationResult = { findings: [], results: [], evaluations: [] };
+    const result: EvaluationResult = { findings: [], evaluations: [] };
     for (const row of outputs) await evaluateOutput(rules, row, result);
     return result;
   }
 
   function evaluateTrace(outputs: AgentOutputRow[]): EvaluationResult {
     const rules = rulesOf("trace");
-    const result: EvaluationResult = { findings: [], results: [], evaluations: [] };
+    const result: EvaluationResult = { findings: [], evaluations: [] };
     if (outputs.length === 0) return result;
     const ordered = [...outputs].sort((a, b) => a.Timestamp.localeCompare(b.Timestamp));
-    const bySpan = new Map(ordered.map((row) => [row.SpanId, row]));
     for (const rule of rules) {
       const matching = ordered.filter((row) => safeMatches(rule, row));
       if (matching.length === 0) continue;
       const findings = rule.evaluateTrace(ordered);
       record(rule.id, findings.length > 0);
       const anchor = matching[0] as AgentOutputRow;
-      result.evaluations.push(evaluationRow(rule, anchor, anchor.TraceId, findings.length > 0));
-      for (const finding of findings) {
-        result.findings.push(finding);
-        const row = bySpan.get(finding.spanId) ?? anchor;
-        result.results.push(resultRow(finding, rule, row, "trace"));
-      }
+      result.evaluations.push(evaluationOf(rule, anchor, anchor.TraceId, findings.length > 0));
+      for (const finding of findings) result.findings.push(finding);
     }
     return result;
   }
@@ -161,7 +152,7 @@ export function createEngine(options: EngineOptions): Engine {
       while (next < batch.length) {
         const sliceStart = performance.now();
         const rules = outputRules();
-        const result: EvaluationResult = { findings: [], results: [], evaluations: [] };
+        const result: EvaluationResult = { findings: [], evaluations: [] };
         while (next < batch.length && performance.now() - sliceStart < SLICE_MS) {
           const row = batch[next++] as AgentOutputRow;
           inProgress = batch.length - next;
@@ -172,7 +163,7 @@ export function createEngine(options: EngineOptions): Engine {
             options.onError?.(error);
           }
         }
-        options.sink.add(result.results, result.evaluations);
+        options.sink.add(result.findings, result.evaluations);
         // Let ingest run between slices: evaluation must never starve the receivers.
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -217,50 +208,18 @@ function safeMatches(rule: CompiledRule, row: AgentOutputRow): boolean {
   }
 }
 
-function minuteOf(timestamp: string): number {
-  const seconds = Number(timestamp.split(".")[0]);
-  return Number.isFinite(seconds) ? Math.floor(seconds / 60) * 60 : 0;
-}
-
-function evaluationRow(
+function evaluationOf(
   rule: Rule,
   row: AgentOutputRow,
-  key: string,
+  outputKey: string,
   failed: boolean,
-): CheckEvaluationRow {
+): CheckEvaluation {
   return {
-    Minute: minuteOf(row.Timestamp),
-    RuleId: rule.id,
-    ServiceName: row.ServiceName,
-    AgentName: row.AgentName,
-    OutputKey: key,
-    Failed: failed ? 1 : 0,
-  };
-}
-
-function resultRow(
-  finding: Finding,
-  rule: Rule,
-  row: AgentOutputRow,
-  scope: "output" | "trace",
-): CheckResultRow {
-  return {
-    Timestamp: row.Timestamp,
-    RuleId: rule.id,
-    RuleVersion: rule.version,
-    Severity: finding.severity,
-    Scope: scope,
-    ServiceName: row.ServiceName,
-    AgentName: row.AgentName,
-    Operation: row.Operation,
-    Model: row.Model,
-    ToolName: row.ToolName,
-    TraceId: finding.traceId || row.TraceId,
-    SpanId: finding.spanId || row.SpanId,
-    Code: finding.code,
-    Field: finding.path,
-    Message: finding.message,
-    Observed: finding.observed,
-    Expected: finding.expected,
+    ruleId: rule.id,
+    time: row.Timestamp,
+    service: row.ServiceName,
+    agent: row.AgentName,
+    outputKey,
+    failed,
   };
 }

@@ -3,7 +3,7 @@
  * a schema check or a trace key sees.
  */
 
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import { walkPath } from "../rules/json-path.ts";
 import type { FieldRef, JsonRoot, ScalarRoot } from "../rules/field-grammar.ts";
 

@@ -4,8 +4,9 @@
  * only here, so every finding's `observed` is at most EXCERPT_CHARS characters.
  */
 
-import type { AgentOutputRow } from "../store/rows.ts";
-import type { Finding, Rule } from "../rules/rule.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
+import type { Finding } from "../rules/findings.ts";
+import type { Rule } from "../rules/rule.ts";
 
 /** A finding before it knows its rule and span; `observed` is the raw value. */
 export interface FindingDraft {
@@ -42,14 +43,15 @@ export function excerpt(value: unknown): string {
 
 /** The finding of a draft about one output (or, for trace checks, one span of the trace). */
 export function toFinding(
-  rule: Pick<Rule, "id" | "version" | "severity">,
-  span: Pick<AgentOutputRow, "TraceId" | "SpanId">,
+  rule: Pick<Rule, "id" | "version" | "severity" | "check">,
+  span: FindingSpan,
   draft: FindingDraft,
 ): Finding {
   return {
     ruleId: rule.id,
     ruleVersion: rule.version,
     severity: rule.severity,
+    scope: rule.check.type === "trace" ? "trace" : "output",
     code: draft.code,
     path: draft.path,
     message: draft.message,
@@ -57,5 +59,26 @@ export function toFinding(
     expected: draft.expected,
     traceId: span.TraceId,
     spanId: span.SpanId,
+    time: span.Timestamp,
+    labels: {
+      service: span.ServiceName,
+      agent: span.AgentName,
+      operation: span.Operation,
+      model: span.Model,
+      tool: span.ToolName,
+    },
   };
 }
+
+/** What a finding takes from the output it is about. */
+export type FindingSpan = Pick<
+  AgentOutputRow,
+  | "TraceId"
+  | "SpanId"
+  | "Timestamp"
+  | "ServiceName"
+  | "AgentName"
+  | "Operation"
+  | "Model"
+  | "ToolName"
+>;

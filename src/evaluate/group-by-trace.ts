@@ -1,4 +1,4 @@
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 
 /** Outputs split by trace, each trace's outputs in the order they came. */
 export function groupByTrace(rows: AgentOutputRow[]): AgentOutputRow[][] {

@@ -4,7 +4,7 @@
  * and globs (one anchored RE2 each), and `where` conditions are compiled.
  */
 
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import { compileCondition } from "./conditions.ts";
 import { cacheFor, type RowCache } from "./fields.ts";
 import { compilePattern } from "../rules/pattern.ts";

@@ -3,7 +3,7 @@
  * operands checked, regexes compiled, expected text prepared.
  */
 
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { RuleIssues } from "../rules/rule-issues.ts";
 import { looksLikeErrorPayload, looksLikeErrorText } from "./error-payload.ts";
 import { isTextField, readField, readFieldAsJson, type RowCache } from "./fields.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import { makeRow } from "../../test/helpers/make-row.ts";
 import {
   createQuietTraceEvaluator,

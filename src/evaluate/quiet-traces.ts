@@ -5,7 +5,7 @@
  * again (findings and counts are idempotent, so nothing is counted twice).
  */
 
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { Engine, EvaluationSink } from "./engine.ts";
 import { groupByTrace } from "./group-by-trace.ts";
 import { createPollLoop } from "../poll-loop.ts";
@@ -103,15 +103,15 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
       const readAt = now();
       const rows = await options.store.outputsOfTraces(batch, !reads.bulky);
       for (const trace of groupByTrace(rows)) {
-        const { results, evaluations } = options.engine.evaluateTrace(trace);
-        options.sink.add(results, evaluations);
+        const { findings, evaluations } = options.engine.evaluateTrace(trace);
+        options.sink.add(findings, evaluations);
         if (options.outputs !== undefined) {
           const traceId = trace[0]?.TraceId ?? "";
           const done = outputsDone.get(traceId) ?? new Set<string>();
           const fresh = trace.filter((row) => !done.has(row.SpanId));
           if (fresh.length > 0) {
             const perOutput = await options.outputs.evaluateOutputs(fresh);
-            options.sink.add(perOutput.results, perOutput.evaluations);
+            options.sink.add(perOutput.findings, perOutput.evaluations);
           }
           for (const row of fresh) done.add(row.SpanId);
           remember(outputsDone, traceId, done);

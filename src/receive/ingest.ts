@@ -11,7 +11,7 @@ import type { DecodedSpan } from "../decode/span.ts";
 import { toOtelTracesRow } from "../decode/span-row.ts";
 import type { PlumblineError } from "../errors.ts";
 import type { GroupCommitter } from "../store/group-commit.ts";
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { StatsRecorder } from "../store/stats-recorder.ts";
 import type { IngestStatRow, WriteBatch } from "../store/write-batch.ts";
 

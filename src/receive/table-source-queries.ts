@@ -4,7 +4,7 @@
  * their traces (for agent names). Timestamps come back as "seconds.nanoseconds".
  */
 
-import type { OtelTracesRow } from "../store/rows.ts";
+import type { OtelTracesRow } from "../store/tables/otel-traces.ts";
 import type { Store } from "../store/store.ts";
 
 /** Span count per minute (unix seconds of its start) with a start in [fromMs, toMs). */

@@ -17,7 +17,7 @@
 import { inheritAgentNames } from "../decode/inherit-agent.ts";
 import { normaliseSpans } from "../decode/normalise.ts";
 import { spanFromRow, type ResourceCache } from "../decode/span-from-row.ts";
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { SourceSpanRow } from "./table-source-queries.ts";
 import type { IngestStatRow } from "../store/write-batch.ts";
 import { createPollLoop, type PollLoop } from "../poll-loop.ts";

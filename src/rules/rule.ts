@@ -189,23 +189,3 @@ export interface RuleFileError {
   pointer: string;
   message: string;
 }
-
-/**
- * One failed evaluation, shaped like a zod issue: which rule, what went wrong, where (the
- * field), what was seen and what was expected. Findings are collected, never thrown.
- */
-export interface Finding {
-  ruleId: string;
-  ruleVersion: string;
-  severity: Severity;
-  /** A stable code: schema_violation, not_json, assertion_failed, expr_false, rule_error, duplicate, … */
-  code: string;
-  /** The field the finding is about (a path of the rules grammar), or "" for the whole output. */
-  path: string;
-  message: string;
-  /** An excerpt of the observed value (at most 200 characters). */
-  observed: string;
-  expected: string;
-  traceId: string;
-  spanId: string;
-}

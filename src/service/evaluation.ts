@@ -17,19 +17,14 @@ import { createRuleSet } from "../rules/rule-set.ts";
 import { PlumblineError } from "../errors.ts";
 import type { Logger } from "./log.ts";
 import { createBufferedWriter } from "../store/buffered-writer.ts";
-import {
-  outputsInWindow,
-  outputsOfTraces,
-  quietTraceIds,
-  readCursor,
-  tracesStartingInWindow,
-  writeCheckEvaluations,
-  writeCheckResults,
-  writeCursor,
-} from "../store/check-queries.ts";
-import type { CheckEvaluationRow, CheckResultRow } from "../store/check-rows.ts";
+import { backtestSource } from "../evaluate/backtest-queries.ts";
+import { quietTraceIds } from "../evaluate/quiet-trace-queries.ts";
+import { outputsOfTraces } from "../store/tables/agent-outputs.ts";
+import { readCursor, writeCursor } from "../store/tables/cursors.ts";
+import { writeCheckEvaluations, writeFindings } from "../store/tables/checks.ts";
+import type { CheckEvaluation, Finding, WindowEvaluation } from "../rules/findings.ts";
 import type { Store } from "../store/store.ts";
-import { lastWindowEnds, saveWindowResults, type WindowResultRow } from "../store/drift-results.ts";
+import { lastWindowEnds, saveWindowEvaluations } from "../store/tables/drift-results.ts";
 import { evaluateWindowRules } from "../evaluate/windows/evaluate-window.ts";
 import { createWindowScheduler } from "../evaluate/windows/scheduler.ts";
 
@@ -44,9 +39,9 @@ export interface Evaluation {
   /** The enabled rules in effect. */
   rules(): readonly Rule[];
   /** Also hands every batch of findings and evaluations to `listener` (the alert manager). */
-  listen(listener: (results: CheckResultRow[], evaluations: CheckEvaluationRow[]) => void): void;
+  listen(listener: (findings: Finding[], evaluations: CheckEvaluation[]) => void): void;
   /** Hands every stored evaluation of a window rule to `listener` (the alert manager). */
-  listenWindows(listener: (row: WindowResultRow) => Promise<void>): void;
+  listenWindows(listener: (row: WindowEvaluation) => Promise<void>): void;
   /** Evaluates the window rules that are due now (also done every evaluate.windowTickMs). */
   evaluateWindows(): Promise<void>;
   /** Evaluates what is queued and writes all findings and counts now. */
@@ -60,12 +55,12 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
   const settings = config.evaluate;
   const onWriteError = (what: string) => (error: unknown) =>
     log.warn(`could not write ${what}; keeping them for the next try`, { error: String(error) });
-  const results = createBufferedWriter<CheckResultRow>((rows) => writeCheckResults(store, rows), {
+  const results = createBufferedWriter<Finding>((findings) => writeFindings(store, findings), {
     intervalMs: settings.resultsFlushMs,
     maxRows: 200_000,
     onError: onWriteError("check results"),
   });
-  const evaluations = createBufferedWriter<CheckEvaluationRow>(
+  const evaluations = createBufferedWriter<CheckEvaluation>(
     (rows) => writeCheckEvaluations(store, rows),
     {
       intervalMs: settings.resultsFlushMs,
@@ -73,12 +68,12 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
       onError: onWriteError("check counts"),
     },
   );
-  const listeners: ((results: CheckResultRow[], evaluations: CheckEvaluationRow[]) => void)[] = [];
+  const listeners: ((findings: Finding[], evaluations: CheckEvaluation[]) => void)[] = [];
   const sink = {
-    add(resultRows: CheckResultRow[], evaluationRows: CheckEvaluationRow[]) {
-      results.add(resultRows);
-      evaluations.add(evaluationRows);
-      for (const listener of listeners) listener(resultRows, evaluationRows);
+    add(found: Finding[], evaluated: CheckEvaluation[]) {
+      results.add(found);
+      evaluations.add(evaluated);
+      for (const listener of listeners) listener(found, evaluated);
     },
   };
 
@@ -113,11 +108,11 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
   });
   traces.start();
 
-  const windowListeners: ((row: WindowResultRow) => Promise<void>)[] = [];
+  const windowListeners: ((row: WindowEvaluation) => Promise<void>)[] = [];
   const windows = createWindowScheduler({
     rules: () => ruleSet.rules(),
     evaluate: (rule, spec, atsMs) => evaluateWindowRules(store, rule, spec, atsMs),
-    save: (rows) => saveWindowResults(store, rows),
+    save: (rows) => saveWindowEvaluations(store, rows),
     loadCursors: () => lastWindowEnds(store),
     onResult: async (row) => {
       for (const listener of windowListeners) await listener(row);
@@ -154,12 +149,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
     backtest: (request, onProgress) =>
       backtest({
         rules: parseRules(request.rules),
-        source: {
-          outputsInWindow: (from, to) => outputsInWindow(store, from, to, request.service),
-          tracesStartingInWindow: (from, to) =>
-            tracesStartingInWindow(store, from, to, request.service),
-          outputsOfTraces: (ids) => outputsOfTraces(store, ids),
-        },
+        source: backtestSource(store, request.service),
         sinceMs: request.sinceMs,
         untilMs: request.untilMs,
         evaluateWindows: (rule, spec, atsMs) => evaluateWindowRules(store, rule, spec, atsMs),

@@ -22,7 +22,7 @@ import { newSpansOfMinutes, spanCountsPerMinute } from "../receive/table-source-
 import { createStatsRecorder } from "../store/stats-recorder.ts";
 import { createStore, type Store } from "../store/store.ts";
 import { storeUnavailable } from "../errors.ts";
-import type { AgentOutputRow } from "../store/rows.ts";
+import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import { ingestMetrics, startOwnTelemetry } from "./telemetry.ts";
 
 const STATS_INTERVAL_MS = 5_000;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createGroupCommitter, type CommitTarget } from "./group-commit.ts";
 import type { WriteBatch } from "./write-batch.ts";
-import type { OtelTracesRow } from "./rows.ts";
+import type { OtelTracesRow } from "./tables/otel-traces.ts";
 
 const span = (id: string) => ({ SpanId: id }) as unknown as OtelTracesRow;
 const batchOf = (...ids: string[]): WriteBatch => ({

@@ -17,5 +17,6 @@ export {
 export { isRetryableStoreError } from "./is-retryable-error.ts";
 export { listOutputs, getTrace, unrecognisedStats, type OutputFilter } from "./queries.ts";
 export type { WriteBatch, IngestStatRow } from "./write-batch.ts";
-export type { OtelTracesRow, AgentOutputRow } from "./rows.ts";
+export type { OtelTracesRow } from "./tables/otel-traces.ts";
+export type { AgentOutputRow } from "./tables/agent-outputs.ts";
 export { ensureSchema, type SchemaState } from "./ensure-schema.ts";

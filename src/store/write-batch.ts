@@ -1,4 +1,5 @@
-import type { AgentOutputRow, OtelTracesRow } from "./rows.ts";
+import type { AgentOutputRow } from "./tables/agent-outputs.ts";
+import type { OtelTracesRow } from "./tables/otel-traces.ts";
 
 /** Per minute, service and span name: what ingest saw. Summed by ClickHouse. */
 export interface IngestStatRow {

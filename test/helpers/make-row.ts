@@ -5,7 +5,7 @@
  */
 
 import type { Rule } from "../../src/rules/rule.ts";
-import type { AgentOutputRow } from "../../src/store/rows.ts";
+import type { AgentOutputRow } from "../../src/store/tables/agent-outputs.ts";
 
 export function makeRow(overrides: Partial<AgentOutputRow> = {}): AgentOutputRow {
   const outputText = overrides.OutputText ?? "Your order #4411 shipped yesterday.";

@@ -1,13 +1,13 @@
 /** A drift_results row for tests of what consumes window evaluations (scheduler, backtest). */
 
 import type { Rule } from "../../src/rules/rule.ts";
-import type { WindowResultRow } from "../../src/store/drift-results.ts";
+import type { WindowEvaluation } from "../../src/rules/findings.ts";
 
 export function windowRow(
   rule: Rule,
   atMs: number,
-  overrides: Partial<WindowResultRow> = {},
-): WindowResultRow {
+  overrides: Partial<WindowEvaluation> = {},
+): WindowEvaluation {
   return {
     ruleId: rule.id,
     ruleVersion: rule.version,

@@ -16,7 +16,7 @@ import {
 import { MockEmbeddingModelV3, MockLanguageModelV3, simulateReadableStream } from "ai/test";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import type { AgentOutputRow } from "../../store/rows.ts";
+import type { AgentOutputRow } from "../../store/tables/agent-outputs.ts";
 import { normaliseSpan } from "../normalise.ts";
 import { fromReadableSpan, makeSpan } from "../../../test/helpers/make-span.ts";
 import { vercelAiConvention } from "./vercel-ai.ts";

@@ -11,7 +11,7 @@
  */
 
 import jsonata from "jsonata";
-import type { AgentOutputRow } from "../../store/rows.ts";
+import type { AgentOutputRow } from "../../store/tables/agent-outputs.ts";
 import type { RuleIssues } from "../../rules/rule-issues.ts";
 import { compileCondition } from "../conditions.ts";
 import { cacheFor, readJsonRoot, type RowCache } from "../fields.ts";

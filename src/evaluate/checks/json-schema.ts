@@ -6,7 +6,7 @@
  */
 
 import Ajv2020Module, { type ErrorObject } from "ajv/dist/2020.js";
-import type { AgentOutputRow } from "../../store/rows.ts";
+import type { AgentOutputRow } from "../../store/tables/agent-outputs.ts";
 import type { RuleIssues } from "../../rules/rule-issues.ts";
 import { cacheFor, readField, readFieldAsJson, type RowCache } from "../fields.ts";
 import { parseField, type FieldRef } from "../../rules/field-grammar.ts";

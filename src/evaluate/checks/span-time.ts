@@ -4,7 +4,7 @@
  * ClickHouse as "YYYY-MM-DD hh:mm:ss.nnnnnnnnn" (UTC); both are understood, exactly (bigint).
  */
 
-import type { AgentOutputRow } from "../../store/rows.ts";
+import type { AgentOutputRow } from "../../store/tables/agent-outputs.ts";
 
 export interface SpanTime {
   start: bigint;

@@ -1,13 +1,18 @@
 import { compiled } from "../../../test/helpers/rules.ts";
 import { describe, expect, it } from "vitest";
-import type { AgentOutputRow } from "../../store/rows.ts";
+import type { AgentOutputRow } from "../../store/tables/agent-outputs.ts";
 import { makeRow } from "../../../test/helpers/make-row.ts";
 import { compileMatch } from "../match.ts";
 import type { MatchSpec, TraceCheck } from "../../rules/rule.ts";
 import { evaluateTraceCheck } from "./trace.ts";
 import { startNs } from "./span-time.ts";
 
-const RULE = { id: "trace-rule", version: "abc123def456", severity: "critical" as const };
+const RULE = {
+  id: "trace-rule",
+  version: "abc123def456",
+  severity: "critical" as const,
+  check: { type: "trace", kind: "unique", key: ["tool.name"] } satisfies TraceCheck,
+};
 const TRACE = "5b8efff798038103d269b633813fc60c";
 
 /** Start `seconds` after 2026-01-01T00:00:00Z, lasting `durationMs`. */
@@ -97,6 +102,15 @@ describe("unique", () => {
         expected: "no two matching outputs with the same tool.name, tool.arguments",
         traceId: TRACE,
         spanId: "t2",
+        scope: "trace",
+        time: "1767225602.400000000",
+        labels: {
+          service: "support-agent",
+          agent: "support-triage",
+          operation: "execute_tool",
+          model: "",
+          tool: "send_email",
+        },
       },
     ]);
   });

@@ -22,18 +22,19 @@
  *   on that output.
  */
 
-import type { AgentOutputRow } from "../../store/rows.ts";
+import type { AgentOutputRow } from "../../store/tables/agent-outputs.ts";
 import { issuesAreBugs, type RuleIssues } from "../../rules/rule-issues.ts";
 import { looksLikeErrorPayload } from "../error-payload.ts";
 import { cacheFor, readField, readJsonRoot } from "../fields.ts";
 import { parseField, type FieldRef } from "../../rules/field-grammar.ts";
 import { excerpt, toFinding } from "../finding.ts";
 import { compileMatch } from "../match.ts";
-import type { Finding, Rule, TraceCheck } from "../../rules/rule.ts";
+import type { Finding } from "../../rules/findings.ts";
+import type { Rule, TraceCheck } from "../../rules/rule.ts";
 import { spanTime } from "./span-time.ts";
 
 export type RowMatcher = (row: AgentOutputRow) => boolean;
-type RuleStamp = Pick<Rule, "id" | "version" | "severity">;
+type RuleStamp = Pick<Rule, "id" | "version" | "severity" | "check">;
 
 export type CompiledTraceCheck = (
   rule: RuleStamp,

@@ -6,7 +6,7 @@
  * at most BATCH_ROW_PAIRS row-window pairs.
  */
 
-import type { WindowResultRow } from "../../store/drift-results.ts";
+import type { WindowEvaluation } from "../../rules/findings.ts";
 
 /** Window evaluations that share one query, at most. */
 export const MAX_BATCH = 48;
@@ -19,8 +19,8 @@ export const BATCH_ROW_PAIRS = 2_000_000;
  */
 export async function evaluateInBatches(
   times: readonly number[],
-  evaluate: (atsMs: readonly number[]) => Promise<WindowResultRow[]>,
-  each: (row: WindowResultRow, atMs: number) => Promise<void> | void,
+  evaluate: (atsMs: readonly number[]) => Promise<WindowEvaluation[]>,
+  each: (row: WindowEvaluation, atMs: number) => Promise<void> | void,
 ): Promise<void> {
   let largest = 0;
   for (let next = 0; next < times.length;) {

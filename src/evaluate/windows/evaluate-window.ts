@@ -6,7 +6,7 @@
  */
 
 import type { Store } from "../../store/store.ts";
-import type { WindowResultRow } from "../../store/drift-results.ts";
+import type { WindowEvaluation } from "../../rules/findings.ts";
 import {
   failureCounts,
   type TimeRangeMs,
@@ -23,7 +23,7 @@ import { defaultSignificance } from "../../rules/significance.ts";
 import type { DriftSpec, RateSpec, Reference, WindowSpec } from "../../rules/window-spec.ts";
 
 type Draft = Omit<
-  WindowResultRow,
+  WindowEvaluation,
   "ruleId" | "ruleVersion" | "checkType" | "evaluatedAt" | "windowStart" | "windowEnd"
 >;
 
@@ -37,7 +37,7 @@ export async function evaluateWindowRule(
   atMs: number,
   now: number = Date.now(),
   fetch: WindowFetch = directFetch(store),
-): Promise<WindowResultRow> {
+): Promise<WindowEvaluation> {
   const current = { fromMs: atMs - spec.windowMs, toMs: atMs };
   let draft: Draft;
   try {
@@ -85,7 +85,7 @@ export async function evaluateWindowRules(
   spec: WindowSpec,
   atsMs: readonly number[],
   now: number = Date.now(),
-): Promise<WindowResultRow[]> {
+): Promise<WindowEvaluation[]> {
   const fetch = batchedFetch(store);
   return Promise.all(atsMs.map((at) => evaluateWindowRule(store, rule, spec, at, now, fetch)));
 }

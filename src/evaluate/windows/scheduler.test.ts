@@ -1,7 +1,7 @@
 import { parseTestRule } from "../../../test/helpers/rules.ts";
 import { describe, expect, it } from "vitest";
 import { windowRow } from "../../../test/helpers/window-rows.ts";
-import type { WindowResultRow } from "../../store/drift-results.ts";
+import type { WindowEvaluation } from "../../rules/findings.ts";
 
 import type { Rule } from "../../rules/rule.ts";
 import { createWindowScheduler, dueWindowEnds } from "./scheduler.ts";
@@ -17,12 +17,12 @@ function driftRule(id: string, every = "5m"): Rule {
   return loaded.rule;
 }
 
-function rowOf(rule: Rule, at: number): WindowResultRow {
+function rowOf(rule: Rule, at: number): WindowEvaluation {
   return windowRow(rule, at, { field: "output.length" });
 }
 
 /** A scheduler over an in-memory results table, with a clock the test moves. */
-function harness(rules: Rule[], options: { delayMs?: number; saved?: WindowResultRow[] } = {}) {
+function harness(rules: Rule[], options: { delayMs?: number; saved?: WindowEvaluation[] } = {}) {
   let clock = 0;
   const saved = options.saved ?? [];
   const evaluated: { rule: string; at: number }[] = [];

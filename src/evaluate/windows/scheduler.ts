@@ -10,20 +10,20 @@
  */
 
 import type { Rule } from "../../rules/rule.ts";
-import type { WindowResultRow } from "../../store/drift-results.ts";
+import type { WindowEvaluation } from "../../rules/findings.ts";
 import { evaluateInBatches } from "./batches.ts";
 import type { WindowSpec } from "../../rules/window-spec.ts";
 
 export interface WindowSchedulerOptions {
   rules(): readonly Rule[];
   /** Evaluates one rule for the windows ending at each of `atsMs` (consecutive, in order). */
-  evaluate(rule: Rule, spec: WindowSpec, atsMs: readonly number[]): Promise<WindowResultRow[]>;
+  evaluate(rule: Rule, spec: WindowSpec, atsMs: readonly number[]): Promise<WindowEvaluation[]>;
   /** Stores the results; only then does the cursor move. */
-  save(rows: WindowResultRow[]): Promise<void>;
+  save(rows: WindowEvaluation[]): Promise<void>;
   /** Where each rule version stopped (`${id}@${version}` → window end, ms). */
   loadCursors(): Promise<Map<string, number>>;
   /** Told of every stored result (the alert manager). */
-  onResult?(row: WindowResultRow): Promise<void>;
+  onResult?(row: WindowEvaluation): Promise<void>;
   onError?(rule: Rule, error: unknown): void;
   now?: () => number;
   settleMs?: number;

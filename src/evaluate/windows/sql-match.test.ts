@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestStore } from "../../../test/helpers/store.ts";
-import type { AgentOutputRow } from "../../store/rows.ts";
+import type { AgentOutputRow } from "../../store/tables/agent-outputs.ts";
 import type { Store } from "../../store/store.ts";
 import { compiled } from "../../../test/helpers/rules.ts";
 import { parseTestRule } from "../../../test/helpers/rules.ts";

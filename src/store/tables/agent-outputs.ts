@@ -1,40 +1,11 @@
 /**
- * Row shapes of the tables Plumbline writes, keyed by column name as JSONEachRow wants them.
- * DateTime64(9) values are written as "<unix seconds>.<9 digits>" text, which ClickHouse parses
- * without loss.
+ * agent_outputs (migration 2): one row per agent output, keyed by column name as JSONEachRow
+ * wants it, and its per-table reads. DateTime64(9) values are written as
+ * "<unix seconds>.<9 digits>" text, which ClickHouse parses without loss.
  */
 
-/**
- * One span in the layout of the OpenTelemetry Collector contrib clickhouseexporter's
- * `otel_traces` table. Nested columns are written flattened (`Events.Name` …).
- */
-export interface OtelTracesRow {
-  Timestamp: string;
-  TraceId: string;
-  SpanId: string;
-  ParentSpanId: string;
-  TraceState: string;
-  SpanName: string;
-  /** Unspecified | Internal | Server | Client | Producer | Consumer */
-  SpanKind: string;
-  ServiceName: string;
-  ResourceAttributes: Record<string, string>;
-  ScopeName: string;
-  ScopeVersion: string;
-  SpanAttributes: Record<string, string>;
-  /** Nanoseconds, as a decimal string (UInt64). */
-  Duration: string;
-  /** Unset | Ok | Error */
-  StatusCode: string;
-  StatusMessage: string;
-  "Events.Timestamp": string[];
-  "Events.Name": string[];
-  "Events.Attributes": Record<string, string>[];
-  "Links.TraceId": string[];
-  "Links.SpanId": string[];
-  "Links.TraceState": string[];
-  "Links.Attributes": Record<string, string>[];
-}
+import { AS_INGESTED } from "../read-settings.ts";
+import type { Store } from "../store.ts";
 
 /** One row of `agent_outputs`. */
 export interface AgentOutputRow {
@@ -77,4 +48,31 @@ export interface AgentOutputRow {
   ErrorType: string;
   SpanAttributes: Record<string, string>;
   ResourceAttributes: Record<string, string>;
+}
+
+// The bulky columns, left out when the rules reading the rows never look at them; they then
+// read as empty (no attributes, no input text).
+const BULKY = "InputText, SpanAttributes, ResourceAttributes";
+
+/**
+ * Every output of these traces (duplicates from client retries collapsed), oldest first.
+ * `lean` leaves the input text and the attribute maps out.
+ */
+export async function outputsOfTraces(
+  store: Store,
+  traceIds: string[],
+  lean = false,
+): Promise<AgentOutputRow[]> {
+  if (traceIds.length === 0) return [];
+  const columns = lean
+    ? `* EXCEPT (InsertedAt, ${BULKY}), '' AS InputText, map() AS SpanAttributes, map() AS ResourceAttributes`
+    : "* EXCEPT InsertedAt";
+  const result = await store.client.query({
+    query: `SELECT ${columns} FROM ${store.tables.outputs} FINAL
+WHERE TraceId IN {traceIds:Array(String)} ORDER BY TraceId, Timestamp`,
+    query_params: { traceIds },
+    format: "JSONEachRow",
+    clickhouse_settings: AS_INGESTED,
+  });
+  return result.json<AgentOutputRow>();
 }

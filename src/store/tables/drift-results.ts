@@ -1,36 +1,12 @@
 /**
- * drift_results (migration 6): one row per evaluation of a window rule, and the scheduler's
- * durable position, max(WindowEnd) per rule version.
+ * drift_results (migration 6): one row per evaluation of a window rule (a WindowEvaluation,
+ * mapped to its columns here), and the scheduler's durable position, max(WindowEnd) per rule
+ * version.
  */
 
-import { countsByRule, type RuleCounts } from "./check-queries.ts";
-import type { Store } from "./store.ts";
-
-/** One evaluation of a drift or rate rule, as stored. Times are unix milliseconds. */
-export interface WindowResultRow {
-  ruleId: string;
-  ruleVersion: string;
-  checkType: "drift" | "rate";
-  evaluatedAt: number;
-  windowStart: number;
-  windowEnd: number;
-  referenceStart: number | null;
-  referenceEnd: number | null;
-  field: string;
-  method: string;
-  /** ok: no drift, not breached; drift: drifted or breached; insufficient: too few samples. */
-  status: "ok" | "drift" | "insufficient" | "error";
-  statistic: number | null;
-  pValue: number | null;
-  threshold: number | null;
-  direction: string;
-  currentSize: number;
-  referenceSize: number;
-  bins: string[];
-  currentCounts: number[];
-  referenceCounts: number[];
-  message: string;
-}
+import type { WindowEvaluation } from "../../rules/findings.ts";
+import { countsByRule, type RuleCounts } from "./checks.ts";
+import type { Store } from "../store.ts";
 
 function msText(ms: number): string {
   return (ms / 1000).toFixed(3);
@@ -39,34 +15,68 @@ function msText(ms: number): string {
 const finite = (value: number | null): number | null =>
   value === null || !Number.isFinite(value) ? null : value;
 
-export async function saveWindowResults(store: Store, rows: WindowResultRow[]): Promise<void> {
-  if (rows.length === 0) return;
+/** The columns of drift_results. */
+export interface DriftResultRow {
+  RuleId: string;
+  RuleVersion: string;
+  CheckType: string;
+  /** DateTime64(3) as "<unix seconds>.<3 digits>". */
+  EvaluatedAt: string;
+  WindowStart: string;
+  WindowEnd: string;
+  ReferenceStart: string | null;
+  ReferenceEnd: string | null;
+  Field: string;
+  Method: string;
+  Status: string;
+  Statistic: number | null;
+  PValue: number | null;
+  Threshold: number | null;
+  Direction: string;
+  Drifted: 0 | 1;
+  CurrentSize: number;
+  ReferenceSize: number;
+  Bins: string[];
+  CurrentCounts: number[];
+  ReferenceCounts: number[];
+  Message: string;
+}
+
+export function driftResultRow(r: WindowEvaluation): DriftResultRow {
+  return {
+    RuleId: r.ruleId,
+    RuleVersion: r.ruleVersion,
+    CheckType: r.checkType,
+    EvaluatedAt: msText(r.evaluatedAt),
+    WindowStart: msText(r.windowStart),
+    WindowEnd: msText(r.windowEnd),
+    ReferenceStart: r.referenceStart === null ? null : msText(r.referenceStart),
+    ReferenceEnd: r.referenceEnd === null ? null : msText(r.referenceEnd),
+    Field: r.field,
+    Method: r.method,
+    Status: r.status,
+    Statistic: finite(r.statistic),
+    PValue: finite(r.pValue),
+    Threshold: finite(r.threshold),
+    Direction: r.direction,
+    Drifted: r.status === "drift" ? 1 : 0,
+    CurrentSize: r.currentSize,
+    ReferenceSize: r.referenceSize,
+    Bins: r.bins,
+    CurrentCounts: r.currentCounts,
+    ReferenceCounts: r.referenceCounts,
+    Message: r.message,
+  };
+}
+
+export async function saveWindowEvaluations(
+  store: Store,
+  evaluations: readonly WindowEvaluation[],
+): Promise<void> {
+  if (evaluations.length === 0) return;
   await store.client.insert({
     table: store.tables.driftResults,
-    values: rows.map((r) => ({
-      RuleId: r.ruleId,
-      RuleVersion: r.ruleVersion,
-      CheckType: r.checkType,
-      EvaluatedAt: msText(r.evaluatedAt),
-      WindowStart: msText(r.windowStart),
-      WindowEnd: msText(r.windowEnd),
-      ReferenceStart: r.referenceStart === null ? null : msText(r.referenceStart),
-      ReferenceEnd: r.referenceEnd === null ? null : msText(r.referenceEnd),
-      Field: r.field,
-      Method: r.method,
-      Status: r.status,
-      Statistic: finite(r.statistic),
-      PValue: finite(r.pValue),
-      Threshold: finite(r.threshold),
-      Direction: r.direction,
-      Drifted: r.status === "drift" ? 1 : 0,
-      CurrentSize: r.currentSize,
-      ReferenceSize: r.referenceSize,
-      Bins: r.bins,
-      CurrentCounts: r.currentCounts,
-      ReferenceCounts: r.referenceCounts,
-      Message: r.message,
-    })),
+    values: evaluations.map(driftResultRow),
     format: "JSONEachRow",
   });
 }
@@ -87,7 +97,7 @@ export async function windowResultsOf(
   store: Store,
   ruleId: string,
   limit = 100,
-): Promise<WindowResultRow[]> {
+): Promise<WindowEvaluation[]> {
   const result = await store.client.query({
     query: `SELECT RuleId, RuleVersion, CheckType,
   toUnixTimestamp64Milli(EvaluatedAt) AS evaluatedAt,
@@ -116,7 +126,7 @@ ORDER BY WindowEnd DESC LIMIT {limit:UInt32}`,
     referenceEnd: num(r["referenceEnd"]),
     field: String(r["Field"]),
     method: String(r["Method"]),
-    status: String(r["Status"]) as WindowResultRow["status"],
+    status: String(r["Status"]) as WindowEvaluation["status"],
     statistic: num(r["Statistic"]),
     pValue: num(r["PValue"]),
     threshold: num(r["Threshold"]),

@@ -1,0 +1,78 @@
+/**
+ * What evaluating a rule produces, as the stages hand it on: findings and evaluation records
+ * from evaluate to alert and to the store, window evaluations from the window scheduler. These
+ * are domain values; the store maps them to its rows (src/store/tables/).
+ */
+
+import type { OutputLabelName } from "./alert-spec.ts";
+import type { Severity } from "./rule.ts";
+
+/** The output labels of a finding: the output (or trace span) it is about. */
+export type OutputLabels = Record<OutputLabelName, string>;
+
+/**
+ * One failed evaluation, shaped like a zod issue: which rule, what went wrong, where (the
+ * field), what was seen and what was expected, and the output it is about (its time and the
+ * labels alerting groups by). Findings are collected, never thrown.
+ */
+export interface Finding {
+  ruleId: string;
+  ruleVersion: string;
+  severity: Severity;
+  /** Output rules find per output, trace rules per trace (about one span of it). */
+  scope: "output" | "trace";
+  /** A stable code: schema_violation, not_json, assertion_failed, expr_false, rule_error, duplicate, … */
+  code: string;
+  /** The field the finding is about (a path of the rules grammar), or "" for the whole output. */
+  path: string;
+  message: string;
+  /** An excerpt of the observed value (at most 200 characters). */
+  observed: string;
+  expected: string;
+  traceId: string;
+  spanId: string;
+  /** The output's time: "<unix seconds>.<9 digits>", as outputs are stored. */
+  time: string;
+  labels: OutputLabels;
+}
+
+/**
+ * One evaluation of a rule on one output (output rules) or one trace (trace rules), failed or
+ * not: what failure ratios are counted from.
+ */
+export interface CheckEvaluation {
+  ruleId: string;
+  /** The output's (the trace's first matching output's) time, as in Finding. */
+  time: string;
+  service: string;
+  agent: string;
+  /** traceId/spanId for output rules, traceId for trace rules: counted once however often evaluated. */
+  outputKey: string;
+  failed: boolean;
+}
+
+/** One evaluation of a drift or rate rule over its window. Times are unix milliseconds. */
+export interface WindowEvaluation {
+  ruleId: string;
+  ruleVersion: string;
+  checkType: "drift" | "rate";
+  evaluatedAt: number;
+  windowStart: number;
+  windowEnd: number;
+  referenceStart: number | null;
+  referenceEnd: number | null;
+  field: string;
+  method: string;
+  /** ok: no drift, not breached; drift: drifted or breached; insufficient: too few samples. */
+  status: "ok" | "drift" | "insufficient" | "error";
+  statistic: number | null;
+  pValue: number | null;
+  threshold: number | null;
+  direction: string;
+  currentSize: number;
+  referenceSize: number;
+  bins: string[];
+  currentCounts: number[];
+  referenceCounts: number[];
+  message: string;
+}
