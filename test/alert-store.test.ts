@@ -9,11 +9,11 @@ import {
   loadAlerts,
   loadSilences,
   pendingOutbox,
-  rateCounts,
   saveAlerts,
   saveOutbox,
   saveSilence,
-} from "../src/store/alert-queries.ts";
+} from "../src/store/tables/alerts.ts";
+import { rateCounts } from "../src/store/tables/checks.ts";
 import type { CheckEvaluation } from "../src/rules/findings.ts";
 import { writeCheckEvaluations } from "../src/store/tables/checks.ts";
 import type { Store } from "../src/store/store.ts";

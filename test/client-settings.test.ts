@@ -1,6 +1,6 @@
 /**
  * Embedded, chDB applies a query's settings as session SETs that outlive the query. A query
- * that reads DateTimes as unix timestamps (check-queries.ts, alert-queries.ts) must not change
+ * that reads DateTimes as unix timestamps (UNIX_TIMESTAMPS, src/store/read-settings.ts) must not change
  * how the next query, say the outputs API, writes them: the client sets the default back.
  */
 

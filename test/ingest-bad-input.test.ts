@@ -18,7 +18,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import protobuf from "protobufjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TOO_DEEP_VALUE } from "../src/decode/index.ts";
+import { TOO_DEEP_VALUE } from "../src/decode/decode-result.ts";
 import { otlpRoot, otlpTypes } from "../src/decode/otlp-schema.ts";
 import type { Json } from "./helpers/http.ts";
 import { startTestService, type TestService } from "./helpers/service.ts";

@@ -1,7 +1,7 @@
 /** The SQL of backtests: the outputs and traces of a past time range, oldest first. */
 
 import { outputsOfTraces, type AgentOutputRow } from "../store/tables/agent-outputs.ts";
-import { AS_INGESTED } from "../store/read-settings.ts";
+import { UNIX_TIMESTAMPS } from "../store/read-settings.ts";
 import type { Store } from "../store/store.ts";
 import type { BacktestSource } from "./backtest.ts";
 
@@ -28,7 +28,7 @@ WHERE Timestamp >= fromUnixTimestamp64Milli({from:Int64}) AND Timestamp < fromUn
 ORDER BY Timestamp`,
     query_params: { from: fromMs, to: toMs, service: service ?? "" },
     format: "JSONEachRow",
-    clickhouse_settings: AS_INGESTED,
+    clickhouse_settings: UNIX_TIMESTAMPS,
   });
   return result.json<AgentOutputRow>();
 }

@@ -13,7 +13,8 @@ import type { PlumblineError } from "../errors.ts";
 import type { GroupCommitter } from "../store/group-commit.ts";
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { StatsRecorder } from "../store/stats-recorder.ts";
-import type { IngestStatRow, WriteBatch } from "../store/write-batch.ts";
+import type { IngestStatRow } from "../store/tables/ingest-stats.ts";
+import type { WriteBatch } from "../store/write-batch.ts";
 
 export type IngestResult =
   { ok: true; rejectedSpans: number; errorMessage: string } | { ok: false; error: PlumblineError };

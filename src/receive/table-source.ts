@@ -19,7 +19,7 @@ import { normaliseSpans } from "../decode/normalise.ts";
 import { spanFromRow, type ResourceCache } from "../decode/span-from-row.ts";
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { SourceSpanRow } from "./table-source-queries.ts";
-import type { IngestStatRow } from "../store/write-batch.ts";
+import type { IngestStatRow } from "../store/tables/ingest-stats.ts";
 import { createPollLoop, type PollLoop } from "../poll-loop.ts";
 
 export interface TableSourceStore {

@@ -21,13 +21,13 @@ import {
   deliveriesOf,
   loadAlerts,
   loadSilences,
-  rateCounts,
   pendingOutbox,
   recordDeliveryAttempt,
   saveAlerts,
   saveOutbox,
   saveSilence,
-} from "../store/alert-queries.ts";
+} from "../store/tables/alerts.ts";
+import { rateCounts } from "../store/tables/checks.ts";
 import type { Store } from "../store/store.ts";
 
 export interface Alerting {

@@ -22,8 +22,8 @@ type ChdbClientConnection = NonNullable<
 >;
 
 // Settings every query runs with, in both modes. Embedded, chDB applies a query's settings as
-// session SETs that outlive the query: a setting any query overrides (check-queries.ts and
-// alert-queries.ts read DateTimes as unix timestamps) must be listed here with its default, so
+// session SETs that outlive the query: a setting any query overrides (UNIX_TIMESTAMPS of
+// read-settings.ts reads DateTimes as unix timestamps) must be listed here with its default, so
 // that every other query sets it back (client.test.ts).
 const SETTINGS = {
   date_time_output_format: "simple",

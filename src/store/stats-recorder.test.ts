@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createStatsRecorder } from "./stats-recorder.ts";
-import type { IngestStatRow } from "./write-batch.ts";
+import type { IngestStatRow } from "./tables/ingest-stats.ts";
 
 const row = (
   service: string,

@@ -5,7 +5,7 @@
  * at most one interval of counts; a failed write keeps them for the next one.
  */
 
-import type { IngestStatRow } from "./write-batch.ts";
+import type { IngestStatRow } from "./tables/ingest-stats.ts";
 
 export interface StatsRecorder {
   add(rows: IngestStatRow[]): void;

@@ -1,13 +1,14 @@
 /**
  * The store: owns the ClickHouse client, runs migrations at start, writes batches, answers
- * health probes. Everything that touches ClickHouse goes through here or src/store/queries.
+ * health probes. Per-table reads and writes are in src/store/tables/, one file per table.
  */
 
 import { drainPending } from "chdb";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { ClientOptions } from "./client.ts";
 import type { TableNames } from "./migrations.ts";
-import type { IngestStatRow, WriteBatch } from "./write-batch.ts";
+import type { IngestStatRow } from "./tables/ingest-stats.ts";
+import type { WriteBatch } from "./write-batch.ts";
 
 export interface StoreOptions extends ClientOptions {
   database: string;

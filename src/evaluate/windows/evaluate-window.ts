@@ -1,6 +1,6 @@
 /**
  * One evaluation of a window rule at time `at`: the windows are placed, ClickHouse computes
- * the aggregates (src/store/window-queries.ts), and the small arithmetic on them happens
+ * the aggregates (window-queries.ts), and the small arithmetic on them happens
  * here. The outcome is one drift_results row; too few samples is its own status,
  * `insufficient`, never "no drift".
  */

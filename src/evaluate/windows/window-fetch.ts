@@ -2,7 +2,7 @@
  * How a window evaluation reads its aggregates: one query per window (directFetch, the
  * scheduler's live path), or batched (batchedFetch): the requests the evaluations of one rule
  * make in the same turn of the event loop become one query over all their windows
- * (src/store/window-queries.ts reads the rows once and pairs them with each window).
+ * (window-queries.ts reads the rows once and pairs them with each window).
  * Either way each evaluation gets the same aggregates; the batched one pays the per-query
  * cost (analysis, FINAL, reading the parts) once.
  */

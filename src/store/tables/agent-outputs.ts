@@ -4,7 +4,7 @@
  * "<unix seconds>.<9 digits>" text, which ClickHouse parses without loss.
  */
 
-import { AS_INGESTED } from "../read-settings.ts";
+import { UNIX_TIMESTAMPS } from "../read-settings.ts";
 import type { Store } from "../store.ts";
 
 /** One row of `agent_outputs`. */
@@ -72,7 +72,75 @@ export async function outputsOfTraces(
 WHERE TraceId IN {traceIds:Array(String)} ORDER BY TraceId, Timestamp`,
     query_params: { traceIds },
     format: "JSONEachRow",
-    clickhouse_settings: AS_INGESTED,
+    clickhouse_settings: UNIX_TIMESTAMPS,
   });
   return result.json<AgentOutputRow>();
+}
+
+export interface OutputFilter {
+  service?: string | undefined;
+  agent?: string | undefined;
+  operation?: string | undefined;
+  /** Unix milliseconds. */
+  since?: number | undefined;
+  until?: number | undefined;
+  limit: number;
+}
+
+/** Agent outputs, newest first. Duplicates from client retries are collapsed (FINAL). */
+export async function listOutputs(store: Store, filter: OutputFilter): Promise<unknown[]> {
+  const where: string[] = [];
+  const params: Record<string, unknown> = { limit: filter.limit };
+  if (filter.service !== undefined) {
+    where.push("ServiceName = {service:String}");
+    params["service"] = filter.service;
+  }
+  if (filter.agent !== undefined) {
+    where.push("AgentName = {agent:String}");
+    params["agent"] = filter.agent;
+  }
+  if (filter.operation !== undefined) {
+    where.push("Operation = {operation:String}");
+    params["operation"] = filter.operation;
+  }
+  if (filter.since !== undefined) {
+    where.push("Timestamp >= fromUnixTimestamp64Milli({since:Int64})");
+    params["since"] = filter.since;
+  }
+  if (filter.until !== undefined) {
+    where.push("Timestamp < fromUnixTimestamp64Milli({until:Int64})");
+    params["until"] = filter.until;
+  }
+  const result = await store.client.query({
+    query: `SELECT * EXCEPT InsertedAt FROM ${store.tables.outputs} FINAL
+${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+ORDER BY Timestamp DESC LIMIT {limit:UInt32}`,
+    query_params: params,
+    format: "JSONEachRow",
+  });
+  return result.json();
+}
+
+/** Every span and output of one trace, oldest first. */
+export async function getTrace(
+  store: Store,
+  traceId: string,
+): Promise<{ spans: unknown[]; outputs: unknown[] }> {
+  const [spans, outputs] = await Promise.all([
+    store.client
+      .query({
+        query: `SELECT * FROM ${store.tables.traces} WHERE TraceId = {traceId:String} ORDER BY Timestamp`,
+        query_params: { traceId },
+        format: "JSONEachRow",
+      })
+      .then((r) => r.json()),
+    store.client
+      .query({
+        query: `SELECT * EXCEPT InsertedAt FROM ${store.tables.outputs} FINAL WHERE TraceId = {traceId:String} ORDER BY Timestamp`,
+        query_params: { traceId },
+        format: "JSONEachRow",
+      })
+      .then((r) => r.json()),
+  ]);
+  return { spans, outputs };
 }

@@ -186,3 +186,31 @@ export async function countsByRule(
     ]),
   );
 }
+
+/** Per (service, agent): failed / evaluated outputs of one rule over a window, by SQL. */
+export async function rateCounts(
+  store: Store,
+  ruleId: string,
+  windowMs: number,
+): Promise<{ service: string; agent: string; evaluated: number; failed: number }[]> {
+  const result = await store.client.query({
+    query: `SELECT ServiceName, AgentName, uniqExactMerge(Evaluated) AS evaluated, uniqExactMerge(Failed) AS failed
+FROM ${store.tables.checkCounts}
+WHERE RuleId = {rule:String} AND Minute >= toStartOfMinute(now() - toIntervalSecond({window:UInt32}))
+GROUP BY ServiceName, AgentName`,
+    query_params: { rule: ruleId, window: Math.ceil(windowMs / 1000) },
+    format: "JSONEachRow",
+  });
+  const rows = await result.json<{
+    ServiceName: string;
+    AgentName: string;
+    evaluated: string;
+    failed: string;
+  }>();
+  return rows.map((r) => ({
+    service: r.ServiceName,
+    agent: r.AgentName,
+    evaluated: Number(r.evaluated),
+    failed: Number(r.failed),
+  }));
+}

@@ -1,19 +1,58 @@
 /**
- * Reads and writes of the alert tables (migration 5). Values are bound as parameters; only
- * table names from the validated config are part of the SQL text.
+ * The alert tables (migration 5): alerts (the state machine's latest record per alert),
+ * alert_events (its transitions), outbox and deliveries (notifications and every attempt to
+ * deliver one), silences. The store keeps of a notification only the columns it filters on and
+ * the whole as JSON, so the types here are the few fields it reads, not the alert stage's.
+ * Values are bound as parameters; only table names from the validated config are part of the
+ * SQL text.
  */
 
-import type { DeliveryAttempt, OutboxEntry, OutboxStatus } from "../alert/delivery-worker.ts";
-import type { Notification } from "../alert/types.ts";
-import type { Store } from "./store.ts";
+import { UNIX_TIMESTAMPS } from "../read-settings.ts";
+import type { Store } from "../store.ts";
 
-const AS_MS = { date_time_output_format: "unix_timestamp" } as const;
+/** What the outbox and deliveries tables read of a notification; the rest is kept as JSON. */
+export interface StoredNotification {
+  id: string;
+  channel: string;
+  kind: string;
+  /** ISO 8601. */
+  createdAt: string;
+  alert: { fingerprint?: string | undefined };
+}
+
+export type OutboxStatus = "pending" | "delivered" | "failed" | "silenced";
+
+/** One version of an outbox entry. */
+export interface OutboxRecord<N extends StoredNotification = StoredNotification> {
+  notification: N;
+  status: OutboxStatus;
+  attempts: number;
+  /** Unix ms. */
+  nextAttemptAt: number;
+  lastError: string;
+}
+
+/** One attempt to deliver a notification. */
+export interface DeliveryRecord {
+  notification: StoredNotification;
+  attempt: number;
+  result:
+    | { outcome: "success"; status: number; latencyMs: number }
+    | {
+        outcome: "failure" | "retry";
+        status?: number | undefined;
+        error: string;
+        latencyMs: number;
+      };
+  /** Unix ms. */
+  at: number;
+}
 
 function msText(ms: number): string {
   return (ms / 1000).toFixed(3);
 }
 
-export async function saveOutbox(store: Store, entries: OutboxEntry[]): Promise<void> {
+export async function saveOutbox(store: Store, entries: readonly OutboxRecord[]): Promise<void> {
   if (entries.length === 0) return;
   const updatedAt = Date.now();
   await store.client.insert({
@@ -36,7 +75,10 @@ export async function saveOutbox(store: Store, entries: OutboxEntry[]): Promise<
   });
 }
 
-export async function pendingOutbox(store: Store): Promise<OutboxEntry[]> {
+/** The pending entries; `N` is what the caller stored as the notification. */
+export async function pendingOutbox<N extends StoredNotification>(
+  store: Store,
+): Promise<OutboxRecord<N>[]> {
   const result = await store.client.query({
     query: `SELECT Notification, Status, Attempts, toUnixTimestamp64Milli(NextAttemptAt) AS NextAttemptAt, LastError
 FROM ${store.tables.outbox} FINAL WHERE Status = 'pending'`,
@@ -50,7 +92,7 @@ FROM ${store.tables.outbox} FINAL WHERE Status = 'pending'`,
     LastError: string;
   }>();
   return rows.map((r) => ({
-    notification: JSON.parse(r.Notification) as Notification,
+    notification: JSON.parse(r.Notification) as N,
     status: r.Status,
     attempts: Number(r.Attempts),
     nextAttemptAt: Number(r.NextAttemptAt),
@@ -58,7 +100,7 @@ FROM ${store.tables.outbox} FINAL WHERE Status = 'pending'`,
   }));
 }
 
-export async function recordDeliveryAttempt(store: Store, attempt: DeliveryAttempt): Promise<void> {
+export async function recordDeliveryAttempt(store: Store, attempt: DeliveryRecord): Promise<void> {
   const { result } = attempt;
   await store.client.insert({
     table: store.tables.deliveries,
@@ -105,7 +147,8 @@ FROM ${store.tables.deliveries} WHERE Fingerprint = {fingerprint:String} ORDER B
   return { notifications, attempts };
 }
 
-export interface AlertRow {
+/** The latest record of one alert. */
+export interface StoredAlert {
   fingerprint: string;
   ruleId: string;
   state: string;
@@ -113,7 +156,7 @@ export interface AlertRow {
   record: string;
 }
 
-export async function saveAlerts(store: Store, rows: AlertRow[]): Promise<void> {
+export async function saveAlerts(store: Store, rows: StoredAlert[]): Promise<void> {
   if (rows.length === 0) return;
   const updatedAt = Date.now();
   await store.client.insert({
@@ -130,7 +173,7 @@ export async function saveAlerts(store: Store, rows: AlertRow[]): Promise<void> 
 }
 
 /** The latest record of every alert (optionally only in one state). */
-export async function loadAlerts(store: Store, state?: string): Promise<AlertRow[]> {
+export async function loadAlerts(store: Store, state?: string): Promise<StoredAlert[]> {
   const result = await store.client.query({
     query: `SELECT Fingerprint, RuleId, State, Record FROM ${store.tables.alerts} FINAL
 WHERE {state:String} = '' OR State = {state:String} ORDER BY Fingerprint`,
@@ -151,7 +194,8 @@ WHERE {state:String} = '' OR State = {state:String} ORDER BY Fingerprint`,
   }));
 }
 
-export interface AlertEventRow {
+/** One transition of an alert. */
+export interface AlertEvent {
   at: number;
   fingerprint: string;
   ruleId: string;
@@ -162,7 +206,7 @@ export interface AlertEventRow {
   evaluated: number;
 }
 
-export async function appendAlertEvents(store: Store, events: AlertEventRow[]): Promise<void> {
+export async function appendAlertEvents(store: Store, events: AlertEvent[]): Promise<void> {
   if (events.length === 0) return;
   await store.client.insert({
     table: store.tables.alertEvents,
@@ -185,7 +229,7 @@ export async function alertHistory(store: Store, fingerprint: string): Promise<u
     query: `SELECT * FROM ${store.tables.alertEvents} WHERE Fingerprint = {fingerprint:String} ORDER BY Time DESC LIMIT 500`,
     query_params: { fingerprint },
     format: "JSONEachRow",
-    clickhouse_settings: AS_MS,
+    clickhouse_settings: UNIX_TIMESTAMPS,
   });
   return result.json();
 }
@@ -216,32 +260,4 @@ export async function loadSilences(store: Store): Promise<unknown[]> {
     format: "JSONEachRow",
   });
   return (await result.json<{ Silence: string }>()).map((r) => JSON.parse(r.Silence) as unknown);
-}
-
-/** Per (service, agent): failed / evaluated outputs of one rule over a window, by SQL. */
-export async function rateCounts(
-  store: Store,
-  ruleId: string,
-  windowMs: number,
-): Promise<{ service: string; agent: string; evaluated: number; failed: number }[]> {
-  const result = await store.client.query({
-    query: `SELECT ServiceName, AgentName, uniqExactMerge(Evaluated) AS evaluated, uniqExactMerge(Failed) AS failed
-FROM ${store.tables.checkCounts}
-WHERE RuleId = {rule:String} AND Minute >= toStartOfMinute(now() - toIntervalSecond({window:UInt32}))
-GROUP BY ServiceName, AgentName`,
-    query_params: { rule: ruleId, window: Math.ceil(windowMs / 1000) },
-    format: "JSONEachRow",
-  });
-  const rows = await result.json<{
-    ServiceName: string;
-    AgentName: string;
-    evaluated: string;
-    failed: string;
-  }>();
-  return rows.map((r) => ({
-    service: r.ServiceName,
-    agent: r.AgentName,
-    evaluated: Number(r.evaluated),
-    failed: Number(r.failed),
-  }));
 }
