@@ -42,7 +42,8 @@ import {
 import { parseRule } from "../src/rules/load-rule.ts";
 import type { Rule } from "../src/rules/rule.ts";
 import { evaluateWindowRule } from "../src/evaluate/windows/evaluate-window.ts";
-import { fieldSql, SqlParams } from "../src/evaluate/windows/sql-fields.ts";
+import { fieldSql } from "../src/evaluate/windows/sql-fields.ts";
+import { SqlParams } from "../src/evaluate/windows/sql-params.ts";
 import { matchSql } from "../src/evaluate/windows/sql-match.ts";
 import type { DriftSpec } from "../src/rules/window-spec.ts";
 import { compileRule } from "../src/evaluate/compile-rule.ts";

@@ -16,7 +16,8 @@ import {
 import { evaluateDrift, twoProportionZTest, type DriftAggregates } from "../drift/index.ts";
 import { normalSurvival } from "../drift/special-functions.ts";
 import type { Rule } from "../../rules/rule.ts";
-import { fieldSql, SqlParams } from "./sql-fields.ts";
+import { fieldSql } from "./sql-fields.ts";
+import { SqlParams } from "./sql-params.ts";
 import { matchSql, whereSql } from "./sql-match.ts";
 import { batchedFetch, directFetch, type WindowFetch } from "./window-fetch.ts";
 import { defaultSignificance } from "../../rules/significance.ts";

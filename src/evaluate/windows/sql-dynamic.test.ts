@@ -9,7 +9,8 @@ import { openTestStore } from "../../../test/helpers/store.ts";
 import type { Store } from "../../store/store.ts";
 import { parseField } from "../../rules/field-grammar.ts";
 import { makeRow } from "../../../test/helpers/make-row.ts";
-import { fieldSql, SqlParams } from "./sql-fields.ts";
+import { fieldSql } from "./sql-fields.ts";
+import { SqlParams } from "./sql-params.ts";
 
 let store: Store;
 

@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { parseTestRule } from "../../../test/helpers/rules.ts";
 import { parseField, type FieldRef } from "../../rules/field-grammar.ts";
-import { fieldSql, SqlParams } from "./sql-fields.ts";
+import { fieldSql } from "./sql-fields.ts";
+import { SqlParams } from "./sql-params.ts";
 import { naturalKind } from "../../rules/field-grammar.ts";
 
 function field(text: string): FieldRef {

@@ -16,7 +16,8 @@ import { compileMatch } from "../match.ts";
 import { MAX_MATCH_CHARS } from "../operators.ts";
 import type { MatchSpec, WhereClause } from "../../rules/rule.ts";
 import { toNumber } from "../values.ts";
-import { fieldSql, SqlParams } from "./sql-fields.ts";
+import { fieldSql } from "./sql-fields.ts";
+import { SqlParams } from "./sql-params.ts";
 import { matchSql } from "./sql-match.ts";
 
 const TRICKY = `He said "hi" \\ path C:\\temp {p0:String} it's`;

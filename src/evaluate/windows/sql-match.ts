@@ -24,9 +24,9 @@ import {
   readSql,
   stringOf,
   textOf,
-  type SqlParamsLike,
   type SqlRead,
 } from "./sql-fields.ts";
+import { type SqlParamsLike } from "./sql-params.ts";
 
 type PatternKey = keyof typeof PATTERN_COLUMNS;
 

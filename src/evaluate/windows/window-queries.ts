@@ -7,12 +7,7 @@
  */
 
 import type { Store } from "../../store/store.ts";
-
-/** Parameters collected while building a query: add() returns the placeholder. */
-export interface QueryParams {
-  add(value: string | number | readonly string[] | readonly number[], type: string): string;
-  readonly values: Record<string, unknown>;
-}
+import type { SqlParamsLike } from "./sql-params.ts";
 
 export interface TimeRangeMs {
   fromMs: number;
@@ -32,10 +27,10 @@ export interface WindowSides {
 /** The rows a window rule reads: its match (SQL, "1" for all) and the parameters so far. */
 export interface WindowSource {
   match: string;
-  params: QueryParams;
+  params: SqlParamsLike;
 }
 
-function rangeSql(range: TimeRangeMs, params: QueryParams): string {
+function rangeSql(range: TimeRangeMs, params: SqlParamsLike): string {
   const from = params.add(range.fromMs, "Int64");
   const to = params.add(range.toMs, "Int64");
   return `(Timestamp >= fromUnixTimestamp64Milli(${from}) AND Timestamp < fromUnixTimestamp64Milli(${to}))`;
@@ -126,7 +121,7 @@ function perWindowSql(windows: readonly WindowSides[]): { key: string; groupBy: 
     : { key: "k", groupBy: "GROUP BY k" };
 }
 
-async function rowsOf<T>(store: Store, query: string, params: QueryParams): Promise<T[]> {
+async function rowsOf<T>(store: Store, query: string, params: SqlParamsLike): Promise<T[]> {
   const result = await store.client.query({
     query,
     query_params: params.values,
