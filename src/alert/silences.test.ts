@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   createSilence,
+  createSilenceSet,
   isSilenced,
   silenceBodySchema,
   silenceState,
@@ -292,5 +293,47 @@ describe("createSilence", () => {
       ok: false,
       errors: ["endsAt 2026-01-31T14:00:00.000Z is not in the future"],
     });
+  });
+});
+
+describe("createSilenceSet", () => {
+  function set(initial: Silence[] = [], fail = false) {
+    const saved: [string, boolean][] = [];
+    const silences = createSilenceSet(initial, {
+      save: async (s, deleted) => {
+        if (fail) throw new Error("store down");
+        saved.push([s.id, deleted]);
+      },
+    });
+    return { silences, saved };
+  }
+
+  it("saves before it holds; an id added again replaces the silence", async () => {
+    const { silences, saved } = set();
+    await silences.add(silence([{ name: "team", value: "payments" }]));
+    expect(silences.holding(ALERT, NOW)).toEqual(["s1"]);
+    await silences.add(silence([{ name: "team", value: "search" }]));
+    expect(silences.list()).toHaveLength(1);
+    expect(silences.isSilenced(ALERT, NOW)).toBe(false);
+    expect(saved).toEqual([
+      ["s1", false],
+      ["s1", false],
+    ]);
+  });
+
+  it("removes by id, saved as deleted; an unknown id is false", async () => {
+    const { silences, saved } = set([silence([{ name: "rule", value: "refund-json" }])]);
+    expect(silences.isSilenced(ALERT, NOW)).toBe(true);
+    expect(await silences.remove("nope")).toBe(false);
+    expect(await silences.remove("s1")).toBe(true);
+    expect(silences.list()).toEqual([]);
+    expect(saved).toEqual([["s1", true]]);
+  });
+
+  it("changes nothing when the store fails", async () => {
+    const { silences } = set([silence([{ name: "rule", value: "refund-json" }])], true);
+    await expect(silences.add(silence([], { id: "s2" }))).rejects.toThrow("store down");
+    await expect(silences.remove("s1")).rejects.toThrow("store down");
+    expect(silences.list().map((s) => s.id)).toEqual(["s1"]);
   });
 });

@@ -209,3 +209,40 @@ function unknownKeyOrNotObject(known: readonly string[]) {
       ? `unknown key ${(issue.keys ?? []).map(show).join(", ")}; known keys: ${known.join(", ")}`
       : `${show(issue.input)} is not an object`;
 }
+
+/** Where silences are kept: every change is saved before it takes effect. */
+export interface SilenceStore {
+  save(silence: Silence, deleted: boolean): Promise<void>;
+}
+
+/** The silences in effect, kept in memory over a store that outlives the process. */
+export interface SilenceSet {
+  list(): Silence[];
+  /** Adds a silence, or replaces the one with its id. */
+  add(silence: Silence): Promise<void>;
+  /** Deletes a silence; false when there is none with that id. */
+  remove(id: string): Promise<boolean>;
+  /** The ids of the silences holding `alert` at `now` (unix ms). */
+  holding(alert: Pick<Alert, "ruleId" | "labels">, now: number): string[];
+  isSilenced(alert: Pick<Alert, "ruleId" | "labels">, now: number): boolean;
+}
+
+export function createSilenceSet(initial: readonly Silence[], store: SilenceStore): SilenceSet {
+  let silences = [...initial];
+  return {
+    list: () => silences,
+    async add(silence) {
+      await store.save(silence, false);
+      silences = [...silences.filter((s) => s.id !== silence.id), silence];
+    },
+    async remove(id) {
+      const existing = silences.find((s) => s.id === id);
+      if (existing === undefined) return false;
+      await store.save(existing, true);
+      silences = silences.filter((s) => s.id !== id);
+      return true;
+    },
+    holding: (alert, now) => silencesMatching(alert, silences, now).map((s) => s.id),
+    isSilenced: (alert, now) => isSilenced(alert, silences, now),
+  };
+}

@@ -55,6 +55,16 @@ describe("loadConfig", () => {
     expect(() => loadConfig({}, dir)).toThrow(/plumbline\.config\.json: port=70000/);
   });
 
+  it("refuses a role that has nothing to do with the source, naming both", () => {
+    expect(() =>
+      loadConfig({ PLUMBLINE_ROLE: "ingest", PLUMBLINE_SOURCE: "table" }, emptyDir()),
+    ).toThrow(/PLUMBLINE_SOURCE="table": role ingest with source table has nothing to do/);
+    expect(
+      loadConfig({ PLUMBLINE_ROLE: "evaluate", PLUMBLINE_SOURCE: "table" }, emptyDir()),
+    ).toMatchObject({ role: "evaluate", source: "table" });
+    expect(loadConfig({ PLUMBLINE_ROLE: "ingest" }, emptyDir()).source).toBe("otlp");
+  });
+
   it("says when the file is not JSON", () => {
     const dir = emptyDir();
     writeFileSync(join(dir, "plumbline.config.json"), "{ nope");

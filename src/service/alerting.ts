@@ -10,10 +10,11 @@ import { createAlertManager, type AlertManager } from "../alert/alert-manager.ts
 import { createChannelSender } from "../alert/channels/transport.ts";
 import { routeChannels } from "../alert/channels/route-channels.ts";
 import { createDeliveryWorker } from "../alert/delivery-worker.ts";
-import { isSilenced, type Silence } from "../alert/silences.ts";
+import { createSilenceSet, type Silence } from "../alert/silences.ts";
 import type { AlertRecord } from "../alert/state-machine.ts";
 import type { Config } from "../config/index.ts";
 import type { Rule } from "../rules/rule.ts";
+import { createPollLoop } from "../poll-loop.ts";
 import type { Logger } from "./log.ts";
 import {
   alertHistory,
@@ -50,7 +51,9 @@ export async function startAlerting(
       createChannelSender(name, channel, { externalUrl }),
     ]),
   );
-  let silences = (await loadSilences(store)) as Silence[];
+  const silences = createSilenceSet((await loadSilences(store)) as Silence[], {
+    save: (silence, deleted) => saveSilence(store, silence.id, silence, deleted),
+  });
   const worker = createDeliveryWorker({
     store: {
       save: (entries) => saveOutbox(store, entries),
@@ -59,7 +62,7 @@ export async function startAlerting(
     },
     senders,
     maxAgeMs: settings.maxAgeMs,
-    isSilenced: (n) => n.kind !== "test" && isSilenced(n.alert, silences, Date.now()),
+    isSilenced: (n) => n.kind !== "test" && silences.isSilenced(n.alert, Date.now()),
     onEvent: (message, fields) => log.warn(message, fields),
   });
   await worker.start();
@@ -108,13 +111,12 @@ export async function startAlerting(
     onError: (error) => log.error("alert processing failed", { error: String(error) }),
   });
 
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  const loop = () => {
-    if (stopped) return;
-    timer = setTimeout(() => void manager.tick().finally(loop), settings.tickMs);
-  };
-  loop();
+  const ticks = createPollLoop(
+    () => manager.tick(),
+    settings.tickMs,
+    (error) => log.error("alert tick failed", { error: String(error) }),
+  );
+  ticks.start();
 
   const api: AlertsApiDeps = {
     alerts: (state) => manager.alerts().filter((a) => state === undefined || a.state === state),
@@ -129,7 +131,7 @@ export async function startAlerting(
         alert,
         history,
         deliveries,
-        silencedBy: silences.filter((s) => isSilenced(alert, [s], Date.now())).map((s) => s.id),
+        silencedBy: silences.holding(alert, Date.now()),
       };
     },
     channels: () =>
@@ -142,18 +144,9 @@ export async function startAlerting(
       if (!senders.has(name)) return undefined;
       return manager.testChannel(name);
     },
-    silences: () => silences,
-    addSilence: async (silence) => {
-      await saveSilence(store, silence.id, silence, false);
-      silences = [...silences.filter((s) => s.id !== silence.id), silence];
-    },
-    deleteSilence: async (id) => {
-      const existing = silences.find((s) => s.id === id);
-      if (existing === undefined) return false;
-      await saveSilence(store, id, existing, true);
-      silences = silences.filter((s) => s.id !== id);
-      return true;
-    },
+    silences: () => silences.list(),
+    addSilence: (silence) => silences.add(silence),
+    deleteSilence: (id) => silences.remove(id),
     newId: () => randomUUID(),
   };
 
@@ -161,8 +154,7 @@ export async function startAlerting(
     manager,
     api,
     async close() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
+      await ticks.stop();
       await manager.idle();
       await worker.stop();
     },

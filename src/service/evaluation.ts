@@ -15,6 +15,7 @@ import { createQuietTraceEvaluator } from "../evaluate/quiet-traces.ts";
 import type { Rule, RuleFileError } from "../rules/rule.ts";
 import { createRuleSet } from "../rules/rule-set.ts";
 import { PlumblineError } from "../errors.ts";
+import { createPollLoop } from "../poll-loop.ts";
 import type { Logger } from "./log.ts";
 import { createBufferedWriter } from "../store/buffered-writer.ts";
 import { backtestSource } from "../evaluate/backtest-queries.ts";
@@ -122,16 +123,12 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
     settleMs: settings.windowSettleMs,
     maxCatchUp: settings.windowMaxCatchUp,
   });
-  let windowsStopped = false;
-  let windowRun: Promise<void> = Promise.resolve();
-  let windowTimer: NodeJS.Timeout | undefined;
-  const windowLoop = () => {
-    if (windowsStopped) return;
-    windowTimer = setTimeout(() => {
-      windowRun = windows.tick().finally(windowLoop);
-    }, settings.windowTickMs);
-  };
-  windowLoop();
+  const windowLoop = createPollLoop(
+    () => windows.tick(),
+    settings.windowTickMs,
+    (error) => log.warn("window rules pass failed; retrying", { error: String(error) }),
+  );
+  windowLoop.start();
 
   const api: RulesApiDeps = {
     store,
@@ -169,12 +166,10 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
     noteCommitted: (outputs) => traces.noteIngested([...new Set(outputs.map((o) => o.TraceId))]),
     listen: (listener) => void listeners.push(listener),
     listenWindows: (listener) => void windowListeners.push(listener),
-    evaluateWindows: () => windows.tick(),
+    evaluateWindows: () => windowLoop.readNow(),
     flush,
     async close() {
-      windowsStopped = true;
-      clearTimeout(windowTimer);
-      await windowRun;
+      await windowLoop.stop();
       ruleSet.close();
       await traces.stop();
       await flush();

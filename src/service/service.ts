@@ -92,11 +92,6 @@ export async function startService(
   // role: all does everything; ingest only receives and stores; evaluate receives nothing.
   const evaluating = config.role !== "ingest";
   const receiving = config.role !== "evaluate";
-  if (config.role === "ingest" && config.source === "table") {
-    throw new Error(
-      "PLUMBLINE_ROLE=ingest with PLUMBLINE_SOURCE=table has nothing to do: the table source runs in the evaluate (or all) process",
-    );
-  }
   const evaluation = evaluating ? startEvaluation(config, store, log) : undefined;
   // The alerts API needs the HTTP port for its links, so it is filled in once the server listens.
   const alertsApi: { current?: AlertsApiDeps } = {};
