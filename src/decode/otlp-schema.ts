@@ -199,9 +199,6 @@ export const otlpTypes = {
   any: otlpRoot.lookupType("google.protobuf.Any"),
 } as const;
 
-/** The gRPC method path of the trace Export call. */
-export const traceExportMethodPath = `/${traceService}.TraceService/Export`;
-
 /** A 64-bit integer as protobufjs decodes it (a long.js Long, or a number without long.js). */
 export type PbLong = number | { low: number; high: number; unsigned: boolean };
 

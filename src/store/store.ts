@@ -5,16 +5,9 @@
 
 import { drainPending } from "chdb";
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { ClientOptions } from "./client.ts";
 import type { TableNames } from "./migrations.ts";
 import type { IngestStatRow } from "./tables/ingest-stats.ts";
 import type { WriteBatch } from "./write-batch.ts";
-
-export interface StoreOptions extends ClientOptions {
-  database: string;
-  tracesTable: string;
-  retentionDays: number;
-}
 
 export type PingResult = { ok: true } | { ok: false; reason: string };
 

@@ -138,13 +138,8 @@ export const notificationConfigSchema = z
     defaultChannels: defaultChannels ?? Object.keys(channels),
   }));
 
-export type WebhookChannelConfig = z.output<typeof webhookChannelSchema>;
-export type AlertmanagerChannelConfig = z.output<typeof alertmanagerChannelSchema>;
 export type ChannelConfig = z.output<typeof channelSchema>;
-export type WebhookFormat = WebhookChannelConfig["format"];
 export type RouteConfig = z.output<typeof routeSchema>;
-export type NotificationConfig = z.output<typeof notificationConfigSchema>;
-export type NotificationConfigInput = z.input<typeof notificationConfigSchema>;
 
 /** A zod check reporting every routeChannelIssues entry at its path (for any schema holding the shape). */
 export function checkRouteChannels<T extends Parameters<typeof routeChannelIssues>[0]>(

@@ -23,11 +23,6 @@ export function getString(attrs: AttrMap, key: string): string {
   return "";
 }
 
-/** A finite numeric attribute (int, double or decimal text), or null. */
-export function getNumber(attrs: AttrMap, key: string): number | null {
-  return toNumber(attrs[key]);
-}
-
 /** The first non-empty string among several keys (current name first, deprecated after). */
 export function firstString(attrs: AttrMap, keys: readonly string[]): string {
   for (const key of keys) {

@@ -11,12 +11,6 @@ import chisquareQuantile from "@stdlib/stats-base-dists-chisquare-quantile";
 
 const EPSILON = 1e-16;
 
-/** Chi-square cumulative distribution function with k degrees of freedom. */
-export function chiSquareCdf(x: number, degreesOfFreedom: number): number {
-  if (x <= 0) return 0;
-  return gammainc(x / 2, degreesOfFreedom / 2, true, false);
-}
-
 /** Chi-square survival function 1 − CDF, from the upper incomplete gamma (no cancellation). */
 export function chiSquareSurvival(x: number, degreesOfFreedom: number): number {
   if (x <= 0) return 1;
