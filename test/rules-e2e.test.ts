@@ -196,7 +196,8 @@ describe("rules end to end", () => {
     expect(res.status).toBe(422);
     const body: Json = await res.json();
     const pointers = body.errors.map((e: Json) => e.pointer);
-    expect(pointers).toContain("/severity");
+    // Every problem at once: the schema's and the field grammar's.
+    expect(pointers).toEqual(expect.arrayContaining(["/severity", "/check/field"]));
     const ok = await fetchJson(`${service.url}/api/rules/validate`, {
       method: "POST",
       headers: { "content-type": "application/json" },
