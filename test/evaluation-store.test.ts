@@ -21,7 +21,7 @@ import {
   writeFindings,
 } from "../src/store/tables/checks.ts";
 import { outputsInWindow, tracesStartingInWindow } from "../src/evaluate/backtest-queries.ts";
-import { quietTraceIds } from "../src/evaluate/quiet-trace-queries.ts";
+import { quietTraceIds, quietTraceStore } from "../src/evaluate/quiet-trace-queries.ts";
 import { outputsOfTraces } from "../src/store/tables/agent-outputs.ts";
 import { readCursor, writeCursor } from "../src/store/tables/cursors.ts";
 import type { Finding } from "../src/rules/findings.ts";
@@ -175,12 +175,7 @@ describe("quiet traces on the store", () => {
     const clock = { ahead: 0 };
     const engine = createEngine({ rules: () => [swallowed], sink: { add: () => undefined } });
     const traces = createQuietTraceEvaluator({
-      store: {
-        readCursor: (name) => readCursor(store, name),
-        writeCursor: (name, value) => writeCursor(store, name, value),
-        quietTraceIds: (after, upto) => quietTraceIds(store, after, upto),
-        outputsOfTraces: (ids, lean) => outputsOfTraces(store, ids, lean),
-      },
+      store: quietTraceStore(store),
       engine,
       sink: { add: (results) => void findings.push(...results) },
       quietMs: QUIET_MS,

@@ -1,6 +1,19 @@
 /** The SQL of the quiet-trace evaluator: which traces have gone quiet. */
 
 import type { Store } from "../store/store.ts";
+import { outputsOfTraces } from "../store/tables/agent-outputs.ts";
+import { readCursor, writeCursor } from "../store/tables/cursors.ts";
+import type { QuietTraceStore } from "./quiet-traces.ts";
+
+/** The quiet-trace evaluator's reads and its cursor, in the store. */
+export function quietTraceStore(store: Store): QuietTraceStore {
+  return {
+    readCursor: (name) => readCursor(store, name),
+    writeCursor: (name, value) => writeCursor(store, name, value),
+    quietTraceIds: (after, upto) => quietTraceIds(store, after, upto),
+    outputsOfTraces: (ids, lean) => outputsOfTraces(store, ids, lean),
+  };
+}
 
 /**
  * Traces with outputs inserted in (afterMs, uptoMs] and none after uptoMs: they have been quiet

@@ -19,9 +19,7 @@ import { createPollLoop } from "../poll-loop.ts";
 import type { Logger } from "./log.ts";
 import { createBufferedWriter } from "../store/buffered-writer.ts";
 import { backtestSource } from "../evaluate/backtest-queries.ts";
-import { quietTraceIds } from "../evaluate/quiet-trace-queries.ts";
-import { outputsOfTraces } from "../store/tables/agent-outputs.ts";
-import { readCursor, writeCursor } from "../store/tables/cursors.ts";
+import { quietTraceStore } from "../evaluate/quiet-trace-queries.ts";
 import { writeCheckEvaluations, writeFindings } from "../store/tables/checks.ts";
 import type { CheckEvaluation, Finding, WindowEvaluation } from "../rules/findings.ts";
 import type { Store } from "../store/store.ts";
@@ -94,12 +92,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
     onError: (error) => log.error("evaluation failed", { error: String(error) }),
   });
   const traces = createQuietTraceEvaluator({
-    store: {
-      readCursor: (name) => readCursor(store, name),
-      writeCursor: (name, value) => writeCursor(store, name, value),
-      quietTraceIds: (after, upto) => quietTraceIds(store, after, upto),
-      outputsOfTraces: (ids, lean) => outputsOfTraces(store, ids, lean),
-    },
+    store: quietTraceStore(store),
     engine,
     ...(outputRulesWhenQuiet && { outputs: engine }),
     sink,
