@@ -114,11 +114,11 @@ describe("toOtelTracesRow", () => {
 });
 
 describe("nanosToDateTime64", () => {
-  it("writes <seconds>.<9 digits>", () => {
-    expect(nanosToDateTime64(0n)).toBe("0.000000000");
-    expect(nanosToDateTime64(5n)).toBe("0.000000005");
-    expect(nanosToDateTime64(999999999n)).toBe("0.999999999");
-    expect(nanosToDateTime64(1000000000n)).toBe("1.000000000");
+  it("writes <10-digit seconds>.<9 digits>", () => {
+    expect(nanosToDateTime64(0n)).toBe("0000000000.000000000");
+    expect(nanosToDateTime64(5n)).toBe("0000000000.000000005");
+    expect(nanosToDateTime64(999999999n)).toBe("0000000000.999999999");
+    expect(nanosToDateTime64(99999n * 10n ** 9n)).toBe("0000099999.000000000");
     expect(nanosToDateTime64(1700000000123456789n)).toBe("1700000000.123456789");
     expect(nanosToDateTime64(18446744073709551615n)).toBe("18446744073.709551615");
   });

@@ -56,12 +56,14 @@ export function toOtelTracesRow(span: DecodedSpan): OtelTracesRow {
 }
 
 /**
- * Unix nanoseconds as DateTime64(9) text, "<seconds>.<9 digits>", which ClickHouse parses
- * without loss (1700000000123456789n → "1700000000.123456789").
+ * Unix nanoseconds as DateTime64(9) text, "<10-digit seconds>.<9 digits>", which ClickHouse
+ * parses without loss (1700000000123456789n → "1700000000.123456789"). The seconds are padded
+ * to ten digits: ClickHouse reads a shorter number before the point as a date ("99999.000…"
+ * fails with "unexpected number of decimal digits"), a ten-digit one as a Unix time.
  */
 export function nanosToDateTime64(nanos: bigint): string {
   if (nanos < 0n) return `-${nanosToDateTime64(-nanos)}`;
-  const digits = nanos.toString().padStart(10, "0");
+  const digits = nanos.toString().padStart(19, "0");
   return `${digits.slice(0, -9)}.${digits.slice(-9)}`;
 }
 

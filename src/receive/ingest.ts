@@ -9,6 +9,7 @@ import { inheritAgentNames } from "../decode/inherit-agent.ts";
 import { normaliseSpans } from "../decode/normalise.ts";
 import type { DecodedSpan } from "../decode/span.ts";
 import { toOtelTracesRow } from "../decode/span-row.ts";
+import { rejectedAfterDecode, settleSpanTimes, timeBoundsAt } from "../decode/span-times.ts";
 import type { PlumblineError } from "../errors.ts";
 import type { GroupCommitter } from "../store/group-commit.ts";
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
@@ -26,21 +27,46 @@ export interface Ingest {
   (spans: DecodedSpan[], rejected: RejectedSpan[]): Promise<IngestResult>;
 }
 
+export interface IngestOptions {
+  /** Called with the outputs of every committed request. */
+  listeners?: CommittedListener[];
+  /** Days a span is kept (0: forever); an older span is rejected rather than stored and lost. */
+  retentionDays: number;
+  now?: () => number;
+}
+
 export function createIngest(
   committer: GroupCommitter,
   stats: Pick<StatsRecorder, "add">,
-  listeners: CommittedListener[] = [],
-  now: () => number = Date.now,
+  options: IngestOptions,
 ): Ingest {
-  return async (spans, rejected) => {
+  const listeners = options.listeners ?? [];
+  const now = options.now ?? Date.now;
+  return async (decoded, decodeRejected) => {
+    const nowMs = now();
+    const settled = settleSpanTimes(decoded, timeBoundsAt(nowMs, options.retentionDays));
+    const spans = settled.spans;
+    const rejected = [...decodeRejected, ...settled.rejected];
     const { rows: outputs, unrecognised } = normaliseSpans(spans);
     inheritAgentNames(outputs, spans);
     const batch: WriteBatch = { traces: spans.map(toOtelTracesRow), outputs };
     const result = await committer.submit(batch);
     // A request that was not stored is not counted: its client will send it again.
     if (!result.ok) return result;
-    stats.add(ingestStats(now(), spans, rejected, outputs, unrecognised));
-    for (const listener of listeners) listener(outputs);
+    // Spans the store refused one by one (the rest of the request is committed).
+    const refused = new Set(result.refused.map((r) => `${r.traceId}/${r.spanId}`));
+    for (const r of result.refused) {
+      const span = spans.find((s) => s.traceId === r.traceId && s.spanId === r.spanId);
+      if (span !== undefined) rejected.push(rejectedAfterDecode(span, r.reason));
+    }
+    const stored =
+      refused.size === 0 ? spans : spans.filter((s) => !refused.has(`${s.traceId}/${s.spanId}`));
+    const storedOutputs =
+      refused.size === 0
+        ? outputs
+        : outputs.filter((o) => !refused.has(`${o.TraceId}/${o.SpanId}`));
+    stats.add(ingestStats(now(), stored, rejected, storedOutputs, unrecognised));
+    for (const listener of listeners) listener(storedOutputs);
     return { ok: true, rejectedSpans: rejected.length, errorMessage: describeRejected(rejected) };
   };
 }

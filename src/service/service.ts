@@ -77,6 +77,10 @@ export async function startService(
         });
       },
       ping: async () => schema.ready() && (await store.ping()).ok,
+      probeWrite: async () => {
+        await store.probeWrite();
+        return true;
+      },
     },
     config.ingest,
   );
@@ -104,7 +108,9 @@ export async function startService(
         ]),
     ...(options.onCommitted ?? []),
   ];
-  const ingest = withMetrics(createIngest(committer, stats, listeners));
+  const ingest = withMetrics(
+    createIngest(committer, stats, { listeners, retentionDays: config.clickhouse.retentionDays }),
+  );
   const tableSource =
     config.source === "table"
       ? createTableSource({

@@ -3,7 +3,8 @@ import { createGroupCommitter, type CommitTarget } from "./group-commit.ts";
 import type { WriteBatch } from "./write-batch.ts";
 import type { OtelTracesRow } from "./tables/otel-traces.ts";
 
-const span = (id: string) => ({ SpanId: id }) as unknown as OtelTracesRow;
+const span = (id: string) => ({ TraceId: "t", SpanId: id }) as unknown as OtelTracesRow;
+const OK = { ok: true, refused: [] };
 const batchOf = (...ids: string[]): WriteBatch => ({
   traces: ids.map(span),
   outputs: [],
@@ -35,7 +36,7 @@ describe("group commit", () => {
       committer.submit(batchOf("b", "c")),
       committer.submit(batchOf("d")),
     ]);
-    expect(results).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    expect(results).toEqual([OK, OK, OK]);
     expect(target.writes).toHaveLength(1);
     expect(target.writes[0]?.traces.map((r) => r.SpanId)).toEqual(["a", "b", "c", "d"]);
     await committer.close();
@@ -51,7 +52,7 @@ describe("group commit", () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(answered).toBe(false);
     release();
-    expect(await done).toEqual({ ok: true });
+    expect(await done).toEqual(OK);
     await committer.close();
   });
 
@@ -77,7 +78,7 @@ describe("group commit", () => {
     const second = await committer.submit(batchOf("c", "d"));
     expect(second).toMatchObject({ ok: false, error: { httpStatus: 429, retryable: true } });
     release();
-    expect(await first).toEqual({ ok: true });
+    expect(await first).toEqual(OK);
     await committer.close();
   });
 
@@ -108,7 +109,7 @@ describe("group commit", () => {
     target.setHealthy(true);
     await new Promise((r) => setTimeout(r, 80));
     expect(committer.health()).toEqual({ ok: true });
-    expect(await committer.submit(batchOf("c"))).toEqual({ ok: true });
+    expect(await committer.submit(batchOf("c"))).toEqual(OK);
     expect(target.writes.map((b) => b.traces.map((r) => r.SpanId))).toEqual([["c"]]);
     await committer.close();
   });
@@ -125,13 +126,77 @@ describe("group commit", () => {
       committer.submit(batchOf("bad")),
       committer.submit(batchOf("g2")),
     ]);
-    expect(good1).toEqual({ ok: true });
-    expect(good2).toEqual({ ok: true });
-    expect(bad).toMatchObject({ ok: false, error: { httpStatus: 500, retryable: false } });
+    expect(good1).toEqual(OK);
+    expect(good2).toEqual(OK);
+    expect(bad).toEqual({
+      ok: true,
+      refused: [
+        { traceId: "t", spanId: "bad", reason: "the store refused it: Cannot parse input" },
+      ],
+    });
     expect(target.writes.flatMap((b) => b.traces.map((r) => r.SpanId)).sort()).toEqual([
       "g1",
       "g2",
     ]);
+    await committer.close();
+  });
+
+  it("within one refused request, commits every span but the ones the store refuses", async () => {
+    const bad = new Set(["b3", "b7"]);
+    const target = recordingTarget((batch) => {
+      if (batch.traces.some((r) => bad.has(r.SpanId))) {
+        throw Object.assign(new Error("Decimal math overflow\nat row 3"), { code: "407" });
+      }
+    });
+    const committer = createGroupCommitter(target, options);
+    const ids = Array.from({ length: 10 }, (_, i) => (bad.has(`b${i}`) ? `b${i}` : `g${i}`));
+    const result = await committer.submit(batchOf(...ids));
+    expect(result).toEqual({
+      ok: true,
+      refused: ["b3", "b7"].map((spanId) => ({
+        traceId: "t",
+        spanId,
+        reason: "the store refused it: Decimal math overflow",
+      })),
+    });
+    const written = target.writes.flatMap((b) => b.traces.map((r) => r.SpanId)).sort();
+    expect(written).toEqual(ids.filter((id) => !bad.has(id)).sort());
+    await committer.close();
+  });
+
+  it("a full disk is a 503, and the store is healthy again only once a write works", async () => {
+    let full = true;
+    const target = recordingTarget(() => {
+      if (full) {
+        throw Object.assign(
+          new Error("Cannot reserve 1.00 MiB, not enough space. (NOT_ENOUGH_SPACE)"),
+          { code: "243" },
+        );
+      }
+    });
+    let probes = 0;
+    const committer = createGroupCommitter(
+      {
+        ...target,
+        write: (batch) => target.write(batch),
+        ping: async () => true,
+        probeWrite: async () => (probes++, !full),
+      },
+      { ...options, probeIntervalMs: 10 },
+    );
+    const result = await committer.submit(batchOf("a"));
+    expect(result).toMatchObject({ ok: false, error: { httpStatus: 503, retryable: true } });
+    await new Promise((r) => setTimeout(r, 60));
+    // The store answers pings all along; its inserts still fail, so it stays failing.
+    expect(probes).toBeGreaterThan(1);
+    expect(committer.health()).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/not enough space/),
+    });
+    full = false;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(committer.health()).toEqual({ ok: true });
+    expect(await committer.submit(batchOf("b"))).toEqual(OK);
     await committer.close();
   });
 
@@ -140,7 +205,7 @@ describe("group commit", () => {
     const committer = createGroupCommitter(target, { ...options, flushIntervalMs: 10_000 });
     const accepted = committer.submit(batchOf("a"));
     await committer.close();
-    expect(await accepted).toEqual({ ok: true });
+    expect(await accepted).toEqual(OK);
     expect(await committer.submit(batchOf("b"))).toMatchObject({
       ok: false,
       error: { httpStatus: 503 },
@@ -163,7 +228,7 @@ describe("group commit timing", () => {
       committer.submit(batchOf("b")),
       committer.submit(batchOf("c")),
     ]);
-    expect(results).toEqual([{ ok: true }, { ok: true }]);
+    expect(results).toEqual([OK, OK]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
     expect(target.writes.map((b) => b.traces.map((r) => r.SpanId))).toEqual([["a"], ["b", "c"]]);
     await committer.close();

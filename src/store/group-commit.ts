@@ -6,11 +6,19 @@
  * inserts; clients like quick answers.
  */
 
-import { PlumblineError, queueFull, storeUnavailable } from "../errors.ts";
+import { queueFull, storeUnavailable, type PlumblineError } from "../errors.ts";
 import { isRetryableStoreError } from "./is-retryable-error.ts";
 import type { WriteBatch } from "./write-batch.ts";
 
-export type CommitResult = { ok: true } | { ok: false; error: PlumblineError };
+/** A span the store refused as data (the rest of its request was committed). */
+export interface RefusedSpan {
+  traceId: string;
+  spanId: string;
+  reason: string;
+}
+
+export type CommitResult =
+  { ok: true; refused: RefusedSpan[] } | { ok: false; error: PlumblineError };
 
 export type StoreHealth =
   { ok: true } | { ok: false; reason: string; sinceMs: number; retryAfterMs: number };
@@ -44,10 +52,15 @@ interface Pending {
   resolve(result: CommitResult): void;
 }
 
-/** The store side the committer needs: a batch writer and a health probe. */
+/** The store side the committer needs: a batch writer and health probes. */
 export interface CommitTarget {
   write(batch: WriteBatch): Promise<void>;
   ping(): Promise<boolean>;
+  /**
+   * Writes something tiny and harmless; true when the store takes it. A store can answer pings
+   * while refusing every insert (a full disk, a memory limit), so recovery is a write that works.
+   */
+  probeWrite?(): Promise<boolean>;
 }
 
 export function createGroupCommitter(
@@ -134,13 +147,11 @@ export function createGroupCommitter(
   async function writeGroup(group: Pending[]): Promise<void> {
     const outcome = await writeWithRetry(mergeBatches(group.map((p) => p.batch)));
     if (outcome.ok) {
-      for (const p of group) p.resolve({ ok: true });
+      for (const p of group) p.resolve({ ok: true, refused: [] });
       return;
     }
     if (outcome.retryable) {
-      markFailing(outcome.message);
-      const error = storeUnavailable(`store unavailable: ${outcome.message}`);
-      for (const p of group) p.resolve({ ok: false, error });
+      failAll(group, outcome.message);
       return;
     }
     // The store refused the data itself. Write each request alone so that one bad request
@@ -149,12 +160,56 @@ export function createGroupCommitter(
       for (const p of group) await writeGroup([p]);
       return;
     }
-    const error = new PlumblineError(
-      "store_rejected",
-      `the store rejected the rows: ${outcome.message}`,
-      500,
+    // Within the request, halve it until the spans the store refuses are found; the rest is
+    // committed and the client is told which spans were refused (OTLP partial success).
+    const only = group[0] as Pending;
+    const isolated = await isolateRefused(only.batch, outcome.message);
+    if (isolated.ok) only.resolve({ ok: true, refused: isolated.refused });
+    else failAll(group, isolated.message);
+  }
+
+  function failAll(group: Pending[], message: string): void {
+    markFailing(message);
+    const error = storeUnavailable(
+      `store unavailable: ${message}`,
+      health.ok ? undefined : health.retryAfterMs,
     );
     for (const p of group) p.resolve({ ok: false, error });
+  }
+
+  /**
+   * Writes what the store accepts of a batch it refused, a half at a time: k bad spans among n
+   * cost about 2k·log2(n) inserts. A transient failure on the way fails the request (its client
+   * sends it again; agent_outputs dedupes, otel_traces may then hold a span twice).
+   */
+  async function isolateRefused(
+    batch: WriteBatch,
+    message: string,
+  ): Promise<{ ok: true; refused: RefusedSpan[] } | { ok: false; message: string }> {
+    if (batch.traces.length <= 1) {
+      const row = batch.traces[0] ?? batch.outputs[0];
+      const refused =
+        row === undefined
+          ? []
+          : [
+              {
+                traceId: row.TraceId,
+                spanId: row.SpanId,
+                reason: `the store refused it: ${firstLine(message)}`,
+              },
+            ];
+      return { ok: true, refused };
+    }
+    const refused: RefusedSpan[] = [];
+    for (const half of halves(batch)) {
+      const outcome = await writeWithRetry(half);
+      if (outcome.ok) continue;
+      if (outcome.retryable) return { ok: false, message: outcome.message };
+      const inner = await isolateRefused(half, outcome.message);
+      if (!inner.ok) return inner;
+      refused.push(...inner.refused);
+    }
+    return { ok: true, refused };
   }
 
   async function writeWithRetry(
@@ -177,7 +232,9 @@ export function createGroupCommitter(
     if (!health.ok) return;
     health = { ok: false, reason, sinceMs: now(), retryAfterMs: probeIntervalMs * 2 };
     const probe = async () => {
-      const ok = await target.ping().catch(() => false);
+      const ok =
+        (await target.ping().catch(() => false)) &&
+        (target.probeWrite === undefined || (await target.probeWrite().catch(() => false)));
       if (ok) {
         health = { ok: true };
         probeTimer = undefined;
@@ -214,6 +271,23 @@ function mergeBatches(batches: WriteBatch[]): WriteBatch {
     for (const row of b.outputs) merged.outputs.push(row);
   }
   return merged;
+}
+
+/** The batch split in two by span, each span's outputs with its trace row. */
+function halves(batch: WriteBatch): [WriteBatch, WriteBatch] {
+  const middle = Math.ceil(batch.traces.length / 2);
+  const first = batch.traces.slice(0, middle);
+  const inFirst = new Set(first.map((row) => `${row.TraceId}/${row.SpanId}`));
+  const isFirst = (o: { TraceId: string; SpanId: string }) =>
+    inFirst.has(`${o.TraceId}/${o.SpanId}`);
+  return [
+    { traces: first, outputs: batch.outputs.filter(isFirst) },
+    { traces: batch.traces.slice(middle), outputs: batch.outputs.filter((o) => !isFirst(o)) },
+  ];
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0]?.trim() ?? message;
 }
 
 function sleep(ms: number): Promise<void> {

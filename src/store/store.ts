@@ -17,6 +17,8 @@ export interface Store {
   /** Inserts every row of the batch; throws the client's error on failure. */
   write(batch: WriteBatch): Promise<void>;
   writeStats(rows: IngestStatRow[]): Promise<void>;
+  /** Inserts one small row (a cursor of its own): proof that inserts work again. */
+  probeWrite(): Promise<void>;
   ping(): Promise<PingResult>;
   close(): Promise<void>;
 }
@@ -37,6 +39,15 @@ export function createStore(client: ClickHouseClient, tables: TableNames): Store
     },
     async writeStats(rows) {
       await client.insert({ table: tables.ingestStats, values: rows, format: "JSONEachRow" });
+    },
+    async probeWrite() {
+      // A cursor nobody reads, "when a write last worked". Not ingest_stats: an all-zero row
+      // there is summed away before any part is written, so it succeeds on a full disk.
+      await client.insert({
+        table: tables.cursors,
+        values: [{ Name: "store.write-probe", Value: Date.now() }],
+        format: "JSONEachRow",
+      });
     },
     async ping() {
       try {
