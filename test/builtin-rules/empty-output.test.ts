@@ -6,6 +6,8 @@
 
 import { describe, expect, it } from "vitest";
 import { SpanKind } from "../../src/decode/span.ts";
+import type { AttrMap, DecodedSpan } from "../../src/decode/span.ts";
+import { normaliseSpan } from "../../src/decode/normalise.ts";
 import { makeSpan } from "../helpers/make-span.ts";
 import {
   detector,
@@ -17,6 +19,26 @@ import {
   vercelBase,
   vercelModelCall,
 } from "../helpers/builtin-rules.ts";
+
+/** The span with these attributes added (or replaced). */
+function withAttributes(span: DecodedSpan, attributes: AttrMap): DecodedSpan {
+  return { ...span, attributes: { ...span.attributes, ...attributes } };
+}
+
+/** The span without these attributes, as when a processor drops them. */
+function withoutAttributes(span: DecodedSpan, ...keys: string[]): DecodedSpan {
+  const kept = Object.entries(span.attributes).filter(([key]) => !keys.includes(key));
+  return { ...span, attributes: Object.fromEntries(kept) };
+}
+
+/** What the AI SDK records under `ai.response.providerMetadata` for an Anthropic call. */
+const ANTHROPIC_METADATA = JSON.stringify({
+  anthropic: {
+    usage: { input_tokens: 388, output_tokens: 1 },
+    cacheCreationInputTokens: 0,
+    stopSequence: null,
+  },
+});
 
 describe("builtin.empty-output", () => {
   const rule = detector("empty-output");
@@ -39,7 +61,17 @@ describe("builtin.empty-output", () => {
   });
 
   it("flags an AI SDK model call that returned nothing", async () => {
-    const span = vercelModelCall({}, "stop", { spanId: "c0a8e7d3f2b1a495" });
+    // With recordOutputs on, the SDK writes ai.response.text only when the response has a text
+    // part, but writes the provider metadata whenever the provider returns some (Anthropic's
+    // always does): that says the outputs were recorded.
+    const span = withAttributes(vercelModelCall({}, "stop", { spanId: "c0a8e7d3f2b1a495" }), {
+      "ai.response.providerMetadata": ANTHROPIC_METADATA,
+    });
+    // A streamed call records its text as it accumulated: "" when nothing came.
+    const streamed = withAttributes(
+      vercelModelCall({ text: "" }, "stop", { operationId: "ai.streamText.doStream" }),
+      { "ai.response.providerMetadata": ANTHROPIC_METADATA },
+    );
     expect(await check(rule, span)).toEqual([
       expect.objectContaining({
         ruleId: "builtin.empty-output",
@@ -47,6 +79,43 @@ describe("builtin.empty-output", () => {
         path: "output.text",
         observed: "(absent)",
         spanId: "c0a8e7d3f2b1a495",
+      }),
+    ]);
+    expect(await check(rule, streamed)).toEqual([
+      expect.objectContaining({ ruleId: "builtin.empty-output", path: "output.text" }),
+    ]);
+  });
+
+  it("flags an empty output whose input was not recorded", async () => {
+    // The output messages are there (and empty); the input messages were not recorded: a
+    // collector dropping gen_ai.input.messages as personal data, or the AI SDK with
+    // recordInputs: false.
+    const genAi = withoutAttributes(
+      genAiChat("Can I change the delivery address?", [say("")], "stop", {
+        spanId: "d4e5f60718293a4b",
+      }),
+      "gen_ai.input.messages",
+    );
+    const vercel = withoutAttributes(
+      withAttributes(vercelModelCall({}, "stop", { spanId: "e5f6071829304b5c" }), {
+        "ai.response.providerMetadata": ANTHROPIC_METADATA,
+      }),
+      "ai.prompt.messages",
+    );
+    expect(normaliseSpan(genAi)?.InputText).toBe("");
+    expect(normaliseSpan(vercel)?.InputText).toBe("");
+    expect(await check(rule, genAi)).toEqual([
+      expect.objectContaining({
+        ruleId: "builtin.empty-output",
+        path: "output.text",
+        spanId: "d4e5f60718293a4b",
+      }),
+    ]);
+    expect(await check(rule, vercel)).toEqual([
+      expect.objectContaining({
+        ruleId: "builtin.empty-output",
+        path: "output.text",
+        spanId: "e5f6071829304b5c",
       }),
     ]);
   });
@@ -206,6 +275,14 @@ describe("builtin.empty-output", () => {
         "gen_ai.usage.output_tokens": 38,
       },
     });
+    expect(await check(rule, span)).toEqual([]);
+  });
+
+  it("does not flag a call whose output was not recorded, even when its input was", async () => {
+    // The AI SDK with recordOutputs: false (recordInputs left on): the prompt is there, but no
+    // ai.response.text, object, reasoning, toolCalls or providerMetadata.
+    const span = vercelModelCall({}, "stop");
+    expect(normaliseSpan(span)?.InputText).not.toBe("");
     expect(await check(rule, span)).toEqual([]);
   });
 });
