@@ -141,3 +141,51 @@ describe("plumbline rules test", () => {
     expect(wrong.stdout).toMatch(/line 1: FAIL  \(expected pass\)/);
   });
 });
+
+describe("plumbline <command> --help", () => {
+  const commands: [args: string[], usage: RegExp][] = [
+    [[], /^usage: plumbline <command>/],
+    [["help"], /^usage: plumbline help \[command\]$/m],
+    [["help", "backtest"], /^usage: plumbline backtest --rules/],
+    [["serve"], /^usage: plumbline serve$/m],
+    [["config"], /^usage: plumbline config check$/m],
+    [["config", "check"], /^usage: plumbline config check$/m],
+    [["rules"], /^usage: plumbline rules check \[dir\][\s\S]*^usage: plumbline rules test /m],
+    [["rules", "check"], /^usage: plumbline rules check \[dir\]$/m],
+    [["rules", "test"], /^usage: plumbline rules test <rule\.json> <outputs\.jsonl>$/m],
+    [["backtest"], /^usage: plumbline backtest --rules <dir\|file>[\s\S]*--since/m],
+  ];
+  for (const [args, usage] of commands) {
+    for (const flag of ["--help", "-h"]) {
+      it(`plumbline ${[...args, flag].join(" ")} prints the usage and exits 0`, async () => {
+        const { code, stdout, stderr } = await run([...args, flag]);
+        expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+        expect(stdout).toMatch(usage);
+      });
+    }
+  }
+
+  it("asks for help after other arguments too, without running the command", async () => {
+    const { code, stdout } = await run(["backtest", "--rules", "nowhere", "--bogus", "--help"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^usage: plumbline backtest/);
+    const serve = await run(["serve", "-h"], { PLUMBLINE_PORT: "not-a-port" });
+    expect(serve.code).toBe(0);
+  });
+
+  it("answers a wrong command line with the message and the usage on stderr, exit 2", async () => {
+    for (const args of [
+      ["backtest", "--bogus"],
+      ["backtest", "--since", "1h"],
+      ["rules", "test", "only-one.json"],
+      ["rules", "check", "a", "b"],
+      ["rules", "frobnicate"],
+      ["help", "frobnicate"],
+    ]) {
+      const { code, stdout, stderr } = await run(args);
+      expect({ args, code, stdout }).toEqual({ args, code: 2, stdout: "" });
+      expect(stderr).toMatch(/usage: plumbline/);
+      expect(stderr).not.toMatch(/^\s+at /m);
+    }
+  });
+});

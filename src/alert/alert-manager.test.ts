@@ -89,6 +89,25 @@ describe("alert manager", () => {
     ]);
   });
 
+  it("never steps an alert on a rule problem, and does not count it as a failure", async () => {
+    const { m, sent } = manager();
+    const timeout = { ...finding(1), code: "expr_timeout", message: "stopped after 500 ms" };
+    const error = { ...finding(2), code: "rule_error", message: "rule failed while evaluating" };
+    m.onEvaluated([timeout, error, { ...finding(3), code: "expr_error" }], []);
+    await m.idle();
+    await m.tick();
+    expect(sent).toEqual([]);
+    expect(m.alerts()).toEqual([]);
+
+    // Beside a real failure, only the failure counts.
+    m.onEvaluated([finding(4), { ...finding(5), code: "expr_timeout" }], [evaluation(4)]);
+    await m.idle();
+    expect(sent.map((n) => n.alert.counts)).toEqual([
+      { failed: 1, evaluated: 1 },
+      { failed: 1, evaluated: 1 },
+    ]);
+  });
+
   it("posts a firing alert again to channels that need it (Alertmanager's API)", async () => {
     const { m, sent, advance } = manager({ resendEvery: new Map([["am", 10_000]]) });
     m.onEvaluated([finding(1)], [evaluation(1)]);

@@ -4,12 +4,18 @@
  * plus one outbox write); `rate` rules step on the window's counts, computed by SQL on the
  * per-minute counters, every tick. Every tick also lets time pass for every open alert
  * (pending → firing after `for`, repeat, resolve). State changes are saved; notifications go
- * through the durable outbox.
+ * through the durable outbox. A rule problem (an error or timeout inside the rule) is no
+ * failure of the output: it never steps an alert, even when handed in with the findings.
  */
 
 import { randomUUID } from "node:crypto";
 import type { Rule } from "../rules/rule.ts";
-import type { CheckEvaluation, Finding, WindowEvaluation } from "../rules/findings.ts";
+import {
+  isRuleProblem,
+  type CheckEvaluation,
+  type Finding,
+  type WindowEvaluation,
+} from "../rules/findings.ts";
 import type { ParsedAlertSpec } from "../rules/alert-spec.ts";
 import { buildAlert } from "./evidence.ts";
 import { exampleOfFinding } from "./examples.ts";
@@ -157,6 +163,7 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
     };
     const groups = new Map<string, Group>();
     for (const finding of findings) {
+      if (isRuleProblem(finding)) continue;
       const found = ruleWithSpec(finding.ruleId);
       if (found === undefined || found.spec.mode !== "each") continue;
       const labels = groupLabelsOf(found.spec, found.rule, finding.labels);

@@ -11,7 +11,13 @@ import { windowCounts, windowResultsOf } from "../store/tables/drift-results.ts"
 import type { RuleActivity } from "../evaluate/engine.ts";
 import type { Rule, RuleFileError } from "../rules/rule.ts";
 import { PlumblineError } from "../errors.ts";
-import { listChecks, ruleCounts } from "../store/tables/checks.ts";
+import {
+  decodeCheckCursor,
+  listChecksPage,
+  ruleCounts,
+  ruleProblemCounts,
+  type RuleProblemCounts,
+} from "../store/tables/checks.ts";
 import type { Store } from "../store/store.ts";
 import { parseInput } from "./parse-input.ts";
 import { timeParam } from "./time-param.ts";
@@ -24,6 +30,8 @@ export interface RuleStatusView {
   version: string | undefined;
   rule: Rule | undefined;
   errors: RuleFileError[];
+  /** When the version in effect was loaded (ISO 8601): no rule is idle before IDLE_AFTER_MS. */
+  loadedAt: string | undefined;
 }
 
 export interface RulesApiDeps {
@@ -31,21 +39,34 @@ export interface RulesApiDeps {
   statuses(): RuleStatusView[];
   validate(json: unknown): { ok: true; rule: Rule } | { ok: false; errors: RuleFileError[] };
   activity(): ReadonlyMap<string, RuleActivity>;
-  /** Loads a rules directory for a backtest; errors stop it. */
-  backtest(
-    request: BacktestRequest,
-    onProgress: (done: number, total: number) => void,
-  ): Promise<RuleSummary[]>;
+  /** Unix ms; Date.now unless a test sets the clock. */
+  now?: () => number;
+  /** Loads the rules of a backtest as rule files are loaded: every problem, or the run. */
+  backtest(request: BacktestRequest): BacktestStart;
 }
 
 export interface BacktestRequest {
-  rules: unknown[];
+  rules: BacktestRule[];
   sinceMs: number;
   untilMs: number;
   service: string | undefined;
 }
 
-/** A rule that has evaluated nothing for this long is flagged `idle`: a typo in a match is itself a silent failure. */
+/** A rule as its file holds it, and the file's name (relative to its rules directory). */
+export interface BacktestRule {
+  file: string;
+  rule: unknown;
+}
+
+export type BacktestStart =
+  | { ok: true; run(onProgress: (done: number, total: number) => void): Promise<RuleSummary[]> }
+  | { ok: false; errors: RuleFileError[] };
+
+/**
+ * A loaded rule that has been in effect for this long and matched nothing in it is flagged
+ * `idle` (a typo in a match is itself a silent failure), whatever its type: an output or trace
+ * rule matched no output or trace, a window rule had no window with enough samples.
+ */
 const IDLE_AFTER_MS = 24 * 3_600_000;
 
 const evaluationsQuery = z.object({
@@ -59,12 +80,41 @@ const checksQuery = z.object({
     .string()
     .regex(/^[0-9a-f]{32}$/, "32 lowercase hex digits")
     .optional(),
+  outcome: z.enum(["failed", "rule_error"]).optional(),
   since: timeParam.optional(),
+  until: timeParam.optional(),
+  order: z.enum(["asc", "desc"]).default("desc"),
+  cursor: z
+    .string()
+    .transform((text, ctx) => {
+      const cursor = decodeCheckCursor(text);
+      if (cursor === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: `"${text}" is not a nextCursor of GET /api/checks`,
+        });
+        return z.NEVER;
+      }
+      return cursor;
+    })
+    .optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
 });
 
+const namedRule = z.strictObject({ file: z.string().min(1), rule: z.unknown() });
+
+// `{file, rule}` is what `plumbline backtest` sends; a bare rule (the first form of this API)
+// is still taken, named in errors by its place in the list.
 const backtestBody = z.object({
-  rules: z.array(z.unknown()).min(1),
+  rules: z
+    .array(z.unknown())
+    .min(1)
+    .transform((list) =>
+      list.map((entry, i): BacktestRule => {
+        const named = namedRule.safeParse(entry);
+        return named.success ? named.data : { file: `rules[${i}]`, rule: entry };
+      }),
+    ),
   since: timeParam,
   until: timeParam.optional(),
   service: z.string().min(1).optional(),
@@ -74,11 +124,13 @@ export function rulesRoutes(deps: RulesApiDeps): Hono {
   const app = new Hono();
 
   app.get("/api/rules", async (c) => {
-    const since = Date.now() - IDLE_AFTER_MS;
+    const now = deps.now?.() ?? Date.now();
+    const since = now - IDLE_AFTER_MS;
     // Window rules (rate, drift) count their evaluations with enough samples, and drifts.
-    const [outputCounts, windows] = await Promise.all([
+    const [outputCounts, windows, problems] = await Promise.all([
       ruleCounts(deps.store, since),
       windowCounts(deps.store, since),
+      ruleProblemCounts(deps.store, since),
     ]);
     const counts = new Map([...outputCounts, ...windows]);
     const activity = deps.activity();
@@ -86,6 +138,12 @@ export function rulesRoutes(deps: RulesApiDeps): Hono {
       const id = s.id ?? s.rule?.id;
       const count = id === undefined ? undefined : counts.get(id);
       const live = id === undefined ? undefined : activity.get(id);
+      const stored = id === undefined ? undefined : problems.get(id);
+      const loadedAt = s.loadedAt === undefined ? undefined : Date.parse(s.loadedAt);
+      const matchedLast24h =
+        (count?.evaluated ?? 0) > 0 ||
+        (stored?.problems ?? 0) > 0 ||
+        (live?.lastMatchedAt ?? Number.NEGATIVE_INFINITY) >= since;
       return {
         id,
         file: s.file,
@@ -98,7 +156,18 @@ export function rulesRoutes(deps: RulesApiDeps): Hono {
         last24h: { evaluated: count?.evaluated ?? 0, failed: count?.failed ?? 0 },
         sinceStart: { matched: live?.matched ?? 0, failed: live?.failed ?? 0 },
         lastMatchedAt: latest(count?.lastEvaluatedAt, live?.lastMatchedAt),
-        idle: s.status === "loaded" && (count?.evaluated ?? 0) === 0 && (live?.matched ?? 0) === 0,
+        // Problems of the rule, not verdicts on outputs: in none of the counts above.
+        ruleErrors: {
+          last24h: stored?.problems ?? 0,
+          sinceStart: live?.ruleErrors ?? 0,
+          lastError: lastErrorOf(live, stored),
+        },
+        health: live?.health ?? "ok",
+        idle:
+          s.status === "loaded" &&
+          loadedAt !== undefined &&
+          now - loadedAt >= IDLE_AFTER_MS &&
+          !matchedLast24h,
       };
     });
     return c.json({ rules });
@@ -115,7 +184,8 @@ export function rulesRoutes(deps: RulesApiDeps): Hono {
 
   app.get("/api/checks", async (c) => {
     const query = parseInput(checksQuery, c.req.query(), "query parameter");
-    return c.json({ checks: await listChecks(deps.store, query) });
+    const page = await listChecksPage(deps.store, query);
+    return c.json({ checks: page.checks, nextCursor: page.nextCursor });
   });
 
   // Evaluations of a window rule (rate, drift), newest first: what drift_results holds.
@@ -135,27 +205,27 @@ export function rulesRoutes(deps: RulesApiDeps): Hono {
     });
   });
 
-  // NDJSON: {"progress":{"done":n,"total":m}} lines, then {"result":[…]} or {"error":{…}}.
+  // A rule with problems: 422 with every problem of every rule, as /api/rules/validate answers.
+  // Else NDJSON: {"progress":{"done":n,"total":m}} lines, then {"result":[…]} or {"error":{…}}.
   app.post("/api/backtest", async (c) => {
     const json = await c.req.json().catch(() => {
       throw new PlumblineError("invalid_json", "the request body is not JSON", 400);
     });
     const body = parseInput(backtestBody, json, "field");
-    const request: BacktestRequest = {
+    const started = deps.backtest({
       rules: body.rules,
       sinceMs: body.since,
       untilMs: body.until ?? Date.now(),
       service: body.service,
-    };
+    });
+    if (!started.ok) return c.json({ ok: false, errors: started.errors }, 422);
     const encoder = new TextEncoder();
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
         const send = (value: unknown) =>
           controller.enqueue(encoder.encode(JSON.stringify(value) + "\n"));
         try {
-          const result = await deps.backtest(request, (done, total) =>
-            send({ progress: { done, total } }),
-          );
+          const result = await started.run((done, total) => send({ progress: { done, total } }));
           send({ result });
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
@@ -173,6 +243,20 @@ export function rulesRoutes(deps: RulesApiDeps): Hono {
   });
 
   return app;
+}
+
+/** The newest rule problem, from this process or the store. */
+function lastErrorOf(
+  live: RuleActivity | undefined,
+  stored: RuleProblemCounts | undefined,
+): { code: string; message: string; at: string } | undefined {
+  const newest =
+    live?.lastError !== undefined && live.lastError.at >= (stored?.last.at ?? 0)
+      ? live.lastError
+      : stored?.last;
+  return newest === undefined
+    ? undefined
+    : { code: newest.code, message: newest.message, at: new Date(newest.at).toISOString() };
 }
 
 function latest(a: number | undefined, b: number | undefined): string | undefined {

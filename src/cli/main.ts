@@ -1,54 +1,213 @@
 /**
- * `plumbline <command>`: serve (the default for npm start) and config check.
+ * `plumbline <command>`: reads the command line and runs serve and config check here, the rule
+ * commands in rules-commands.ts. Every command answers `--help` (or `-h`) with its usage on
+ * stdout and exit 0; a wrong command line gets a message and the usage on stderr, exit 2.
  */
 
+import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, maskSecrets } from "../config/index.ts";
 import { createLogger } from "../service/log.ts";
 
-const USAGE = `usage: plumbline <command>
+interface CommandHelp {
+  /** The words that select it: "serve", "rules check". */
+  name: string;
+  /** Its arguments, after the name. */
+  args: string;
+  summary: string;
+  details: string;
+}
+
+const COMMANDS: readonly CommandHelp[] = [
+  {
+    name: "serve",
+    args: "",
+    summary: "run the service (OTLP/HTTP, OTLP/gRPC, API)",
+    details: `Runs the service: OTLP/HTTP and the API on PLUMBLINE_PORT (4318), OTLP/gRPC on
+PLUMBLINE_GRPC_PORT (4317), storage, evaluation and alerting. Stops cleanly on SIGTERM or SIGINT.`,
+  },
+  {
+    name: "config check",
+    args: "",
+    summary: "print the resolved configuration, secrets masked, and exit",
+    details: `Prints the configuration the service would run with (file, then environment, then
+defaults) as JSON, secrets masked; exits 1 naming the key and the value when one is wrong.`,
+  },
+  {
+    name: "rules check",
+    args: "[dir]",
+    summary: "validate every rule file (default: the rules directory)",
+    details: `Validates every rule file under dir (default: PLUMBLINE_RULES_DIR) exactly as the service
+loads them and prints every problem as file: /json/pointer: message. Exits 1 when there is any.`,
+  },
+  {
+    name: "rules test",
+    args: "<rule.json> <outputs.jsonl>",
+    summary: "run one rule on example outputs, pass/fail per line",
+    details: `Runs one rule on example outputs (one agent_outputs row as JSON per line; a line may say
+"expect": "pass" or "fail") and prints pass or fail with the findings of each. Exits 1 when an
+outcome differs from its expectation.`,
+  },
+  {
+    name: "backtest",
+    args: "--rules <dir|file> [--since 7d] [--until t] [--service s] [--url http://host:4318]",
+    summary: "replay rules over stored outputs and print what each would have found",
+    details: `Replays the rules over the outputs stored in the period and prints, for each rule, what
+it would have found. Nothing is written and no alert is sent. Runs through the service at --url
+(default: the configured host and port), which owns an embedded store; when nothing listens
+there, reads the store directly. Exits 1 naming file, pointer and problem when a rule is wrong.
+
+options:
+  --rules <dir|file>   a rules directory (its enabled rules), or one rule file (required)
+  --since <time>       start: ISO 8601, unix ms, or a duration ago like 24h, 7d (default 7d)
+  --until <time>       end, in the same forms (default: now)
+  --service <name>     only outputs of this service (per-output and trace rules)
+  --url <url>          the running service (default: http://<PLUMBLINE_HOST>:<PLUMBLINE_PORT>)
+  -h, --help           this text`,
+  },
+  {
+    name: "help",
+    args: "[command]",
+    summary: "this text, or a command's usage",
+    details: `Prints the list of commands, or the usage of one: plumbline help backtest.`,
+  },
+];
+
+const USAGE = `usage: plumbline <command> [--help]
 
 commands:
-  serve          run the service (OTLP/HTTP, OTLP/gRPC, API)
-  config check   print the resolved configuration, secrets masked, and exit
-  rules check [dir]                        validate every rule file (default: the rules directory)
-  rules test <rule.json> <outputs.jsonl>   run one rule on example outputs, pass/fail per line
-  backtest --rules <dir> [--since 7d] [--until t] [--service s] [--url http://host:4318]
-                 replay rules over stored outputs and print what each would have found
-  help           this text
+${COMMANDS.map((c) => {
+  const synopsis = `${c.name} ${c.args}`.trimEnd();
+  return synopsis.length < 40
+    ? `  ${synopsis.padEnd(40)} ${c.summary}`
+    : `  ${synopsis}\n  ${" ".repeat(40)} ${c.summary}`;
+}).join("\n")}
 
+\`plumbline <command> --help\` describes one command.
 Configuration: plumbline.config.json (or the file in PLUMBLINE_CONFIG), then PLUMBLINE_*
 environment variables, which win. See README.md.`;
 
+/** The usage of one command, or of every command under a group ("rules"). */
+function usageOf(name: string): string | undefined {
+  const commands = COMMANDS.filter((c) => c.name === name || c.name.startsWith(`${name} `));
+  if (commands.length === 0) return undefined;
+  return commands
+    .map((c) => `usage: plumbline ${`${c.name} ${c.args}`.trimEnd()}\n\n${c.details}`)
+    .join("\n\n");
+}
+
+const BACKTEST_OPTIONS = {
+  rules: { type: "string" },
+  since: { type: "string", default: "7d" },
+  until: { type: "string" },
+  service: { type: "string" },
+  url: { type: "string" },
+} as const;
+
+const isHelp = (arg: string) => arg === "--help" || arg === "-h";
+
+const stdout = (text: string) => process.stdout.write(text + "\n");
+const stderr = (text: string) => process.stderr.write(text + "\n");
+
+/** The usage of one command (or group), or without a name the list of commands. */
+function help(name?: string): number {
+  stdout((name === undefined ? undefined : usageOf(name)) ?? USAGE);
+  return 0;
+}
+
+function usageError(name: string, message: string): number {
+  stderr(`plumbline ${name}: ${message}\n${usageOf(name) ?? USAGE}`);
+  return 2;
+}
+
+/** Runs `parse`; a wrong command line is a usage error (exit 2), not a stack trace. */
+function parseOrUsage<T>(
+  name: string,
+  parse: () => T,
+): { ok: true; value: T } | { ok: false; code: number } {
+  try {
+    return { ok: true, value: parse() };
+  } catch (error) {
+    return { ok: false, code: usageError(name, (error as Error).message) };
+  }
+}
+
+/** A command that takes only positional arguments, from `min` to `max` of them. */
+function positionalArgs(
+  name: string,
+  args: string[],
+  min: number,
+  max: number,
+): { ok: true; value: string[] } | { ok: false; code: number } {
+  const parsed = parseOrUsage(
+    name,
+    () => parseArgs({ args, options: {}, allowPositionals: true, strict: true }).positionals,
+  );
+  if (!parsed.ok) return parsed;
+  const count = parsed.value.length;
+  if (count < min) return { ok: false, code: usageError(name, "missing arguments") };
+  if (count > max) {
+    const message = `unexpected argument "${parsed.value[max] ?? ""}"`;
+    return { ok: false, code: usageError(name, message) };
+  }
+  return parsed;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const [command = "help", sub, ...rest] = argv;
-  switch (command) {
-    case "rules": {
-      const { rulesCheck, rulesTest } = await import("./rules-commands.ts");
-      if (sub === "check") return rulesCheck(rest[0] ?? loadConfig(process.env).rulesDir);
-      if (sub === "test" && rest.length === 2)
-        return rulesTest(rest[0] as string, rest[1] as string);
-      process.stderr.write(
-        `usage: plumbline rules check [dir] | rules test <rule.json> <outputs.jsonl>\n`,
-      );
-      return 2;
+  const [command = "help", ...rest] = argv;
+  if (isHelp(command)) return help();
+  // A command and its subcommand; `--help` anywhere after them asks for their usage.
+  const sub = command === "rules" || command === "config" ? rest[0] : undefined;
+  const name = sub !== undefined && usageOf(`${command} ${sub}`) ? `${command} ${sub}` : command;
+  const args = name === command ? rest : rest.slice(1);
+  if (name !== "help" && usageOf(name) !== undefined && args.some(isHelp)) return help(name);
+
+  switch (name) {
+    case "help": {
+      // `help --help` is help's own usage; `help backtest --help` is backtest's.
+      const topic = args.filter((arg) => !isHelp(arg)).join(" ");
+      if (topic === "") return args.length > 0 ? help("help") : help();
+      if (usageOf(topic) === undefined) return usageError("help", `unknown command "${topic}"`);
+      return help(topic);
+    }
+    case "serve": {
+      const parsed = positionalArgs(name, args, 0, 0);
+      return parsed.ok ? serveCommand() : parsed.code;
+    }
+    case "config check": {
+      const parsed = positionalArgs(name, args, 0, 0);
+      return parsed.ok ? configCheck() : parsed.code;
+    }
+    case "rules check": {
+      const parsed = positionalArgs(name, args, 0, 1);
+      if (!parsed.ok) return parsed.code;
+      const { rulesCheck } = await import("./rules-commands.ts");
+      return rulesCheck(parsed.value[0] ?? loadConfig(process.env).rulesDir);
+    }
+    case "rules test": {
+      const parsed = positionalArgs(name, args, 2, 2);
+      if (!parsed.ok) return parsed.code;
+      const { rulesTest } = await import("./rules-commands.ts");
+      const [ruleFile = "", examplesFile = ""] = parsed.value;
+      return rulesTest(ruleFile, examplesFile);
     }
     case "backtest": {
+      const parsed = parseOrUsage(
+        name,
+        () => parseArgs({ args, options: BACKTEST_OPTIONS, strict: true }).values,
+      );
+      if (!parsed.ok) return parsed.code;
+      const { rules, since, until, service, url } = parsed.value;
+      if (rules === undefined) return usageError(name, "--rules <dir or file> is required");
       const { backtestCommand } = await import("./rules-commands.ts");
-      return backtestCommand(argv.slice(1), loadConfig(process.env));
+      return backtestCommand({ rules, since, until, service, url }, loadConfig(process.env));
     }
-    case "serve":
-      return serveCommand();
-    case "config":
-      if (sub === "check") return configCheck();
-      process.stderr.write(`unknown config subcommand "${sub ?? ""}"\n${USAGE}\n`);
-      return 2;
-    case "help":
-    case "--help":
-    case "-h":
-      process.stdout.write(USAGE + "\n");
-      return 0;
+    case "rules":
+    case "config": {
+      const message = sub === undefined ? "a subcommand is needed" : `unknown subcommand "${sub}"`;
+      return usageError(command, message);
+    }
     default:
-      process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
+      stderr(`unknown command "${command}"\n${USAGE}`);
       return 2;
   }
 }
@@ -81,6 +240,8 @@ async function serveCommand(): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    // A configuration problem is the user's to fix: its message says what. Anything else is a
+    // bug or broken infrastructure, and its stack is what a report needs.
     if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
     else
       process.stderr.write(

@@ -1,18 +1,18 @@
 /**
  * `plumbline rules check [dir]`, `plumbline rules test <rule.json> <outputs.jsonl>` and
- * `plumbline backtest --rules <dir> --since 7d [--until …] [--service x] [--url …]`.
+ * `plumbline backtest --rules <dir|file> --since 7d [--until …] [--service x] [--url …]`.
  */
 
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { parseTimeParam } from "../api/time-param.ts";
 import type { Config } from "../config/index.ts";
 import { outputJsonText } from "../decode/normalise.ts";
 import type { RuleSummary } from "../evaluate/backtest.ts";
 import { compileRule, type CompiledRule } from "../evaluate/compile-rule.ts";
-import { loadRuleFile, ruleDefinition } from "../rules/load-rule.ts";
-import type { Rule, RuleFileError } from "../rules/rule.ts";
+import type { BacktestRule } from "../api/rules-routes.ts";
+import { loadRuleFile } from "../rules/load-rule.ts";
+import type { RuleFileError } from "../rules/rule.ts";
 import { createRuleSet } from "../rules/rule-set.ts";
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 
@@ -173,104 +173,206 @@ function exampleRow(fields: Record<string, unknown>, index: number): AgentOutput
   } as AgentOutputRow;
 }
 
+export interface BacktestCommandOptions {
+  /** A rules directory (its enabled rules), or one rule file (replayed even when disabled). */
+  rules: string;
+  since: string;
+  until: string | undefined;
+  service: string | undefined;
+  url: string | undefined;
+}
+
+/** A rule loaded here, and what is sent to the service for it. */
+interface LocalRule {
+  rule: CompiledRule;
+  sent: BacktestRule;
+}
+
 /** Replays rules over stored outputs; through the running service when it owns the store. */
 export async function backtestCommand(
-  argv: string[],
+  options: BacktestCommandOptions,
   config: Config,
   io: Out = stdio,
 ): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      rules: { type: "string" },
-      since: { type: "string", default: "7d" },
-      until: { type: "string" },
-      service: { type: "string" },
-      url: { type: "string" },
-    },
-  });
-  if (values.rules === undefined) {
-    io.err("backtest needs --rules <dir or file>");
-    return 2;
-  }
-  const since = parseTimeParam(values.since);
-  const until = values.until === undefined ? Date.now() : parseTimeParam(values.until);
+  const since = parseTimeParam(options.since);
+  const until = options.until === undefined ? Date.now() : parseTimeParam(options.until);
   if (since === undefined || until === undefined) {
     io.err(`--since/--until: use ISO 8601, unix ms, or a duration ago like 24h, 7d`);
     return 2;
   }
-  const set = createRuleSet({ dirs: [values.rules], pollMs: 0, compile: compileRule });
-  set.close();
-  if (set.errors().length > 0) {
-    for (const error of set.errors()) io.err(formatError(error));
+  const loaded = loadLocalRules(options.rules);
+  if (!loaded.ok) {
+    for (const error of loaded.errors) io.err(formatError(error));
+    io.err(`${loaded.errors.length} error(s) in ${resolve(options.rules)}`);
     return 1;
   }
-  const rules = set.rules();
   const base =
-    values.url ??
+    options.url ??
     `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${config.port}`;
-  const summaries = await viaService(
-    base,
-    rules,
-    since,
-    until,
-    values.service,
-    config.apiKey,
-    io,
-  ).catch(async (error: unknown) => {
-    if (!isConnectionRefused(error)) throw error;
-    return direct(config, rules, since, until, values.service, io);
-  });
+  const answer = await viaService(base, loaded.rules, since, until, options.service, config.apiKey);
+  if (answer.kind === "failed") {
+    for (const line of answer.lines) io.err(line);
+    return 1;
+  }
+  const summaries =
+    answer.kind === "done"
+      ? answer.summaries
+      : await direct(
+          config,
+          loaded.rules.map((r) => r.rule),
+          since,
+          until,
+          options.service,
+          io,
+        );
   printSummaries(summaries, io);
   return 0;
 }
 
+/** The rules of a directory as the rule set loads them, or one rule file as the set would. */
+function loadLocalRules(
+  target: string,
+): { ok: true; rules: LocalRule[] } | { ok: false; errors: RuleFileError[] } {
+  const absolute = resolve(target);
+  const loaded: { rule: CompiledRule; path: string }[] = [];
+  if (isFile(absolute)) {
+    const result = loadRuleFile(absolute, dirname(absolute), compileRule);
+    if (!result.ok) return result;
+    loaded.push({ rule: result.rule, path: absolute });
+  } else {
+    const set = createRuleSet({ dirs: [absolute], pollMs: 0, compile: compileRule });
+    set.close();
+    if (set.errors().length > 0) return { ok: false, errors: set.errors() };
+    for (const status of set.all()) {
+      if (status.active && status.rule !== undefined)
+        loaded.push({ rule: status.rule, path: status.path });
+    }
+  }
+  const rules: LocalRule[] = [];
+  const errors: RuleFileError[] = [];
+  for (const { rule, path } of loaded) {
+    const sent = ruleToSend(rule, path);
+    if (sent.ok) rules.push({ rule, sent: sent.value });
+    else errors.push(sent.error);
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, rules };
+}
+
+function isFile(absolute: string): boolean {
+  try {
+    return statSync(absolute).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What the service loads for a rule: the JSON its file holds, under the file's name, so that
+ * the service's loader reads exactly what the local one did. (Re-serialising the loaded rule
+ * would not do: its defaults, such as an empty `assertions` beside an `expr`, are not always
+ * valid rule JSON.) A `$ref` is resolved here, where the schema file is: the service gets the
+ * schema this load read, inline, which gives the rule the same version.
+ */
+function ruleToSend(
+  rule: CompiledRule,
+  path: string,
+): { ok: true; value: BacktestRule } | { ok: false; error: RuleFileError } {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+  } catch (error) {
+    // Changed or removed since it was loaded a moment ago.
+    const message = `cannot read the file again: ${(error as Error).message}`;
+    return { ok: false, error: { file: rule.file, pointer: "", message } };
+  }
+  const check = json["check"] as Record<string, unknown> | undefined;
+  if (rule.check.type === "json_schema" && check?.["$ref"] !== undefined) {
+    const { $ref: _resolvedHere, ...rest } = check;
+    json["check"] = { ...rest, schema: rule.check.schema };
+  }
+  return { ok: true, value: { file: rule.file, rule: json } };
+}
+
+type ServiceAnswer =
+  | { kind: "done"; summaries: RuleSummary[] }
+  /** Lines for stderr: the service refused the rules or failed. */
+  | { kind: "failed"; lines: string[] }
+  /** Nothing listens at the address: the store is read directly. */
+  | { kind: "no service" };
+
 async function viaService(
   base: string,
-  rules: readonly Rule[],
+  rules: readonly LocalRule[],
   since: number,
   until: number,
   service: string | undefined,
   apiKey: string | undefined,
-  io: Out,
-): Promise<RuleSummary[]> {
-  const res = await fetch(`${base}/api/backtest`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
-    },
-    body: JSON.stringify({
-      rules: rules.map(ruleDefinition),
-      since: String(since),
-      until: String(until),
-      service,
-    }),
-  });
-  if (!res.ok || res.body === null)
-    throw new Error(`the service answered ${res.status}: ${await res.text()}`);
+): Promise<ServiceAnswer> {
+  const failed = (...lines: string[]): ServiceAnswer => ({ kind: "failed", lines });
+  let res: Response;
+  try {
+    res = await fetch(`${base}/api/backtest`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+      },
+      body: JSON.stringify({
+        rules: rules.map((r) => r.sent),
+        since: String(since),
+        until: String(until),
+        service,
+      }),
+    });
+  } catch (error) {
+    if (isConnectionRefused(error)) return { kind: "no service" };
+    return failed(`cannot reach the service at ${base}: ${describeFetchError(error)}`);
+  }
+  if (res.status === 422) {
+    const body = (await res.json().catch(() => ({}))) as { errors?: RuleFileError[] };
+    const errors = body.errors ?? [];
+    return failed(
+      ...errors.map(formatError),
+      `the service at ${base} refused the rules: ${errors.length} error(s)`,
+    );
+  }
+  if (!res.ok || res.body === null) {
+    const text = await res.text().catch(() => "");
+    return failed(`the service at ${base} answered ${res.status}: ${text.trim()}`);
+  }
   let result: RuleSummary[] | undefined;
   let buffered = "";
   const decoder = new TextDecoder();
-  for await (const chunk of res.body) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      const message = JSON.parse(buffered.slice(0, newline)) as {
-        progress?: { done: number; total: number };
-        result?: RuleSummary[];
-        error?: { message: string };
-      };
-      buffered = buffered.slice(newline + 1);
-      if (message.progress) progressBar(message.progress.done, message.progress.total);
-      if (message.error) throw new Error(message.error.message);
-      if (message.result) result = message.result;
+  try {
+    for await (const chunk of res.body) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        const message = JSON.parse(buffered.slice(0, newline)) as {
+          progress?: { done: number; total: number };
+          result?: RuleSummary[];
+          error?: { message: string };
+        };
+        buffered = buffered.slice(newline + 1);
+        if (message.progress) progressBar(message.progress.done, message.progress.total);
+        if (message.error) return failed(`the backtest failed: ${message.error.message}`);
+        if (message.result) result = message.result;
+      }
     }
+  } catch (error) {
+    return failed(`the backtest's answer from ${base} broke off: ${describeFetchError(error)}`);
+  } finally {
+    if (process.stderr.isTTY) process.stderr.write("\n");
   }
-  process.stderr.write(process.stderr.isTTY ? "\n" : "");
-  void io;
-  if (result === undefined) throw new Error("the service ended the backtest without a result");
-  return result;
+  if (result === undefined) return failed(`the service at ${base} ended without a result`);
+  return { kind: "done", summaries: result };
+}
+
+/** fetch says "fetch failed"; the reason is its cause. */
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause;
+  const reason = cause instanceof Error ? cause : error;
+  return reason instanceof Error ? reason.message : String(reason);
 }
 
 async function direct(
@@ -307,7 +409,6 @@ async function direct(
   }
 }
 
-/** The rule as its file said it (without what loading added), to send to the service. */
 function isConnectionRefused(error: unknown): boolean {
   const cause = (error as { cause?: { code?: string } }).cause;
   return cause?.code === "ECONNREFUSED";

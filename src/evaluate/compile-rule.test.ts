@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import { compiled, issuesOf } from "../../test/helpers/rules.ts";
 import { compileRule as compileWithIssues } from "./compile-rule.ts";
@@ -106,6 +106,25 @@ describe("compileRule", () => {
     expect(trace.evaluateTrace([broken])).toMatchObject([
       { code: "rule_error", spanId: broken.SpanId },
     ]);
+  });
+
+  it("passes the engine's retry on to the checks, whose expressions then get the longer budget", async () => {
+    const compiled = compileRule(
+      rule("tokens", {
+        type: "assert",
+        assertions: [],
+        expr: [{ expression: "usage.input_tokens > 1" }],
+      }),
+    );
+    // Each look at the clock 30 ms later: an evaluation held up by GC or load.
+    let clock = 1_767_225_600_000;
+    const stalled = vi.spyOn(Date, "now").mockImplementation(() => (clock += 30));
+    try {
+      expect(await compiled.evaluateOutput(makeRow())).toMatchObject([{ code: "expr_timeout" }]);
+      expect(await compiled.evaluateOutput(makeRow(), "retry")).toEqual([]);
+    } finally {
+      stalled.mockRestore();
+    }
   });
 
   it("points compile errors into the rule file", () => {

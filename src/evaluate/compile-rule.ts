@@ -3,14 +3,19 @@
  * src/rules/load-rule.ts): fields parsed, regexes, schema and expressions compiled into the
  * functions the engine calls for every output and every quiet trace. Problems are issues of
  * the rule; a rule with any does not load. Evaluation never throws: anything unexpected
- * becomes one `rule_error` finding with the rule's id.
+ * becomes one `rule_error` finding-shaped RuleProblem with the rule's id (src/rules/findings.ts):
+ * a problem of the rule, which the engine never counts as a failure of the output.
  */
 
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { RuleIssues } from "../rules/rule-issues.ts";
 import type { Finding } from "../rules/findings.ts";
 import type { Rule } from "../rules/rule.ts";
-import { compileAssertCheck, type AsyncOutputCheck } from "./checks/assert.ts";
+import {
+  compileAssertCheck,
+  type AsyncOutputCheck,
+  type EvaluationAttempt,
+} from "./checks/assert.ts";
 import { compileJsonSchemaCheck } from "./checks/json-schema.ts";
 import { compileTraceCheck } from "./checks/trace.ts";
 import { cacheFor } from "./fields.ts";
@@ -26,9 +31,13 @@ export interface CompiledRule extends Rule {
   readonly scope: "output" | "trace" | "window";
   /** Whether the rule applies to this output (its `match`). */
   matches(row: AgentOutputRow): boolean;
-  /** Findings of an output rule on one output ([] for trace rules, and when it passes). */
-  evaluateOutput(row: AgentOutputRow): Promise<Finding[]>;
-  /** Findings of a trace rule on every output of one trace ([] for output rules). */
+  /**
+   * Findings of an output rule on one output ([] for trace rules, and when it passes); rule
+   * problems (isRuleProblem) among them. `retry`: the engine's second attempt after an
+   * `expr_timeout`, with the longer budget (checks/assert.ts).
+   */
+  evaluateOutput(row: AgentOutputRow, attempt?: EvaluationAttempt): Promise<Finding[]>;
+  /** Findings (and rule problems) of a trace rule on every output of one trace ([] for output rules). */
   evaluateTrace(rows: readonly AgentOutputRow[]): Finding[];
 }
 
@@ -87,9 +96,9 @@ export function compileRule(rule: Rule, issues: RuleIssues): CompiledRule {
     ...rule,
     scope: "output",
     matches,
-    async evaluateOutput(row) {
+    async evaluateOutput(row, attempt = "first") {
       try {
-        const drafts = await run(row, cacheFor(row));
+        const drafts = await run(row, cacheFor(row), attempt);
         return drafts.map((draft) => toFinding(rule, row, draft));
       } catch (error) {
         return [ruleError(rule, row, error)];

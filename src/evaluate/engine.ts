@@ -3,11 +3,23 @@
  * and whole traces against the trace rules, and hands findings and evaluation counts to the
  * writer. It runs after the commit, off the acknowledgement path: ingest never waits for it,
  * and a rule that throws becomes a `rule_error` finding, not a crash.
+ *
+ * Rule problems (an error or timeout inside a rule: RuleProblem) are no verdict on the output:
+ * an evaluation that ends in nothing but rule problems is neither failed nor passed and gets no
+ * evaluation record, and its problems go to `onRuleProblems` (stored beside the findings), never
+ * to the sink (which feeds the alerts). A timeout is first retried once, after the slice, with
+ * the longer budget (checks/assert.ts EXPR_RETRY_TIMEOUT_MS); only a retry stopped too is
+ * reported. A rule whose last UNHEALTHY_AFTER evaluations all hit a rule problem is unhealthy.
  */
 
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { CompiledRule } from "./compile-rule.ts";
-import type { CheckEvaluation, Finding } from "../rules/findings.ts";
+import {
+  isRuleProblem,
+  type CheckEvaluation,
+  type Finding,
+  type RuleProblem,
+} from "../rules/findings.ts";
 import type { Rule } from "../rules/rule.ts";
 
 export interface EvaluationSink {
@@ -15,11 +27,25 @@ export interface EvaluationSink {
 }
 
 export interface RuleActivity {
-  /** Outputs (or traces) the rule matched since this process started. */
+  /** Outputs (or traces) the rule matched since this process started, judged or not. */
   matched: number;
   failed: number;
   lastMatchedAt: number | undefined;
+  /** Evaluations that hit a rule problem (after the retry of a timeout) since start. */
+  ruleErrors: number;
+  lastError: { code: string; message: string; at: number } | undefined;
+  /**
+   * unhealthy: the last UNHEALTHY_AFTER evaluations of the rule's version in effect all hit a
+   * rule problem; ok again with the first evaluation that does not, or a new version.
+   */
+  health: "ok" | "unhealthy";
 }
+
+export type EngineLog = (
+  level: "info" | "warn" | "error",
+  message: string,
+  fields: Record<string, unknown>,
+) => void;
 
 export interface Engine {
   /** Queues committed outputs for evaluation; returns at once. */
@@ -41,6 +67,7 @@ export interface Engine {
 }
 
 export interface EvaluationResult {
+  /** Failures only: rule problems go to onRuleProblems. */
   findings: Finding[];
   evaluations: CheckEvaluation[];
 }
@@ -49,16 +76,41 @@ export interface EngineOptions {
   /** The enabled rules, compiled; called before each batch, so reloads take effect at once. */
   rules(): readonly CompiledRule[];
   sink: EvaluationSink;
+  /** Every rule problem, from every way in (queued outputs, evaluateOutputs, evaluateTrace). */
+  onRuleProblems?: (problems: RuleProblem[]) => void;
+  /** Rule problems (warn, at most one line per rule per LOG_EVERY_MS), health changes. */
+  log?: EngineLog;
   /** Outputs waiting for evaluation beyond which new ones are dropped (and counted). */
   maxQueued?: number;
   onError?: (error: unknown) => void;
   now?: () => number;
 }
 
+/** A timed-out evaluation waiting for its retry. */
+interface Retry {
+  rule: CompiledRule;
+  row: AgentOutputRow;
+}
+
+/** Per rule: what health and the retry allowance are decided on. */
+interface RuleHealth {
+  version: string;
+  /** Consecutive evaluations (newest last) that hit a rule problem. */
+  streak: number;
+  /** Retries queued and not yet run. */
+  pending: number;
+  lastRetryAt: number;
+  lastLoggedAt: number;
+  /** Problems not logged since lastLoggedAt. */
+  unlogged: number;
+}
+
 export function createEngine(options: EngineOptions): Engine {
   const maxQueued = options.maxQueued ?? 100_000;
   const now = options.now ?? Date.now;
+  const log: EngineLog = options.log ?? (() => {});
   const activity = new Map<string, RuleActivity>();
+  const health = new Map<string, RuleHealth>();
   let queue: AgentOutputRow[] = [];
   let running: Promise<void> | undefined;
   let droppedOutputs = 0;
@@ -83,58 +135,195 @@ export function createEngine(options: EngineOptions): Engine {
     return split[scope];
   }
 
-  function record(ruleId: string, failed: boolean): void {
+  function activityOf(ruleId: string): RuleActivity {
     let entry = activity.get(ruleId);
     if (entry === undefined) {
-      entry = { matched: 0, failed: 0, lastMatchedAt: undefined };
+      entry = {
+        matched: 0,
+        failed: 0,
+        lastMatchedAt: undefined,
+        ruleErrors: 0,
+        lastError: undefined,
+        health: "ok",
+      };
       activity.set(ruleId, entry);
     }
+    return entry;
+  }
+
+  /** The health state of the rule's version in effect (a new version starts healthy). */
+  function healthOf(rule: Rule): RuleHealth {
+    let state = health.get(rule.id);
+    if (state === undefined || state.version !== rule.version) {
+      state = {
+        version: rule.version,
+        streak: 0,
+        pending: state?.pending ?? 0,
+        lastRetryAt: Number.NEGATIVE_INFINITY,
+        lastLoggedAt: Number.NEGATIVE_INFINITY,
+        unlogged: 0,
+      };
+      health.set(rule.id, state);
+      const entry = activity.get(rule.id);
+      if (entry !== undefined) entry.health = "ok";
+    }
+    return state;
+  }
+
+  /**
+   * Whether a timed-out evaluation of `rule` is retried. A healthy rule's are, up to the
+   * evaluations left before it would turn unhealthy (so a newly runaway expression costs at
+   * most UNHEALTHY_AFTER retries); an unhealthy rule gets one retry per RETRY_PROBE_MS, which
+   * is how it recovers. A retry can hold the event loop for EXPR_RETRY_TIMEOUT_MS (500 ms) per
+   * runaway expression: at most UNHEALTHY_AFTER (5) of those in a row, then one a minute per
+   * unhealthy rule.
+   */
+  function mayRetry(rule: Rule): boolean {
+    const state = healthOf(rule);
+    const at = now();
+    const allowed =
+      state.streak + state.pending < UNHEALTHY_AFTER || at - state.lastRetryAt >= RETRY_PROBE_MS;
+    if (allowed) {
+      state.pending++;
+      state.lastRetryAt = at;
+    }
+    return allowed;
+  }
+
+  /**
+   * Records one evaluation of `rule`: failures are a failed evaluation (even beside a rule
+   * problem: a failed assertion is a verdict); nothing is a passed one; rule problems alone
+   * are no evaluation at all.
+   */
+  function settle(
+    rule: Rule,
+    anchor: AgentOutputRow,
+    outputKey: string,
+    found: readonly Finding[],
+    result: EvaluationResult,
+  ): void {
+    const failures = found.filter((finding) => !isRuleProblem(finding));
+    const problems = found.filter(isRuleProblem);
+    const entry = activityOf(rule.id);
     entry.matched++;
-    if (failed) entry.failed++;
     entry.lastMatchedAt = now();
+    if (failures.length > 0) entry.failed++;
+    if (failures.length > 0 || problems.length === 0) {
+      result.evaluations.push(evaluationOf(rule, anchor, outputKey, failures.length > 0));
+    }
+    for (const finding of failures) result.findings.push(finding);
+    const state = healthOf(rule);
+    if (problems.length === 0) {
+      if (state.streak >= UNHEALTHY_AFTER) {
+        log("info", "rule is healthy again", { rule: rule.id, version: rule.version });
+      }
+      state.streak = 0;
+      entry.health = "ok";
+      return;
+    }
+    entry.ruleErrors++;
+    const last = problems[problems.length - 1] as RuleProblem;
+    entry.lastError = { code: last.code, message: last.message, at: now() };
+    state.streak++;
+    if (state.streak === UNHEALTHY_AFTER) {
+      entry.health = "unhealthy";
+      log("error", "rule is unhealthy: its last evaluations all hit a rule problem", {
+        rule: rule.id,
+        version: rule.version,
+        evaluations: UNHEALTHY_AFTER,
+        code: last.code,
+        message: last.message,
+      });
+    }
+    if (now() - state.lastLoggedAt >= LOG_EVERY_MS) {
+      log("warn", "rule problem: the rule could not judge an output; not counted as a failure", {
+        rule: rule.id,
+        version: rule.version,
+        code: last.code,
+        message: last.message,
+        traceId: last.traceId,
+        spanId: last.spanId,
+        ...(state.unlogged > 0 && { notLoggedSince: state.unlogged }),
+      });
+      state.lastLoggedAt = now();
+      state.unlogged = 0;
+    } else {
+      state.unlogged++;
+    }
+    options.onRuleProblems?.(problems);
   }
 
   function outputRules(): CompiledRule[] {
     return rulesOf("output");
   }
 
-  /** Evaluates one output against `rules`, adding to `result`. */
+  /**
+   * Evaluates one output against `rules`, adding to `result`; a timed-out evaluation that may
+   * be retried goes to `retries` instead, to be settled by runRetries.
+   */
   async function evaluateOutput(
     rules: readonly CompiledRule[],
     row: AgentOutputRow,
     result: EvaluationResult,
+    retries: Retry[],
   ): Promise<void> {
     for (const rule of rules) {
       if (!safeMatches(rule, row)) continue;
-      const findings = await rule.evaluateOutput(row);
-      record(rule.id, findings.length > 0);
-      result.evaluations.push(
-        evaluationOf(rule, row, `${row.TraceId}/${row.SpanId}`, findings.length > 0),
-      );
-      for (const finding of findings) result.findings.push(finding);
+      const found = await rule.evaluateOutput(row);
+      if (found.some((finding) => finding.code === "expr_timeout")) {
+        if (mayRetry(rule)) {
+          retries.push({ rule, row });
+          continue;
+        }
+        const state = healthOf(rule);
+        const reason =
+          state.streak >= UNHEALTHY_AFTER
+            ? "the rule is unhealthy"
+            : `${state.pending} retries of this rule are waiting`;
+        settle(rule, row, outputKeyOf(row), found.map(notRetried(reason)), result);
+        continue;
+      }
+      settle(rule, row, outputKeyOf(row), found, result);
+    }
+  }
+
+  /**
+   * Runs each retry alone in its own macrotask, after the slice: no other work's microtasks
+   * interleave with it, and ingest gets the event loop between two retries.
+   */
+  async function runRetries(retries: Retry[], result: EvaluationResult): Promise<void> {
+    for (const { rule, row } of retries) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const state = health.get(rule.id);
+      if (state !== undefined) state.pending = Math.max(0, state.pending - 1);
+      try {
+        settle(rule, row, outputKeyOf(row), await rule.evaluateOutput(row, "retry"), result);
+      } catch (error) {
+        options.onError?.(error);
+      }
     }
   }
 
   async function evaluateOutputs(outputs: AgentOutputRow[]): Promise<EvaluationResult> {
     const rules = outputRules();
-    const result: EvaluationResult = { findings: [], evaluations: [] };
-    for (const row of outputs) await evaluateOutput(rules, row, result);
+    const result = emptyResult();
+    const retries: Retry[] = [];
+    for (const row of outputs) await evaluateOutput(rules, row, result, retries);
+    await runRetries(retries, result);
     return result;
   }
 
   function evaluateTrace(outputs: AgentOutputRow[]): EvaluationResult {
     const rules = rulesOf("trace");
-    const result: EvaluationResult = { findings: [], evaluations: [] };
+    const result = emptyResult();
     if (outputs.length === 0) return result;
     const ordered = [...outputs].sort((a, b) => a.Timestamp.localeCompare(b.Timestamp));
     for (const rule of rules) {
       const matching = ordered.filter((row) => safeMatches(rule, row));
       if (matching.length === 0) continue;
-      const findings = rule.evaluateTrace(ordered);
-      record(rule.id, findings.length > 0);
       const anchor = matching[0] as AgentOutputRow;
-      result.evaluations.push(evaluationOf(rule, anchor, anchor.TraceId, findings.length > 0));
-      for (const finding of findings) result.findings.push(finding);
+      // Trace checks run no expressions: their problems are errors, which a retry would repeat.
+      settle(rule, anchor, anchor.TraceId, rule.evaluateTrace(ordered), result);
     }
     return result;
   }
@@ -152,20 +341,26 @@ export function createEngine(options: EngineOptions): Engine {
       while (next < batch.length) {
         const sliceStart = performance.now();
         const rules = outputRules();
-        const result: EvaluationResult = { findings: [], evaluations: [] };
+        const result = emptyResult();
+        const retries: Retry[] = [];
         while (next < batch.length && performance.now() - sliceStart < SLICE_MS) {
           const row = batch[next++] as AgentOutputRow;
           inProgress = batch.length - next;
           try {
-            await evaluateOutput(rules, row, result);
+            await evaluateOutput(rules, row, result, retries);
           } catch (error) {
-            // A bug, not a rule error (those are findings): report it and go on.
+            // A bug, not a rule error (those are rule problems): report it and go on.
             options.onError?.(error);
           }
         }
         options.sink.add(result.findings, result.evaluations);
         // Let ingest run between slices: evaluation must never starve the receivers.
         await new Promise((resolve) => setImmediate(resolve));
+        if (retries.length > 0) {
+          const retried = emptyResult();
+          await runRetries(retries, retried);
+          options.sink.add(retried.findings, retried.evaluations);
+        }
       }
       inProgress = 0;
     }
@@ -197,6 +392,20 @@ export function createEngine(options: EngineOptions): Engine {
 /** How long drain() evaluates before it lets the event loop run. */
 const SLICE_MS = 5;
 
+/**
+ * Consecutive evaluations hitting a rule problem that make a rule unhealthy. Five: a timeout
+ * that survives its retry is rare for a sound rule (checks/assert.ts: under 1 in 100 first
+ * attempts of a trivial expression under load, and the retry's budget is twice the worst
+ * stall measured), so five in a row, with no evaluation in between that worked, is the rule.
+ */
+export const UNHEALTHY_AFTER = 5;
+
+/** How often an unhealthy rule's timeout is still retried: its way back to healthy. */
+export const RETRY_PROBE_MS = 60_000;
+
+/** At most one warning per rule this often; the next one says how many were not logged. */
+const LOG_EVERY_MS = 60_000;
+
 // Field names of the grammar that read the columns outputsOfTraces can leave out.
 const BULKY_FIELDS = /"(?:attributes\.|resource\.|input\.text)/;
 
@@ -206,6 +415,22 @@ function safeMatches(rule: CompiledRule, row: AgentOutputRow): boolean {
   } catch {
     return false;
   }
+}
+
+function emptyResult(): EvaluationResult {
+  return { findings: [], evaluations: [] };
+}
+
+function outputKeyOf(row: AgentOutputRow): string {
+  return `${row.TraceId}/${row.SpanId}`;
+}
+
+/** A timeout reported without a retry says so, and why. */
+function notRetried(reason: string): (finding: Finding) => Finding {
+  return (finding) =>
+    finding.code === "expr_timeout"
+      ? { ...finding, message: `${finding.message} (not retried: ${reason})` }
+      : finding;
 }
 
 function evaluationOf(

@@ -21,7 +21,10 @@ export interface Finding {
   severity: Severity;
   /** Output rules find per output, trace rules per trace (about one span of it). */
   scope: "output" | "trace";
-  /** A stable code: schema_violation, not_json, assertion_failed, expr_false, rule_error, duplicate, … */
+  /**
+   * A stable code: schema_violation, not_json, assertion_failed, expr_false, duplicate, …; one
+   * of RULE_PROBLEM_CODES makes it a RuleProblem, never a failure.
+   */
   code: string;
   /** The field the finding is about (a path of the rules grammar), or "" for the whole output. */
   path: string;
@@ -37,8 +40,35 @@ export interface Finding {
 }
 
 /**
+ * A problem of the rule, not a verdict on the output: evaluating it threw (`rule_error`, or
+ * `expr_error` inside an expression) or was stopped by the time or depth limit
+ * (`expr_timeout`, reported only when its retry was stopped too). It never counts as a
+ * failure, never steps an alert, and its evaluation is not counted at all (neither failed nor
+ * passed); it is stored beside the findings (marked `rule_error`), logged, and counted per rule
+ * (docs/rules.md "Rule problems"). Shaped like a finding so that it can be shown like one.
+ */
+export interface RuleProblem extends Finding {
+  code: RuleProblemCode;
+}
+
+export type RuleProblemCode = "expr_timeout" | "expr_error" | "rule_error";
+
+/** The codes that make a finding-shaped value a rule problem. */
+export const RULE_PROBLEM_CODES: ReadonlySet<string> = new Set<RuleProblemCode>([
+  "expr_timeout",
+  "expr_error",
+  "rule_error",
+]);
+
+/** Whether this is a problem of the rule rather than a failure of the output. */
+export function isRuleProblem(finding: Finding): finding is RuleProblem {
+  return RULE_PROBLEM_CODES.has(finding.code);
+}
+
+/**
  * One evaluation of a rule on one output (output rules) or one trace (trace rules), failed or
- * not: what failure ratios are counted from.
+ * not: what failure ratios are counted from. An evaluation that ended in nothing but rule
+ * problems judged nothing and has no record.
  */
 export interface CheckEvaluation {
   ruleId: string;

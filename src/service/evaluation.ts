@@ -5,7 +5,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import type { RulesApiDeps } from "../api/rules-routes.ts";
+import type { BacktestRule, RulesApiDeps } from "../api/rules-routes.ts";
 import type { Config } from "../config/index.ts";
 import { backtest } from "../evaluate/backtest.ts";
 import { compileRule, type CompiledRule } from "../evaluate/compile-rule.ts";
@@ -14,7 +14,6 @@ import { parseRule } from "../rules/load-rule.ts";
 import { createQuietTraceEvaluator } from "../evaluate/quiet-traces.ts";
 import type { Rule, RuleFileError } from "../rules/rule.ts";
 import { createRuleSet } from "../rules/rule-set.ts";
-import { PlumblineError } from "../errors.ts";
 import { createPollLoop } from "../poll-loop.ts";
 import type { Logger } from "./log.ts";
 import { createBufferedWriter } from "../store/buffered-writer.ts";
@@ -89,6 +88,9 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
   const engine = createEngine({
     rules: () => ruleSet.rules(),
     sink,
+    // Stored beside the findings (marked rule_error), never handed to the alert listeners.
+    onRuleProblems: (problems) => results.add(problems),
+    log: (level, message, fields) => log[level](message, fields),
     onError: (error) => log.error("evaluation failed", { error: String(error) }),
   });
   const traces = createQuietTraceEvaluator({
@@ -133,18 +135,26 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
         version: s.version,
         rule: s.rule,
         errors: s.errors,
+        loadedAt: s.loadedAt,
       })),
     validate: (json) => parseRule(json, "(request body)", { compile: compileRule }),
     activity: () => engine.activity(),
-    backtest: (request, onProgress) =>
-      backtest({
-        rules: parseRules(request.rules),
-        source: backtestSource(store, request.service),
-        sinceMs: request.sinceMs,
-        untilMs: request.untilMs,
-        evaluateWindows: (rule, spec, atsMs) => evaluateWindowRules(store, rule, spec, atsMs),
-        onProgress,
-      }),
+    backtest: (request) => {
+      const loaded = loadBacktestRules(request.rules);
+      if (!loaded.ok) return loaded;
+      return {
+        ok: true,
+        run: (onProgress) =>
+          backtest({
+            rules: loaded.rules,
+            source: backtestSource(store, request.service),
+            sinceMs: request.sinceMs,
+            untilMs: request.untilMs,
+            evaluateWindows: (rule, spec, atsMs) => evaluateWindowRules(store, rule, spec, atsMs),
+            onProgress,
+          }),
+      };
+    },
   };
 
   async function flush(): Promise<void> {
@@ -171,18 +181,20 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
   };
 }
 
-/** Rules sent with a backtest request; any error stops the backtest with every error listed. */
-function parseRules(list: unknown[]): CompiledRule[] {
+/**
+ * Rules sent with a backtest, each loaded by the rule loader under its file's name, as the rule
+ * set loads that file: the same rule means the same here, and every problem of every rule is
+ * reported. (A `$ref` arrives resolved: the client loaded the file beside it.)
+ */
+function loadBacktestRules(
+  list: readonly BacktestRule[],
+): { ok: true; rules: CompiledRule[] } | { ok: false; errors: RuleFileError[] } {
   const rules: CompiledRule[] = [];
   const errors: RuleFileError[] = [];
-  list.forEach((json, i) => {
-    const result = parseRule(json, `rules[${i}]`, { compile: compileRule });
+  for (const { file, rule } of list) {
+    const result = parseRule(rule, file, { compile: compileRule });
     if (result.ok) rules.push(result.rule);
     else errors.push(...result.errors);
-  });
-  if (errors.length > 0) {
-    const text = errors.map((e) => `${e.file}: ${e.pointer || "/"}: ${e.message}`).join("; ");
-    throw new PlumblineError("invalid_rules", text, 400);
   }
-  return rules;
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, rules };
 }

@@ -18,6 +18,7 @@ import { migration3 } from "./migrations/003-ingest-stats.ts";
 import { migration4 } from "./migrations/004-checks.ts";
 import { migration5 } from "./migrations/005-alerts.ts";
 import { migration6 } from "./migrations/006-drift-results.ts";
+import { migration7 } from "./migrations/007-check-outcome.ts";
 import type { Migration, MigrationContext } from "./migrations/types.ts";
 
 export { tableNames } from "./migrations/table-names.ts";
@@ -31,6 +32,7 @@ export const MIGRATIONS: Migration[] = [
   migration4,
   migration5,
   migration6,
+  migration7,
 ];
 
 /**

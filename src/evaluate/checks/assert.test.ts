@@ -1,8 +1,13 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { compiled, issuesOf } from "../../../test/helpers/rules.ts";
 import { ABSENT } from "../finding.ts";
 import { makeRow } from "../../../test/helpers/make-row.ts";
-import { compileAssertCheck, expressionInput } from "./assert.ts";
+import {
+  compileAssertCheck,
+  EXPR_RETRY_TIMEOUT_MS,
+  EXPR_TIMEOUT_MS,
+  expressionInput,
+} from "./assert.ts";
 import type { AssertCheck } from "../../rules/rule.ts";
 
 const assertCheck = (check: AssertCheck) => compiled((issues) => compileAssertCheck(check, issues));
@@ -115,6 +120,49 @@ describe("assert", () => {
     expect(drafts[0]?.message).toMatch(
       /was stopped after 50 ms or 500 levels of nesting: D101[12]/,
     );
+  });
+
+  it("gives the engine's retry of a timed-out expression the longer budget", async () => {
+    const check = assertCheck({
+      type: "assert",
+      assertions: [],
+      expr: [{ expression: "usage.input_tokens > 1" }],
+    });
+    // A clock that moves 30 ms between two looks: what an evaluation held up by GC or by
+    // another process sees. JSONata's guardrail reads Date.now on every step.
+    let clock = 1_767_225_600_000;
+    const stalled = vi.spyOn(Date, "now").mockImplementation(() => (clock += 30));
+    let first: unknown;
+    let retry: unknown;
+    try {
+      first = await check(invoice(1));
+      retry = await check(invoice(1), undefined, "retry");
+    } finally {
+      stalled.mockRestore();
+    }
+    expect(first).toMatchObject([
+      { code: "expr_timeout", message: expect.stringMatching(/stopped after 50 ms or 500/) },
+    ]);
+    expect(retry).toEqual([]);
+  });
+
+  it("stops a runaway expression on its retry too, after the retry's budget", async () => {
+    const check = assertCheck({
+      type: "assert",
+      assertions: [],
+      expr: [{ expression: "$sum([1..1000000].($ * $)) > 0" }],
+    });
+    const started = performance.now();
+    const drafts = await check(invoice(1), undefined, "retry");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(EXPR_RETRY_TIMEOUT_MS - 5);
+    expect(drafts).toMatchObject([
+      {
+        code: "expr_timeout",
+        message: expect.stringContaining(
+          `stopped after ${EXPR_RETRY_TIMEOUT_MS} ms on its retry (${EXPR_TIMEOUT_MS} ms at first)`,
+        ),
+      },
+    ]);
   });
 
   it("reports an expression that throws as expr_error", async () => {

@@ -141,9 +141,18 @@ ENGINE = Distributed('prod-cluster', 'plumbline', '${table}_local', ${key})`,
     );
   });
 
-  it("point every ALTER and view at tables that hold data on the node, never a Distributed one", () => {
+  it("add columns to the local table and to the Distributed one over it", () => {
+    const column =
+      "ADD COLUMN IF NOT EXISTS Outcome LowCardinality(String) DEFAULT 'failed' AFTER Code";
+    expect(statements.filter((s) => s.includes(" ADD COLUMN "))).toEqual([
+      `ALTER TABLE plumbline.check_results_local${ON_CLUSTER} ${column}`,
+      `ALTER TABLE plumbline.check_results${ON_CLUSTER} ${column}`,
+    ]);
+  });
+
+  it("point every other ALTER and view at tables that hold data on the node, never a Distributed one", () => {
     const targets = statements.flatMap((s) => [
-      ...(/^ALTER TABLE ([\w.]+)/.exec(s)?.slice(1) ?? []),
+      ...(s.includes(" ADD COLUMN ") ? [] : (/^ALTER TABLE ([\w.]+)/.exec(s)?.slice(1) ?? [])),
       ...(/ TO ([\w.]+) AS\n/.exec(s)?.slice(1) ?? []),
       ...(/^CREATE MATERIALIZED VIEW[^]*\nFROM ([\w.]+)/.exec(s)?.slice(1) ?? []),
     ]);
@@ -188,7 +197,7 @@ describe("runMigrations on a cluster", () => {
         void inserts.push({ table, values }),
     } as unknown as ClickHouseClient;
 
-    expect(await runMigrations(client, cluster)).toEqual([2, 3, 4, 5, 6]);
+    expect(await runMigrations(client, cluster)).toEqual([2, 3, 4, 5, 6, 7]);
     expect(commands).toEqual([
       ...bootstrapStatements(cluster),
       ...MIGRATIONS.filter((m) => m.version > 1).flatMap((m) => m.statements(cluster)),
@@ -448,4 +457,6 @@ CREATE TABLE IF NOT EXISTS plumbline.drift_results (
 ) ENGINE = ReplacingMergeTree(EvaluatedAt)
 PARTITION BY toYYYYMM(WindowEnd)
 ORDER BY (RuleId, WindowEnd, RuleVersion)
-TTL toDateTime(WindowEnd) + toIntervalDay(30)`;
+TTL toDateTime(WindowEnd) + toIntervalDay(30)
+;
+ALTER TABLE plumbline.check_results ADD COLUMN IF NOT EXISTS Outcome LowCardinality(String) DEFAULT 'failed' AFTER Code`;
