@@ -69,6 +69,8 @@ export const PUBLIC: Record<string, readonly string[]> = {
     "evaluate/backtest-queries.ts",
     "evaluate/quiet-traces.ts",
     "evaluate/quiet-trace-queries.ts",
+    "evaluate/output-recovery.ts",
+    "evaluate/output-recovery-queries.ts",
     "evaluate/windows/evaluate-window.ts",
     "evaluate/windows/scheduler.ts",
   ],

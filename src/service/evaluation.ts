@@ -19,6 +19,8 @@ import type { Logger } from "./log.ts";
 import { createBufferedWriter } from "../store/buffered-writer.ts";
 import { backtestSource } from "../evaluate/backtest-queries.ts";
 import { quietTraceStore } from "../evaluate/quiet-trace-queries.ts";
+import { createOutputRecovery } from "../evaluate/output-recovery.ts";
+import { outputRecoveryStore } from "../evaluate/output-recovery-queries.ts";
 import { writeCheckEvaluations, writeFindings } from "../store/tables/checks.ts";
 import type { CheckEvaluation, Finding, WindowEvaluation } from "../rules/findings.ts";
 import type { Store } from "../store/store.ts";
@@ -42,12 +44,19 @@ export interface Evaluation {
   listenWindows(listener: (row: WindowEvaluation) => Promise<void>): void;
   /** Evaluates the window rules that are due now (also done every evaluate.windowTickMs). */
   evaluateWindows(): Promise<void>;
+  /**
+   * Evaluates again the outputs committed before a crash whose results were not written (once,
+   * at start, after the alert listeners are attached), then keeps the checkpoint moving.
+   */
+  recoverOutputs(): Promise<number>;
   /** Evaluates what is queued and writes all findings and counts now. */
   flush(): Promise<void>;
   close(): Promise<void>;
 }
 
 export function startEvaluation(config: Config, store: Store, log: Logger): Evaluation {
+  let closed = false;
+  let recovered = false;
   // With role `evaluate` and spans received elsewhere, output rules run on quiet traces.
   const outputRulesWhenQuiet = config.role === "evaluate" && config.source === "otlp";
   const settings = config.evaluate;
@@ -93,8 +102,21 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
     log: (level, message, fields) => log[level](message, fields),
     onError: (error) => log.error("evaluation failed", { error: String(error) }),
   });
+  // Everything handed to the writers so far, written: what a checkpoint may count on.
+  async function writeResults(): Promise<void> {
+    const written = await Promise.all([results.flush(), evaluations.flush()]);
+    if (!written.every(Boolean)) throw new Error("check results not written yet; will retry");
+  }
+  const traceStore = quietTraceStore(store);
   const traces = createQuietTraceEvaluator({
-    store: quietTraceStore(store),
+    // The trace cursor moves only once the results of the traces it passes are written.
+    store: {
+      ...traceStore,
+      writeCursor: async (name, value) => {
+        await writeResults();
+        await traceStore.writeCursor(name, value);
+      },
+    },
     engine,
     ...(outputRulesWhenQuiet && { outputs: engine }),
     sink,
@@ -162,6 +184,30 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
     await Promise.all([results.flush(), evaluations.flush()]);
   }
 
+  // Output rules run in memory on committed outputs; a checkpoint says up to when their
+  // results are written, and a start evaluates what came after it again (output-recovery.ts).
+  // With output rules on quiet traces instead, the trace cursor does that job.
+  const recovery = outputRulesWhenQuiet
+    ? undefined
+    : createOutputRecovery({
+        store: outputRecoveryStore(store),
+        evaluate: async (rows) => {
+          const result = await engine.evaluateOutputs(rows);
+          sink.add(result.findings, result.evaluations);
+        },
+        flush: async () => {
+          await engine.idle();
+          await writeResults();
+        },
+      });
+  const checkpointLoop =
+    recovery &&
+    createPollLoop(
+      () => recovery.checkpoint(),
+      settings.resultsFlushMs,
+      (error) => log.warn("evaluation checkpoint failed; retrying", { error: String(error) }),
+    );
+
   return {
     engine,
     api,
@@ -170,13 +216,36 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
     listen: (listener) => void listeners.push(listener),
     listenWindows: (listener) => void windowListeners.push(listener),
     evaluateWindows: () => windowLoop.readNow(),
+    async recoverOutputs() {
+      if (recovery === undefined || checkpointLoop === undefined) return 0;
+      for (;;) {
+        try {
+          const evaluated = await recovery.recover();
+          recovered = true;
+          if (!closed) checkpointLoop.start();
+          if (evaluated > 0) log.info("evaluated again after a restart", { outputs: evaluated });
+          return evaluated;
+        } catch (error) {
+          if (closed) return 0;
+          log.warn("could not evaluate again what a restart left; retrying", {
+            error: String(error),
+          });
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+        }
+      }
+    },
     flush,
     async close() {
+      closed = true;
       await windowLoop.stop();
       ruleSet.close();
       await traces.stop();
+      await checkpointLoop?.stop();
       await flush();
       await Promise.all([results.close(), evaluations.close()]);
+      // Everything is written: the next start has nothing of this run to evaluate again (unless
+      // this run never got to evaluate what the last one left).
+      if (recovered) await recovery?.checkpoint().catch(() => undefined);
     },
   };
 }

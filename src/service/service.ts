@@ -172,6 +172,12 @@ export async function startService(
     if (evaluation === undefined) return;
     tableSource?.start();
     await startAlertingFor(evaluation);
+    // Not awaited: start-up does not wait for a catch-up evaluation.
+    evaluation.recoverOutputs().catch((error: unknown) =>
+      log.error("could not evaluate again what a crash left unevaluated", {
+        error: String(error),
+      }),
+    );
   });
   alertingStarted.catch((error: unknown) =>
     log.error("alerting did not start", { error: String(error) }),

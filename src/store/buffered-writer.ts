@@ -6,8 +6,11 @@
 
 export interface BufferedWriter<T> {
   add(rows: readonly T[]): void;
-  /** Writes what is buffered now. */
-  flush(): Promise<void>;
+  /**
+   * Writes what is buffered now; true once every row added before the call is written, false
+   * when the write failed (the rows are kept for the next try).
+   */
+  flush(): Promise<boolean>;
   /** Rows dropped because the store kept failing while the buffer was full. */
   dropped(): number;
   close(): Promise<void>;
@@ -32,19 +35,22 @@ export function createBufferedWriter<T>(
     }
   }
 
-  async function flush(): Promise<void> {
+  async function flush(): Promise<boolean> {
     while (flushing !== undefined) await flushing;
-    if (buffer.length === 0) return;
+    if (buffer.length === 0) return true;
     const taken = buffer;
     buffer = [];
+    let written = true;
     flushing = write(taken)
       .catch((error: unknown) => {
+        written = false;
         options.onError?.(error);
         buffer = taken.concat(buffer);
         add([]);
       })
       .finally(() => (flushing = undefined));
     await flushing;
+    return written;
   }
 
   return {
