@@ -57,6 +57,7 @@ export const PUBLIC: Record<string, readonly string[]> = {
   receive: [
     "receive/auth.ts",
     "receive/ingest.ts",
+    "receive/complete-pending.ts",
     "receive/otlp-http.ts",
     "receive/otlp-grpc.ts",
     "receive/table-source.ts",

@@ -65,4 +65,25 @@ describe("inheritAgentNames", () => {
     expect(rows.find((r) => r.SpanId === "c000000000000001")?.AgentName).toBe("");
     expect(rows.find((r) => r.SpanId === "c000000000000002")?.AgentName).toBe("");
   });
+
+  it("returns the unnamed rows whose ancestry leaves the spans: their agent may come later", () => {
+    const spans = [
+      plain("b000000000000001", "a000000000000001"), // its parent, the agent, is not here
+      chat("c000000000000001", "b000000000000001"),
+      plain("e000000000000001", ""), // a root with no agent: final as it is
+      chat("c000000000000002", "e000000000000001"),
+    ];
+    const { rows } = normaliseSpans(spans);
+    const unresolved = inheritAgentNames(rows, spans);
+    expect(unresolved.map((r) => r.SpanId)).toEqual(["c000000000000001"]);
+  });
+
+  it("takes the conversation id of the nearest ancestor that has one", () => {
+    const root = agent("a000000000000001", "planner");
+    root.attributes["gen_ai.conversation.id"] = "conv-7";
+    const spans = [root, chat("c000000000000001", "a000000000000001")];
+    const { rows } = normaliseSpans(spans);
+    inheritAgentNames(rows, spans);
+    expect(rows.find((r) => r.SpanId === "c000000000000001")?.ConversationId).toBe("conv-7");
+  });
 });

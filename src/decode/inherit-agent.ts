@@ -1,37 +1,69 @@
 /**
- * LLM and tool calls made inside an agent run rarely name the agent themselves; rules that
- * match on `agent` expect them to. An output without an agent name takes the name of its
- * nearest ancestor output that has one, among the spans of the same request (an SDK exports a
- * run's spans together unless the run outlasts its batch delay).
+ * LLM and tool calls made inside an agent run rarely name the agent (or the conversation)
+ * themselves; rules that match on `agent` expect them to. An output without an agent name takes
+ * the name and id of its nearest ancestor output that has one, and an output without a
+ * conversation id that of its nearest ancestor with one, among the given spans: the spans of
+ * one request at ingest, or of the whole stored trace when it is completed later
+ * (receive/complete-pending.ts).
  */
 
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { DecodedSpan } from "./span.ts";
 
-/** Fills empty AgentName (and AgentId) from the nearest named ancestor, in place. */
-export function inheritAgentNames(rows: AgentOutputRow[], spans: DecodedSpan[]): void {
-  if (rows.length < 2 || !rows.some((r) => r.AgentName === "")) return;
+/**
+ * Fills empty AgentName, AgentId and ConversationId from the nearest ancestors, in place.
+ * Returns the rows still without an agent name whose ancestry leaves the given spans: an
+ * ancestor not among them (exported in another request) may still name the agent.
+ */
+export function inheritAgentNames(
+  rows: AgentOutputRow[],
+  spans: readonly Pick<DecodedSpan, "traceId" | "spanId" | "parentSpanId">[],
+): AgentOutputRow[] {
+  const unresolved: AgentOutputRow[] = [];
+  if (!rows.some((r) => r.AgentName === "" || r.ConversationId === "")) return unresolved;
   const parentOf = new Map<string, string>();
   for (const span of spans) parentOf.set(key(span.traceId, span.spanId), span.parentSpanId);
-  const named = new Map<string, AgentOutputRow>();
+  const outputs = new Map<string, AgentOutputRow>();
+  for (const row of rows) outputs.set(key(row.TraceId, row.SpanId), row);
+  // Names and ids as they came, before any row took an ancestor's: a walk reads these only.
+  const own = new Map(
+    rows.map((r) => [
+      r,
+      { agent: r.AgentName, agentId: r.AgentId, conversation: r.ConversationId },
+    ]),
+  );
   for (const row of rows) {
-    if (row.AgentName !== "") named.set(key(row.TraceId, row.SpanId), row);
-  }
-  if (named.size === 0) return;
-  for (const row of rows) {
-    if (row.AgentName !== "") continue;
+    let needAgent = row.AgentName === "";
+    let needConversation = row.ConversationId === "";
+    if (!needAgent && !needConversation) continue;
     let parent = row.ParentSpanId;
+    let leftTheSpans = false;
     // Bounded walk: a malformed request could contain a parent cycle.
-    for (let depth = 0; parent !== "" && depth < 64; depth++) {
-      const ancestor = named.get(key(row.TraceId, parent));
-      if (ancestor !== undefined) {
-        row.AgentName = ancestor.AgentName;
-        if (row.AgentId === "") row.AgentId = ancestor.AgentId;
+    for (let depth = 0; parent !== "" && depth < 64 && (needAgent || needConversation); depth++) {
+      const parentKey = key(row.TraceId, parent);
+      const ancestor = outputs.get(parentKey);
+      const given = ancestor && own.get(ancestor);
+      if (given !== undefined && ancestor !== undefined) {
+        if (needAgent && given.agent !== "") {
+          row.AgentName = given.agent;
+          if (row.AgentId === "") row.AgentId = given.agentId;
+          needAgent = false;
+        }
+        if (needConversation && given.conversation !== "") {
+          row.ConversationId = given.conversation;
+          needConversation = false;
+        }
+      }
+      const next = parentOf.get(parentKey);
+      if (next === undefined) {
+        leftTheSpans = true;
         break;
       }
-      parent = parentOf.get(key(row.TraceId, parent)) ?? "";
+      parent = next;
     }
+    if (needAgent && leftTheSpans) unresolved.push(row);
   }
+  return unresolved;
 }
 
 function key(traceId: string, spanId: string): string {

@@ -30,6 +30,16 @@ export interface QuietTraceOptions {
    * rules then run here too, on the outputs of each quiet trace.
    */
   outputs?: Pick<Engine, "evaluateOutputs">;
+  /**
+   * Outputs stored pending (an agent or content still to come): `complete` completes and
+   * stores those of the given traces and returns them, and `evaluate` runs the output rules on
+   * them (without `outputs`; with it, they are among the outputs read afterwards), so their
+   * findings carry the final agent name.
+   */
+  pending?: {
+    complete(traceIds: readonly string[]): Promise<AgentOutputRow[]>;
+    evaluate: Pick<Engine, "evaluateOutputs">;
+  };
   sink: EvaluationSink;
   quietMs: number;
   intervalMs: number;
@@ -78,7 +88,7 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
       upto - (options.firstRunLookbackMs ?? 10 * 60_000);
     if (upto <= after) return 0;
     const reads = options.outputs ? { any: true, bulky: true } : options.engine.traceRulesRead();
-    if (!reads.any) {
+    if (!reads.any && options.pending === undefined) {
       // No trace rules: nothing to read, only move on.
       await options.store.writeCursor(QUIET_TRACE_CURSOR, upto);
       return 0;
@@ -101,7 +111,14 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
     for (let i = 0; i < traceIds.length; i += TRACES_PER_QUERY) {
       const batch = traceIds.slice(i, i + TRACES_PER_QUERY);
       const readAt = now();
-      const rows = await options.store.outputsOfTraces(batch, !reads.bulky);
+      if (options.pending !== undefined) {
+        const completed = await options.pending.complete(batch);
+        if (completed.length > 0 && options.outputs === undefined) {
+          const perOutput = await options.pending.evaluate.evaluateOutputs(completed);
+          options.sink.add(perOutput.findings, perOutput.evaluations);
+        }
+      }
+      const rows = reads.any ? await options.store.outputsOfTraces(batch, !reads.bulky) : [];
       for (const trace of groupByTrace(rows)) {
         const { findings, evaluations } = options.engine.evaluateTrace(trace);
         options.sink.add(findings, evaluations);

@@ -7,6 +7,7 @@
 import type { RejectedSpan } from "../decode/decode-result.ts";
 import { inheritAgentNames } from "../decode/inherit-agent.ts";
 import { normaliseSpans } from "../decode/normalise.ts";
+import { markPending } from "../decode/pending-outputs.ts";
 import type { DecodedSpan } from "../decode/span.ts";
 import { toOtelTracesRow } from "../decode/span-row.ts";
 import { rejectedAfterDecode, settleSpanTimes, timeBoundsAt } from "../decode/span-times.ts";
@@ -48,7 +49,7 @@ export function createIngest(
     const spans = settled.spans;
     const rejected = [...decodeRejected, ...settled.rejected];
     const { rows: outputs, unrecognised } = normaliseSpans(spans);
-    inheritAgentNames(outputs, spans);
+    markPending(outputs, inheritAgentNames(outputs, spans));
     const batch: WriteBatch = { traces: spans.map(toOtelTracesRow), outputs };
     const result = await committer.submit(batch);
     // A request that was not stored is not counted: its client will send it again.

@@ -20,6 +20,13 @@ import { createBufferedWriter } from "../store/buffered-writer.ts";
 import { backtestSource } from "../evaluate/backtest-queries.ts";
 import { quietTraceStore } from "../evaluate/quiet-trace-queries.ts";
 import { createOutputRecovery } from "../evaluate/output-recovery.ts";
+import { createPendingCompleter } from "../receive/complete-pending.ts";
+import {
+  deletePendingOutputs,
+  isPending,
+  pendingOutputsOf,
+} from "../store/tables/agent-outputs.ts";
+import { spansOfTraces } from "../store/tables/otel-traces.ts";
 import { outputRecoveryStore } from "../evaluate/output-recovery-queries.ts";
 import { writeCheckEvaluations, writeFindings } from "../store/tables/checks.ts";
 import type { CheckEvaluation, Finding, WindowEvaluation } from "../rules/findings.ts";
@@ -108,7 +115,16 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
     if (!written.every(Boolean)) throw new Error("check results not written yet; will retry");
   }
   const traceStore = quietTraceStore(store);
+  // Outputs stored pending (their agent or content in a later request) are completed and
+  // evaluated once their trace is quiet.
+  const completePending = createPendingCompleter({
+    pendingOutputsOf: (ids) => pendingOutputsOf(store, ids),
+    spansOfTraces: (ids) => spansOfTraces(store, ids),
+    writeOutputs: (rows) => store.write({ traces: [], outputs: rows }),
+    deletePending: (rows) => deletePendingOutputs(store, rows, config.clickhouse.cluster),
+  });
   const traces = createQuietTraceEvaluator({
+    pending: { complete: completePending, evaluate: engine },
     // The trace cursor moves only once the results of the traces it passes are written.
     store: {
       ...traceStore,
@@ -191,8 +207,9 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
     ? undefined
     : createOutputRecovery({
         store: outputRecoveryStore(store),
+        // Pending outputs are the quiet-trace evaluator's, whose cursor is durable too.
         evaluate: async (rows) => {
-          const result = await engine.evaluateOutputs(rows);
+          const result = await engine.evaluateOutputs(rows.filter((row) => !isPending(row)));
           sink.add(result.findings, result.evaluations);
         },
         flush: async () => {

@@ -22,7 +22,7 @@ import { newSpansOfMinutes, spanCountsPerMinute } from "../receive/table-source-
 import { createStatsRecorder } from "../store/stats-recorder.ts";
 import { createStore, type Store } from "../store/store.ts";
 import { storeUnavailable } from "../errors.ts";
-import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
+import { isPending, type AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import { ingestMetrics, startOwnTelemetry } from "./telemetry.ts";
 
 const STATS_INTERVAL_MS = 5_000;
@@ -103,7 +103,9 @@ export async function startService(
     ...(evaluation === undefined
       ? []
       : [
-          evaluation.engine.onCommitted,
+          // Outputs still pending are evaluated once their trace is quiet, completed.
+          (outputs: AgentOutputRow[]) =>
+            evaluation.engine.onCommitted(outputs.filter((o) => !isPending(o))),
           (outputs: AgentOutputRow[]) => evaluation.noteCommitted(outputs),
         ]),
     ...(options.onCommitted ?? []),

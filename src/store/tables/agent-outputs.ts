@@ -4,6 +4,7 @@
  * "<unix seconds>.<9 digits>" text, which ClickHouse parses without loss.
  */
 
+import { localName } from "../migrations/ddl.ts";
 import { UNIX_TIMESTAMPS } from "../read-settings.ts";
 import type { Store } from "../store.ts";
 
@@ -143,4 +144,58 @@ export async function getTrace(
       .then((r) => r.json()),
   ]);
   return { spans, outputs };
+}
+
+/**
+ * The span attribute of an output row stored before its trace had all it needs (an ancestor
+ * that names the agent, content sent as log events): "agent", "content" or both. Such a row is
+ * completed and evaluated once its trace is quiet (receive/complete-pending.ts), and the
+ * completed row, without the attribute, replaces it.
+ */
+export const PENDING_ATTRIBUTE = "plumbline.pending";
+
+export function isPending(row: Pick<AgentOutputRow, "SpanAttributes">): boolean {
+  return row.SpanAttributes[PENDING_ATTRIBUTE] !== undefined;
+}
+
+/** The latest version of the pending outputs of these traces. */
+export async function pendingOutputsOf(
+  store: Store,
+  traceIds: readonly string[],
+): Promise<AgentOutputRow[]> {
+  if (traceIds.length === 0) return [];
+  const result = await store.client.query({
+    query: `SELECT * EXCEPT InsertedAt FROM ${store.tables.outputs} FINAL
+WHERE TraceId IN {traceIds:Array(String)} AND mapContains(SpanAttributes, {key:String})`,
+    query_params: { traceIds: [...traceIds], key: PENDING_ATTRIBUTE },
+    format: "JSONEachRow",
+    clickhouse_settings: UNIX_TIMESTAMPS,
+  });
+  return result.json<AgentOutputRow>();
+}
+
+/**
+ * Deletes the pending versions of these outputs (lightweight DELETE) once their completed rows
+ * are written. Needed because AgentName is in the sort key: a row that gained its agent name
+ * does not replace the unnamed one at merge time. On a cluster the delete runs on every
+ * node's local table.
+ */
+export async function deletePendingOutputs(
+  store: Store,
+  rows: readonly Pick<AgentOutputRow, "TraceId" | "SpanId">[],
+  cluster?: string,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const table = cluster === undefined ? store.tables.outputs : localName(store.tables.outputs);
+  const onCluster = cluster === undefined ? "" : ` ON CLUSTER \`${cluster}\``;
+  await store.client.command({
+    query: `DELETE FROM ${table}${onCluster}
+WHERE TraceId IN {traceIds:Array(String)} AND concat(TraceId, '/', SpanId) IN {keys:Array(String)}
+  AND mapContains(SpanAttributes, {key:String})`,
+    query_params: {
+      traceIds: [...new Set(rows.map((r) => r.TraceId))],
+      keys: rows.map((r) => `${r.TraceId}/${r.SpanId}`),
+      key: PENDING_ATTRIBUTE,
+    },
+  });
 }

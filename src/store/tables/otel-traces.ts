@@ -3,6 +3,8 @@
  * DateTime64(9) values are written as "<unix seconds>.<9 digits>" text.
  */
 
+import type { Store } from "../store.ts";
+
 /**
  * One span in the layout of the OpenTelemetry Collector contrib clickhouseexporter's
  * `otel_traces` table. Nested columns are written flattened (`Events.Name` …).
@@ -33,4 +35,38 @@ export interface OtelTracesRow {
   "Links.SpanId": string[];
   "Links.TraceState": string[];
   "Links.Attributes": Record<string, string>[];
+}
+
+/** Every span of these traces, oldest first, times as "<seconds>.<9 digits>" text. */
+export async function spansOfTraces(
+  store: Store,
+  traceIds: readonly string[],
+): Promise<OtelTracesRow[]> {
+  if (traceIds.length === 0) return [];
+  const result = await store.client.query({
+    query: `SELECT * EXCEPT Timestamp, toString(toUnixTimestamp64Nano(Timestamp)) AS TimestampNanos,
+  arrayMap(t -> toString(toUnixTimestamp64Nano(t)), \`Events.Timestamp\`) AS EventNanos
+FROM ${store.tables.traces}
+WHERE TraceId IN {traceIds:Array(String)}
+ORDER BY TimestampNanos`,
+    query_params: { traceIds: [...traceIds] },
+    format: "JSONEachRow",
+  });
+  const rows = await result.json<
+    Omit<OtelTracesRow, "Timestamp" | "Events.Timestamp"> & {
+      TimestampNanos: string;
+      EventNanos: string[];
+    }
+  >();
+  return rows.map(({ TimestampNanos, EventNanos, ...row }) => ({
+    ...row,
+    Timestamp: nanosText(TimestampNanos),
+    "Events.Timestamp": EventNanos.map(nanosText),
+  }));
+}
+
+/** "1700000000123456789" → "1700000000.123456789". */
+function nanosText(nanos: string): string {
+  const digits = nanos.padStart(10, "0");
+  return `${digits.slice(0, -9)}.${digits.slice(-9)}`;
 }
