@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { makeEvent, makeSpan } from "../../test/helpers/make-span.ts";
 import { normaliseSpan, normaliseSpans, outputJsonText } from "./normalise.ts";
-import { StatusCode } from "./span.ts";
+import { SpanKind, StatusCode } from "./span.ts";
+import type { AttrMap, DecodedSpan } from "./span.ts";
 
 const chat = {
   "gen_ai.operation.name": "chat",
@@ -139,6 +140,136 @@ describe("normaliseSpan", () => {
       OutputIsJson: true,
       OutputType: "json",
     });
+  });
+});
+
+describe("evaluation results", () => {
+  const evaluation = (attributes: AttrMap) => makeEvent("gen_ai.evaluation.result", attributes);
+
+  it("stores gen_ai.evaluation.result events of the span as plumbline.evaluation.* attributes", () => {
+    const span = makeSpan({
+      attributes: chat,
+      events: [
+        evaluation({
+          "gen_ai.evaluation.name": "Relevance",
+          "gen_ai.evaluation.score.value": 4,
+          "gen_ai.evaluation.score.label": "relevant",
+          "gen_ai.evaluation.explanation": "Answers the question asked.",
+          "gen_ai.response.id": "chatcmpl-1",
+        }),
+        evaluation({
+          "gen_ai.evaluation.name": "Groundedness",
+          "gen_ai.evaluation.score.value": 0.25,
+          "gen_ai.evaluation.score.label": "fail",
+        }),
+      ],
+    });
+    const attributes = normaliseSpan(span)?.SpanAttributes;
+    expect(attributes).toMatchObject({
+      "plumbline.evaluation.Relevance.score": "4",
+      "plumbline.evaluation.Relevance.label": "relevant",
+      "plumbline.evaluation.Relevance.explanation": "Answers the question asked.",
+      "plumbline.evaluation.Groundedness.score": "0.25",
+      "plumbline.evaluation.Groundedness.label": "fail",
+    });
+    expect(attributes).not.toHaveProperty("plumbline.evaluation.Groundedness.explanation");
+    // The span's own attributes are all still there.
+    expect(attributes).toMatchObject({ "gen_ai.request.model": "gpt-4" });
+  });
+
+  it("keeps the later result of an evaluation run twice, and skips results without a name", () => {
+    const span = makeSpan({
+      attributes: chat,
+      events: [
+        evaluation({
+          "gen_ai.evaluation.name": "Relevance",
+          "gen_ai.evaluation.score.value": 2,
+          "gen_ai.evaluation.explanation": "Off topic.",
+        }),
+        evaluation({ "gen_ai.evaluation.name": "Relevance", "gen_ai.evaluation.score.value": 5 }),
+        evaluation({ "gen_ai.evaluation.score.value": 1 }),
+        evaluation({ "gen_ai.evaluation.name": "Tone", "gen_ai.evaluation.score.label": "" }),
+      ],
+    });
+    const evaluations = Object.entries(normaliseSpan(span)?.SpanAttributes ?? {}).filter(([k]) =>
+      k.startsWith("plumbline."),
+    );
+    expect(evaluations).toEqual([["plumbline.evaluation.Relevance.score", "5"]]);
+  });
+});
+
+describe("one agent row per run", () => {
+  const TRACE = "5b8efff798038103d269b633813fc60c";
+  const span = (spanId: string, parentSpanId: string, overrides: Partial<DecodedSpan>) =>
+    makeSpan({ traceId: TRACE, spanId, parentSpanId, ...overrides });
+  const kinds = (spans: DecodedSpan[]) =>
+    normaliseSpans(spans).rows.map((row) => `${row.Kind} ${row.AgentName}`);
+
+  it("reads the OpenAI Agents SDK's trace root as a workflow (OpenInference)", () => {
+    const scope = { name: "openinference.instrumentation.openai_agents", version: "1.2.0" };
+    expect(
+      kinds([
+        span("1000000000000001", "", {
+          name: "Agent workflow",
+          scope,
+          attributes: { "openinference.span.kind": "AGENT" },
+        }),
+        span("1000000000000002", "1000000000000001", {
+          name: "Triage",
+          scope,
+          attributes: { "openinference.span.kind": "AGENT", "agent.name": "Triage" },
+        }),
+        span("1000000000000003", "1000000000000002", {
+          name: "response",
+          scope,
+          attributes: { ...chat, "openinference.span.kind": "LLM", "llm.system": "openai" },
+        }),
+      ]),
+    ).toEqual(["workflow Agent workflow", "agent Triage", "llm "]);
+  });
+
+  it("reads the OpenAI Agents SDK's trace root as a workflow (GenAI)", () => {
+    const scope = { name: "opentelemetry.instrumentation.openai_agents", version: "0.1.0" };
+    const genai = { "gen_ai.provider.name": "openai", "gen_ai.operation.name": "invoke_agent" };
+    expect(
+      kinds([
+        span("2000000000000001", "", {
+          name: "Agent workflow",
+          kind: SpanKind.Server,
+          scope,
+          attributes: genai,
+        }),
+        span("2000000000000002", "2000000000000001", {
+          name: "invoke_agent Triage",
+          kind: SpanKind.Client,
+          scope,
+          attributes: { ...genai, "gen_ai.agent.name": "Triage" },
+        }),
+      ]),
+    ).toEqual(["workflow Agent workflow", "agent Triage"]);
+  });
+
+  it("reads an OpenLLMetry workflow (LangChain's root chain) as a workflow", () => {
+    expect(
+      kinds([
+        span("3000000000000001", "", {
+          name: "LangGraph.workflow",
+          attributes: {
+            "traceloop.span.kind": "workflow",
+            "traceloop.entity.name": "LangGraph",
+            "traceloop.workflow.name": "LangGraph",
+          },
+        }),
+        span("3000000000000002", "3000000000000001", {
+          name: "support_agent.agent",
+          attributes: {
+            "traceloop.span.kind": "agent",
+            "traceloop.entity.name": "support_agent",
+            "traceloop.workflow.name": "LangGraph",
+          },
+        }),
+      ]),
+    ).toEqual(["workflow LangGraph", "agent support_agent"]);
   });
 });
 

@@ -1,12 +1,14 @@
 /**
- * Spans to `agent_outputs` rows: each span that is an LLM call, an agent run or a tool call
- * under one of the conventions we understand becomes one row; every other span becomes none.
- * See docs/conventions.md for what each convention reads.
+ * Spans to `agent_outputs` rows: each span that is an LLM call, an agent run, a tool call or
+ * one of the steps around them (a workflow, a plan, a retrieval, a memory operation, an agent
+ * definition) under one of the conventions we understand becomes one row; every other span
+ * becomes none. See docs/conventions.md for what each convention reads.
  */
 
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { AgentOutput, Convention } from "./agent-output.ts";
 import { attrsToStrings } from "./attr-string.ts";
+import { evaluationAttributes } from "./conventions/evaluation-events.ts";
 import { genAiConvention } from "./conventions/genai.ts";
 import { openInferenceConvention } from "./conventions/openinference.ts";
 import { openLlmetryConvention } from "./conventions/openllmetry.ts";
@@ -93,9 +95,21 @@ function toRow(span: DecodedSpan, output: AgentOutput): AgentOutputRow {
     // conventions' fallback value "_OTHER" ("the instrumentation doesn't define a custom
     // value"), so rules can find every failure with ErrorType != ''.
     ErrorType: output.errorType || (span.statusCode === StatusCode.Error ? ERROR_TYPE_OTHER : ""),
-    SpanAttributes: attrsToStrings(span.attributes),
+    SpanAttributes: spanAttributes(span),
     ResourceAttributes: attrsToStrings(span.resource.attributes),
   };
+}
+
+/**
+ * The span's attributes as the exporter writes them, plus the evaluation results among its
+ * events under `plumbline.evaluation.*` (evaluation-events.ts), where both the rules' Node and
+ * SQL readers find them. They are the row's only keys that are not the span's own.
+ */
+function spanAttributes(span: DecodedSpan): Record<string, string> {
+  const attributes = attrsToStrings(span.attributes);
+  return span.events.length === 0
+    ? attributes
+    : Object.assign(attributes, evaluationAttributes(span.events));
 }
 
 /** The otel_traces spelling of a status code; codes outside the proto enum read as Unset. */

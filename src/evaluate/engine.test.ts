@@ -260,3 +260,27 @@ describe("rule problems", () => {
     return { engine: createEngine({ rules, sink: { add: () => undefined } }) };
   }
 });
+
+it("reads the attribute maps of quiet traces when a trace rule reads evaluation results", () => {
+  const traceRule = (field: string) => {
+    const parsed = parseTestRule(
+      {
+        id: "trace-rule",
+        match: { where: [{ field, exists: true }] },
+        check: { type: "trace", kind: "count", max: 3 },
+      },
+      "engine.test.json",
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    return parsed.rule;
+  };
+  const reads = (field: string) =>
+    createEngine({
+      rules: () => [traceRule(field)],
+      sink: { add: () => undefined },
+    }).traceRulesRead();
+  // Evaluation results are stored in SpanAttributes, which lean reads leave out.
+  expect(reads("evaluation.Relevance.score")).toEqual({ any: true, bulky: true });
+  expect(reads("attributes.gen_ai.request.model")).toEqual({ any: true, bulky: true });
+  expect(reads("model")).toEqual({ any: true, bulky: false });
+});

@@ -406,8 +406,9 @@ export const RETRY_PROBE_MS = 60_000;
 /** At most one warning per rule this often; the next one says how many were not logged. */
 const LOG_EVERY_MS = 60_000;
 
-// Field names of the grammar that read the columns outputsOfTraces can leave out.
-const BULKY_FIELDS = /"(?:attributes\.|resource\.|input\.text)/;
+// Field names of the grammar that read the columns outputsOfTraces can leave out (evaluation
+// results are stored in SpanAttributes).
+const BULKY_FIELDS = /"(?:attributes\.|resource\.|input\.text|evaluation\.)/;
 
 function safeMatches(rule: CompiledRule, row: AgentOutputRow): boolean {
   try {

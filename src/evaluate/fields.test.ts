@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cacheFor, readField, readFieldAsJson } from "./fields.ts";
-import { parseField, type FieldRef } from "../rules/field-grammar.ts";
+import { cacheFor, decimalNumber, evaluationsOf, readField, readFieldAsJson } from "./fields.ts";
+import { naturalKind, parseField, type FieldRef } from "../rules/field-grammar.ts";
 import { makeRow } from "../../test/helpers/make-row.ts";
 
 function field(text: string): FieldRef {
@@ -60,12 +60,96 @@ describe("parseField", () => {
       ["output.json.odd-key", 'unexpected "-"'],
       ["output.json.", 'expected a key after "."'],
       ["usage.total_tokens", "unknown field"],
+      ["evaluation", "evaluation fields are evaluation.<name>.score, .label, .explanation"],
+      ["evaluation.Relevance", "evaluation fields are"],
+      ["evaluation.Relevance.value", "evaluation fields are"],
+      ["evaluation..score", "evaluation fields are"],
     ];
     for (const [text, message] of cases) {
       const parsed = parseField(text);
       expect(parsed.ok, text).toBe(false);
       if (!parsed.ok) expect(parsed.message).toContain(message);
     }
+  });
+});
+
+describe("evaluation fields", () => {
+  const row = makeRow({
+    SpanAttributes: {
+      "plumbline.evaluation.Relevance.score": "4",
+      "plumbline.evaluation.Relevance.label": "relevant",
+      "plumbline.evaluation.answer.quality.score": " 0.85 ",
+      "plumbline.evaluation.answer.quality.explanation": "Cites the policy.",
+      "plumbline.evaluation.Tone.score": "high",
+      "plumbline.evaluation.Tone.label": "",
+    },
+  });
+
+  it("parses evaluation.<name>.<part>, the name being everything in between", () => {
+    expect(field("evaluation.answer.quality.score")).toEqual({
+      root: "evaluation",
+      path: [
+        { type: "key", key: "answer.quality" },
+        { type: "key", key: "score" },
+      ],
+      text: "evaluation.answer.quality.score",
+      wildcard: false,
+    });
+    expect(naturalKind(field("evaluation.Relevance.score"))).toBe("numeric");
+    expect(naturalKind(field("evaluation.Relevance.label"))).toBe("categorical");
+    expect(naturalKind(field("evaluation.Relevance.explanation"))).toBe("categorical");
+  });
+
+  it("reads the score as a number, the label and explanation as text", () => {
+    expect(readField(row, field("evaluation.Relevance.score"))).toEqual({
+      present: true,
+      values: [4],
+      locations: ["evaluation.Relevance.score"],
+    });
+    expect(readField(row, field("evaluation.Relevance.label"))).toMatchObject({
+      values: ["relevant"],
+    });
+    expect(readField(row, field("evaluation.answer.quality.score"))).toMatchObject({
+      values: [0.85],
+    });
+    expect(readField(row, field("evaluation.answer.quality.explanation"))).toMatchObject({
+      values: ["Cites the policy."],
+    });
+  });
+
+  it("is absent without a result, with an empty one, and for a score that is no number", () => {
+    for (const text of [
+      "evaluation.Relevance.explanation",
+      "evaluation.Coherence.score",
+      "evaluation.Tone.score",
+      "evaluation.Tone.label",
+    ]) {
+      expect(readField(row, field(text)), text).toMatchObject({
+        present: false,
+        reason: "missing",
+      });
+    }
+  });
+
+  it("gives expressions every result by name", () => {
+    expect(evaluationsOf(row)).toEqual({
+      Relevance: { score: 4, label: "relevant" },
+      "answer.quality": { score: 0.85, explanation: "Cites the policy." },
+    });
+  });
+
+  it.each([
+    ["4", 4],
+    [" -0.5 ", -0.5],
+    ["1e3", 1000],
+    [".5", 0.5],
+    ["0x1F", undefined],
+    ["Infinity", undefined],
+    ["1e400", undefined],
+    ["", undefined],
+    ["4 stars", undefined],
+  ])("reads %j as the decimal number %s, as SQL does", (text, number) => {
+    expect(decimalNumber(text)).toBe(number);
   });
 });
 

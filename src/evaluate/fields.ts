@@ -5,7 +5,13 @@
 
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import { walkPath } from "../rules/json-path.ts";
-import type { FieldRef, JsonRoot, ScalarRoot } from "../rules/field-grammar.ts";
+import {
+  EVALUATION_ATTRIBUTE_PREFIX,
+  EVALUATION_PARTS,
+  evaluationAttributeKey,
+  evaluationOf,
+} from "../rules/field-grammar.ts";
+import type { EvaluationPart, FieldRef, JsonRoot, ScalarRoot } from "../rules/field-grammar.ts";
 
 /**
  * What a field holds in one output.
@@ -156,6 +162,54 @@ export function readJsonRoot(
   return parsed.ok ? parsed : { ok: false, reason: "not_json", message: `${root} is not JSON` };
 }
 
+/**
+ * A decimal number written as text ("4", " 0.85", "-1e-3"), as SQL reads one
+ * (windows/sql-fields.ts numericText); undefined for anything else, "0x1F" and "Infinity" too.
+ */
+export function decimalNumber(text: string): number | undefined {
+  const match = /^\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*$/.exec(text);
+  if (match === null) return undefined;
+  const n = Number(match[1]);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * Part of an evaluation result of the output (stored by the decoder in SpanAttributes): the
+ * score as a number, the label and explanation as text; undefined when the output's span had
+ * no such result, an empty one, or a score that is not a number.
+ */
+export function readEvaluation(
+  row: AgentOutputRow,
+  name: string,
+  part: EvaluationPart,
+): number | string | undefined {
+  const key = evaluationAttributeKey(name, part);
+  const value = Object.hasOwn(row.SpanAttributes, key) ? row.SpanAttributes[key] : undefined;
+  if (value === undefined || value === "") return undefined;
+  return part === "score" ? decimalNumber(value) : value;
+}
+
+/**
+ * Every evaluation result of the output, by name: `{Relevance: {score: 4, label: "relevant",
+ * explanation: …}}`, parts read as readEvaluation reads them (what expressions see as
+ * `evaluation`).
+ */
+export function evaluationsOf(
+  row: AgentOutputRow,
+): Record<string, Partial<Record<EvaluationPart, number | string>>> {
+  const out: Record<string, Partial<Record<EvaluationPart, number | string>>> = {};
+  for (const key of Object.keys(row.SpanAttributes)) {
+    if (!key.startsWith(EVALUATION_ATTRIBUTE_PREFIX)) continue;
+    const dot = key.lastIndexOf(".");
+    const name = key.slice(EVALUATION_ATTRIBUTE_PREFIX.length, dot);
+    const part = key.slice(dot + 1) as EvaluationPart;
+    if (name === "" || !EVALUATION_PARTS.includes(part)) continue;
+    const value = readEvaluation(row, name, part);
+    if (value !== undefined) (out[name] ??= {})[part] = value;
+  }
+  return out;
+}
+
 /** Reads a field from one output (see FieldValue for what absent and present mean). */
 export function readField(
   row: AgentOutputRow,
@@ -163,6 +217,11 @@ export function readField(
   cache: RowCache = cacheFor(row),
 ): FieldValue {
   const root = field.root;
+  if (root === "evaluation") {
+    const { name, part } = evaluationOf(field);
+    const value = readEvaluation(row, name, part);
+    return value === undefined ? missing(`${field.text} is not recorded`) : one(value, field);
+  }
   if (root === "attributes" || root === "resource") {
     const map = root === "attributes" ? row.SpanAttributes : row.ResourceAttributes;
     const step = field.path[0];

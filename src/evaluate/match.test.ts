@@ -3,6 +3,7 @@ import { compiled, issuesOf } from "../../test/helpers/rules.ts";
 import { makeRow } from "../../test/helpers/make-row.ts";
 import { compileMatch } from "./match.ts";
 import { compilePattern } from "../rules/pattern.ts";
+import { OUTPUT_KINDS } from "../rules/rule.ts";
 import type { MatchSpec, Pattern } from "../rules/rule.ts";
 
 const pattern = (p: Pattern) => compiled((issues) => compilePattern(p, issues));
@@ -72,6 +73,22 @@ describe("compileMatch", () => {
     expect(match(makeRow({ SpanAttributes: { "gen_ai.request.temperature": "0.9" } }))).toBe(false);
     expect(match(makeRow({ Kind: "agent", FinishReason: "stop" }))).toBe(false);
     expect(match(makeRow({ Kind: "agent", FinishReason: "length" }))).toBe(true);
+  });
+
+  it("knows every kind of output, and reports an exact kind that is none of them", () => {
+    for (const kind of OUTPUT_KINDS) {
+      expect(matcher({ kind })(makeRow({ Kind: kind }))).toBe(true);
+      expect(issuesOf((i) => compileMatch({ kind }, i))).toEqual([]);
+    }
+    expect(matcher({ kind: "workflow" })(makeRow({ Kind: "agent" }))).toBe(false);
+    expect(issuesOf((i) => compileMatch({ kind: "workfow" }, i))).toEqual([
+      expect.stringMatching(
+        /^\/kind: unknown kind "workfow"; kinds are llm, agent, tool, workflow/,
+      ),
+    ]);
+    expect(issuesOf((i) => compileMatch({ kind: ["llm", "agnet", "tool*"] }, i))).toEqual([
+      expect.stringMatching(/^\/kind\/1: unknown kind "agnet"/),
+    ]);
   });
 
   it("reports where each bad clause is", () => {

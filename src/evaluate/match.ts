@@ -9,7 +9,8 @@ import { compileCondition } from "./conditions.ts";
 import { cacheFor, type RowCache } from "./fields.ts";
 import { compilePattern } from "../rules/pattern.ts";
 import type { RuleIssues } from "../rules/rule-issues.ts";
-import type { MatchSpec, WhereClause } from "../rules/rule.ts";
+import { OUTPUT_KINDS } from "../rules/rule.ts";
+import type { MatchSpec, Pattern, WhereClause } from "../rules/rule.ts";
 
 export type RowPredicate = (row: AgentOutputRow, cache?: RowCache) => boolean;
 
@@ -35,6 +36,7 @@ export function compileMatch(spec: MatchSpec, issues: RuleIssues): RowPredicate 
     const pattern = spec[key];
     if (pattern === undefined) continue;
     const column = PATTERN_COLUMNS[key];
+    if (key === "kind") kindIssues(pattern, issues.at("/kind"));
     const test = compilePattern(pattern, issues.at(`/${key}`));
     columnTests.push((row) => test(row[column]));
   }
@@ -49,6 +51,22 @@ export function compileMatch(spec: MatchSpec, issues: RuleIssues): RowPredicate 
     for (const clause of clauses) if (!clause(row, rowCache)) return false;
     return true;
   };
+}
+
+const knownKinds = new Set<string>(OUTPUT_KINDS);
+
+/**
+ * Kinds are Plumbline's own names, so an exact kind outside them is a typo that would match
+ * nothing, silently: it is an issue. Globs are left alone.
+ */
+function kindIssues(pattern: Pattern, issues: RuleIssues): void {
+  const list = typeof pattern === "string" ? [pattern] : Array.isArray(pattern) ? pattern : [];
+  list.forEach((kind, i) => {
+    if (typeof kind !== "string" || kind.includes("*") || kind.includes("?")) return;
+    if (knownKinds.has(kind)) return;
+    const pointer = typeof pattern === "string" ? "" : `/${i}`;
+    issues.add(pointer, `unknown kind "${kind}"; kinds are ${OUTPUT_KINDS.join(", ")}`);
+  });
 }
 
 /** Compiles a list of where clauses (a rate's `share`); all must hold. Pointers relative to it. */

@@ -7,6 +7,7 @@
  *   duration_ms  status  error.type  model  agent  service  operation  kind  provider  output.type
  *   output.json | tool.arguments | tool.result  [ .key | ["any key"] | [0] | [*] ]…
  *   attributes.<key>  resource.<key>      (the key is everything after the first dot)
+ *   evaluation.<name>.score | .label | .explanation   (the name is everything in between)
  */
 
 import { parsePath, type PathStep } from "./json-path.ts";
@@ -38,16 +39,36 @@ const JSON_ROOTS = ["output.json", "tool.arguments", "tool.result"] as const;
 /** Fields naming a map, whose key follows the first dot. */
 const MAP_ROOTS = ["attributes", "resource"] as const;
 
+/**
+ * The result of a `gen_ai.evaluation.result` event on the output's span, by evaluation name:
+ * its score (a number), label and explanation. The decoder stores them as span attributes
+ * under evaluationAttributeKey, so Node and SQL read them from the same map.
+ */
+const EVALUATION_ROOT = "evaluation";
+
+/** The parts of an evaluation result a field can name. */
+export const EVALUATION_PARTS = ["score", "label", "explanation"] as const;
+export type EvaluationPart = (typeof EVALUATION_PARTS)[number];
+
+/** Prefix of the SpanAttributes keys the decoder derives from evaluation events. */
+export const EVALUATION_ATTRIBUTE_PREFIX = "plumbline.evaluation.";
+
+/** Where the decoder stores part of evaluation `name` in SpanAttributes. */
+export function evaluationAttributeKey(name: string, part: EvaluationPart): string {
+  return `${EVALUATION_ATTRIBUTE_PREFIX}${name}.${part}`;
+}
+
 export type ScalarRoot = (typeof SCALAR_ROOTS)[number];
 export type JsonRoot = (typeof JSON_ROOTS)[number];
 export type MapRoot = (typeof MAP_ROOTS)[number];
-export type FieldRoot = ScalarRoot | JsonRoot | MapRoot;
+export type FieldRoot = ScalarRoot | JsonRoot | MapRoot | typeof EVALUATION_ROOT;
 
 export type { PathStep };
 
 /**
- * A parsed field. For `attributes.<key>` / `resource.<key>` the path is one key step. `text` is
- * the field as the rule wrote it; `wildcard` says whether the path holds a `[*]` step.
+ * A parsed field. For `attributes.<key>` / `resource.<key>` the path is one key step; for
+ * `evaluation.<name>.<part>` two (the name, the part). `text` is the field as the rule wrote
+ * it; `wildcard` says whether the path holds a `[*]` step.
  */
 export interface FieldRef {
   root: FieldRoot;
@@ -61,6 +82,7 @@ export const FIELD_GRAMMAR: readonly string[] = [
   ...SCALAR_ROOTS,
   ...JSON_ROOTS.map((root) => `${root}[.path]`),
   ...MAP_ROOTS.map((root) => `${root}.<key>`),
+  `${EVALUATION_ROOT}.<name>.${EVALUATION_PARTS.join("|")}`,
 ];
 
 const scalarRoots = new Set<string>(SCALAR_ROOTS);
@@ -80,6 +102,9 @@ export function parseField(
       const key = text.slice(root.length + 1);
       return { ok: true, field: { root, path: [{ type: "key", key }], text, wildcard: false } };
     }
+  }
+  if (text === EVALUATION_ROOT || text.startsWith(`${EVALUATION_ROOT}.`)) {
+    return parseEvaluationField(text);
   }
   for (const root of JSON_ROOTS) {
     if (text === root) return { ok: true, field: { root, path: [], text, wildcard: false } };
@@ -103,6 +128,36 @@ export function parseField(
   };
 }
 
+/** `evaluation.<name>.<part>`: the name is everything between the first and the last dot. */
+function parseEvaluationField(
+  text: string,
+): { ok: true; field: FieldRef } | { ok: false; message: string } {
+  const rest = text.slice(EVALUATION_ROOT.length + 1);
+  const dot = rest.lastIndexOf(".");
+  const name = dot < 0 ? "" : rest.slice(0, dot);
+  const part = dot < 0 ? rest : rest.slice(dot + 1);
+  if (name === "" || !(EVALUATION_PARTS as readonly string[]).includes(part)) {
+    return {
+      ok: false,
+      message: `field "${text}": evaluation fields are evaluation.<name>.${EVALUATION_PARTS.join(", .")} (the name of a gen_ai.evaluation.result event)`,
+    };
+  }
+  const path: PathStep[] = [
+    { type: "key", key: name },
+    { type: "key", key: part },
+  ];
+  return { ok: true, field: { root: EVALUATION_ROOT, path, text, wildcard: false } };
+}
+
+/** The evaluation name and part of an `evaluation.<name>.<part>` field. */
+export function evaluationOf(field: FieldRef): { name: string; part: EvaluationPart } {
+  const [name, part] = field.path;
+  return {
+    name: name?.type === "key" ? name.key : "",
+    part: (part?.type === "key" ? part.key : "score") as EvaluationPart,
+  };
+}
+
 /** How a window rule reads a field: as numbers or as categories. */
 export type ValueKind = "numeric" | "categorical";
 
@@ -120,6 +175,9 @@ const NUMERIC_ROOTS: ReadonlySet<FieldRoot> = new Set<FieldRoot>([
  */
 export function naturalKind(field: FieldRef): ValueKind | undefined {
   if (field.root === "attributes" || field.root === "resource") return undefined;
+  if (field.root === EVALUATION_ROOT) {
+    return evaluationOf(field).part === "score" ? "numeric" : "categorical";
+  }
   if (field.root === "output.json") return undefined;
   if (field.root === "tool.arguments" || field.root === "tool.result") {
     return field.path.length === 0 ? "categorical" : undefined;

@@ -40,10 +40,31 @@ export interface Condition {
 /** `where` entries: a condition, or a group that holds when any of its conditions holds. */
 export type WhereClause = Condition | { any: Condition[] };
 
+/**
+ * The kinds of agent output a row can be (docs/conventions.md "Kind and Operation"): what
+ * `match.kind` and the `kind` field name. llm (one model call), agent (one agent run), tool
+ * (one tool call), workflow (one run of a workflow orchestrating agents), plan (an agent's
+ * planning step), retrieval (a search of a data source), memory (a memory operation),
+ * definition (an agent being created, which answers nothing).
+ */
+export const OUTPUT_KINDS = [
+  "llm",
+  "agent",
+  "tool",
+  "workflow",
+  "plan",
+  "retrieval",
+  "memory",
+  "definition",
+] as const;
+
+export type OutputKind = (typeof OUTPUT_KINDS)[number];
+
 export interface MatchSpec {
   service?: Pattern;
   agent?: Pattern;
   operation?: Pattern;
+  /** A pattern over OUTPUT_KINDS; an exact name outside them is an issue at load. */
   kind?: Pattern;
   model?: Pattern;
   tool?: Pattern;

@@ -16,6 +16,7 @@ import {
   say,
   call,
   genAiChat,
+  genAiStep,
   vercelBase,
   vercelModelCall,
 } from "../helpers/builtin-rules.ts";
@@ -283,6 +284,20 @@ describe("builtin.empty-output", () => {
     // ai.response.text, object, reasoning, toolCalls or providerMetadata.
     const span = vercelModelCall({}, "stop");
     expect(normaliseSpan(span)?.InputText).not.toBe("");
+    expect(await check(rule, span)).toEqual([]);
+  });
+
+  it("does not flag an agent being created (create_agent): it defines an agent, it answers nothing", async () => {
+    // As an instrumentation that records gen_ai.output.messages on every GenAI span writes it.
+    const span = genAiStep("create_agent", {
+      "gen_ai.provider.name": "azure.ai.inference",
+      "gen_ai.agent.name": "support-triage",
+      "gen_ai.agent.id": "asst_5j66UpCpwteGg4YSxUnt7lPY",
+      "gen_ai.request.model": "gpt-4o-mini",
+      "gen_ai.system_instructions": JSON.stringify([{ type: "text", content: "Be brief." }]),
+      "gen_ai.output.messages": "[]",
+    });
+    expect(normaliseSpan(span)).toMatchObject({ Kind: "definition", Operation: "create_agent" });
     expect(await check(rule, span)).toEqual([]);
   });
 });

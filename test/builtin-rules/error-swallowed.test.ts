@@ -17,6 +17,7 @@ import {
   genAiChat,
   genAiTool,
   genAiAgent,
+  traceloopEntity,
   vercelModelCall,
   vercelRun,
   vercelToolCall,
@@ -143,5 +144,34 @@ describe("builtin.error-swallowed", () => {
       "Done! Your refund of $89.00 is on its way.",
     );
     expect(checkTrace(rule, spans)).toEqual([]);
+  });
+
+  it("flags a swallowed failure once per run, not again on the workflow around the agent", () => {
+    // Traceloop SDK: @workflow around @agent around a @tool that raised; both return normally.
+    const answer = "Done! Your refund of $89.00 is on its way.";
+    const spans = [
+      traceloopEntity("workflow", "support_workflow", ask, answer, {
+        spanId: "f1f2f3f4f5f60001",
+        startMs: 0,
+        endMs: 4400,
+      }),
+      traceloopEntity("agent", "refund_agent", ask, answer, {
+        spanId: "f1f2f3f4f5f60002",
+        parentSpanId: "f1f2f3f4f5f60001",
+        workflow: "support_workflow",
+        startMs: 10,
+        endMs: 4300,
+      }),
+      traceloopEntity("tool", "create_refund", refund, undefined, {
+        spanId: "f1f2f3f4f5f60003",
+        parentSpanId: "f1f2f3f4f5f60002",
+        workflow: "support_workflow",
+        agent: "refund_agent",
+        startMs: 930,
+        endMs: 2950,
+        span: failed("ReadTimeout: payments-api did not answer within 2s", "httpx.ReadTimeout"),
+      }),
+    ];
+    expect(checkTrace(rule, spans).map((f) => f.spanId)).toEqual(["f1f2f3f4f5f60002"]);
   });
 });

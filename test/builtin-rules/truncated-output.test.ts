@@ -11,8 +11,10 @@ import {
   check,
   say,
   call,
+  genAiAgent,
   genAiChat,
   vercelModelCall,
+  vercelRun,
 } from "../helpers/builtin-rules.ts";
 
 describe("builtin.truncated-output", () => {
@@ -94,5 +96,40 @@ describe("builtin.truncated-output", () => {
       vercelModelCall({ text: "It shipped yesterday with DHL." }, "stop"),
     ];
     for (const span of spans) expect(await check(rule, span), span.name).toEqual([]);
+  });
+
+  it("flags a truncated AI SDK call once, on its model call, not again on the run", async () => {
+    // ai.generateText reports the finish reason of its last model call, which is its own span.
+    const cut = "Your order #4411 left our warehouse on Monday and is now with DHL. The trac";
+    const run = vercelRun("Where is my order #4411?", cut, "length", {
+      spanId: "0a0a0a0a0a0a0a0a",
+    });
+    const modelCall = vercelModelCall({ text: cut }, "length", {
+      spanId: "0b0b0b0b0b0b0b0b",
+      parentSpanId: "0a0a0a0a0a0a0a0a",
+    });
+    const findings = [...(await check(rule, run)), ...(await check(rule, modelCall))];
+    expect(findings.map((f) => [f.spanId, f.observed])).toEqual([["0b0b0b0b0b0b0b0b", "length"]]);
+    for (const operationId of ["ai.streamText", "ai.generateObject", "ai.streamObject"]) {
+      const other = vercelRun("Where is my order #4411?", cut, "length", {
+        span: {
+          name: operationId,
+          attributes: { ...run.attributes, "ai.operationId": operationId },
+        },
+      });
+      expect(await check(rule, other), operationId).toEqual([]);
+    }
+  });
+
+  it("still flags an agent run of other conventions that was cut off", async () => {
+    // A remote agent (OpenAI Assistants, Bedrock Agents) shows no model call of its own.
+    const run = genAiAgent("Summarise our returns policy.", "You can return any item within", {
+      spanId: "0c0c0c0c0c0c0c0c",
+    });
+    const agent = {
+      ...run,
+      attributes: { ...run.attributes, "gen_ai.response.finish_reasons": ["length"] },
+    };
+    expect((await check(rule, agent)).map((f) => f.spanId)).toEqual(["0c0c0c0c0c0c0c0c"]);
   });
 });

@@ -283,3 +283,50 @@ export function vercelToolCall(
     ...options.span,
   });
 }
+
+/**
+ * A GenAI span of one of the operations around model calls and agent runs (invoke_workflow,
+ * plan, retrieval, the memory operations, create_agent), as semantic-conventions-genai's
+ * spans.yaml describes them, with the given attributes added.
+ */
+export function genAiStep(
+  operation: string,
+  attributes: AttrMap,
+  options: Placement & { name?: string; span?: SpanOverrides } = {},
+): DecodedSpan {
+  return makeSpan({
+    name: options.name ?? operation,
+    kind: SpanKind.Internal,
+    ...placed(options),
+    attributes: { "gen_ai.operation.name": operation, ...attributes },
+    ...options.span,
+  });
+}
+
+/**
+ * An OpenLLMetry (Traceloop SDK) entity span: `@workflow`, `@agent` or `@tool`, with the call's
+ * arguments and return value as the SDK records them (json.dumps). Spans inside an `@agent`
+ * carry `gen_ai.agent.name`.
+ */
+export function traceloopEntity(
+  kind: "workflow" | "agent" | "tool",
+  name: string,
+  input: unknown,
+  output: unknown,
+  options: Placement & { workflow?: string; agent?: string; span?: SpanOverrides } = {},
+): DecodedSpan {
+  return makeSpan({
+    name: `${name}.${kind}`,
+    kind: SpanKind.Internal,
+    ...placed(options),
+    attributes: {
+      "traceloop.span.kind": kind,
+      "traceloop.entity.name": name,
+      "traceloop.workflow.name": options.workflow ?? name,
+      ...(options.agent !== undefined && { "gen_ai.agent.name": options.agent }),
+      "traceloop.entity.input": JSON.stringify({ args: [input], kwargs: {} }),
+      ...(output !== undefined && { "traceloop.entity.output": JSON.stringify(output) }),
+    },
+    ...options.span,
+  });
+}

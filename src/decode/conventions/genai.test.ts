@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SpanKind } from "../span.ts";
 import { genAiConvention, isGenAiSpan } from "./genai.ts";
 import { makeEvent, makeSpan } from "../../../test/helpers/make-span.ts";
 
@@ -182,9 +183,17 @@ describe("genai convention", () => {
     });
   });
 
-  it("maps create_agent to an agent and embeddings to an llm output", () => {
+  it("maps create_agent to a definition, which answers nothing, and embeddings to an llm output", () => {
     const create = makeSpan({
-      attributes: { "gen_ai.operation.name": "create_agent", "gen_ai.agent.name": "Helper" },
+      name: "create_agent Helper",
+      attributes: {
+        "gen_ai.operation.name": "create_agent",
+        "gen_ai.provider.name": "azure.ai.inference",
+        "gen_ai.agent.name": "Helper",
+        "gen_ai.agent.id": "asst_8Yz2",
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.system_instructions": '[{"type":"text","content":"You help with invoices."}]',
+      },
     });
     const embeddings = makeSpan({
       attributes: {
@@ -193,12 +202,195 @@ describe("genai convention", () => {
         "gen_ai.usage.input_tokens": 8,
       },
     });
-    expect(genAiConvention.extract(create)).toMatchObject({ kind: "agent", agentName: "Helper" });
+    expect(genAiConvention.extract(create)).toMatchObject({
+      kind: "definition",
+      operation: "create_agent",
+      agentName: "Helper",
+      agentId: "asst_8Yz2",
+      requestModel: "gpt-4o",
+      inputText: "system: You help with invoices.",
+      outputText: "",
+    });
     expect(genAiConvention.extract(embeddings)).toMatchObject({
       kind: "llm",
       operation: "embeddings",
       inputTokens: 8,
     });
+  });
+
+  it("reads invoke_workflow as a workflow named after gen_ai.workflow.name", () => {
+    const span = makeSpan({
+      name: "invoke_workflow customer_support_pipeline",
+      attributes: {
+        "gen_ai.operation.name": "invoke_workflow",
+        "gen_ai.workflow.name": "customer_support_pipeline",
+        "gen_ai.input.messages": JSON.stringify([
+          { role: "user", parts: [{ type: "text", content: "Refund order 4411" }] },
+        ]),
+        "gen_ai.output.messages": JSON.stringify([
+          { role: "assistant", parts: [{ type: "text", content: "Refunded." }] },
+        ]),
+      },
+    });
+    expect(genAiConvention.extract(span)).toMatchObject({
+      kind: "workflow",
+      operation: "invoke_workflow",
+      agentName: "customer_support_pipeline",
+      inputText: "user: Refund order 4411",
+      outputText: "Refunded.",
+    });
+  });
+
+  it("reads the OpenAI Agents SDK's trace root as a workflow, its agent spans as agents", () => {
+    // opentelemetry-instrumentation-openai-agents-v2: the trace becomes a SERVER invoke_agent
+    // span named after the trace; each agent a CLIENT `invoke_agent <agent>` span inside it.
+    const scope = { name: "opentelemetry.instrumentation.openai_agents", version: "0.1.0" };
+    const common = { "gen_ai.provider.name": "openai", "gen_ai.system": "openai" };
+    const root = makeSpan({
+      name: "Customer support",
+      kind: SpanKind.Server,
+      scope,
+      attributes: { ...common, "gen_ai.operation.name": "invoke_agent" },
+    });
+    const agent = makeSpan({
+      name: "invoke_agent Triage",
+      kind: SpanKind.Client,
+      scope,
+      attributes: {
+        ...common,
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.agent.name": "Triage",
+      },
+    });
+    // Another exporter's root with the SDK's default trace name and no agent name.
+    const defaultName = makeSpan({
+      name: "Agent workflow",
+      attributes: { ...common, "gen_ai.operation.name": "invoke_agent" },
+    });
+    expect(genAiConvention.extract(root)).toMatchObject({
+      kind: "workflow",
+      operation: "invoke_workflow",
+      agentName: "Customer support",
+    });
+    expect(genAiConvention.extract(defaultName)).toMatchObject({
+      kind: "workflow",
+      agentName: "Agent workflow",
+    });
+    expect(genAiConvention.extract(agent)).toMatchObject({
+      kind: "agent",
+      operation: "invoke_agent",
+      agentName: "Triage",
+    });
+    // A remote agent's server span is an agent run, whoever records it.
+    const server = makeSpan({
+      name: "invoke_agent Billing",
+      kind: SpanKind.Server,
+      attributes: { ...common, "gen_ai.operation.name": "invoke_agent" },
+    });
+    expect(genAiConvention.extract(server)?.kind).toBe("agent");
+  });
+
+  it("reads a plan span as a plan of its agent", () => {
+    const span = makeSpan({
+      name: "plan Researcher",
+      attributes: {
+        "gen_ai.operation.name": "plan",
+        "gen_ai.agent.name": "Researcher",
+        "gen_ai.agent.id": "agent-7",
+      },
+    });
+    expect(genAiConvention.extract(span)).toMatchObject({
+      kind: "plan",
+      operation: "plan",
+      agentName: "Researcher",
+      agentId: "agent-7",
+    });
+  });
+
+  it("reads a retrieval: the query in, the documents out", () => {
+    const documents = [
+      { id: "doc_123", score: 0.95 },
+      { id: "doc_456", score: 0.87 },
+    ];
+    const span = makeSpan({
+      name: "retrieval vs_abc123",
+      kind: SpanKind.Client,
+      attributes: {
+        "gen_ai.operation.name": "retrieval",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.data_source.id": "vs_abc123",
+        "gen_ai.request.top_k": 2,
+        "gen_ai.retrieval.query.text": "refund policy for damaged items",
+        "gen_ai.retrieval.documents": JSON.stringify(documents),
+      },
+    });
+    const out = genAiConvention.extract(span);
+    expect(out).toMatchObject({
+      kind: "retrieval",
+      operation: "retrieval",
+      provider: "openai",
+      inputText: "refund policy for damaged items",
+    });
+    expect(JSON.parse(out?.outputText ?? "")).toEqual(documents);
+  });
+
+  it("reads memory operations: a search's query and records, a write's records, a delete's id", () => {
+    const records = [{ content: "prefers email", id: "mem_1", score: 0.91 }];
+    const memory = (operation: string, attributes: Record<string, string>) =>
+      genAiConvention.extract(
+        makeSpan({
+          name: operation,
+          attributes: {
+            "gen_ai.operation.name": operation,
+            "gen_ai.provider.name": "aws.bedrock",
+            "gen_ai.memory.store.id": "mem-store-1",
+            "gen_ai.agent.name": "Concierge",
+            ...attributes,
+          },
+        }),
+      );
+    expect(
+      memory("search_memory", {
+        "gen_ai.memory.query.text": "contact preference",
+        "gen_ai.memory.records": JSON.stringify(records),
+      }),
+    ).toMatchObject({
+      kind: "memory",
+      operation: "search_memory",
+      agentName: "Concierge",
+      provider: "aws.bedrock",
+      inputText: "contact preference",
+      outputText: JSON.stringify(records),
+    });
+    for (const operation of ["create_memory", "update_memory", "upsert_memory"]) {
+      expect(memory(operation, { "gen_ai.memory.records": JSON.stringify(records) })).toMatchObject(
+        { kind: "memory", operation, inputText: JSON.stringify(records), outputText: "" },
+      );
+    }
+    expect(memory("delete_memory", { "gen_ai.memory.record.id": "mem_1" })).toMatchObject({
+      kind: "memory",
+      inputText: "mem_1",
+    });
+    expect(memory("create_memory_store", {})).toMatchObject({ kind: "memory" });
+    expect(memory("delete_memory_store", {})).toMatchObject({ kind: "memory" });
+  });
+
+  it.each([
+    ["openai", "openai"],
+    ["Anthropic", "anthropic"], // OpenLLMetry's spelling
+    ["az.ai.openai", "azure.ai.openai"], // semantic conventions ≤ 1.36
+    ["az.ai.inference", "azure.ai.inference"],
+    ["vertex_ai", "gcp.vertex_ai"],
+    ["gemini", "gcp.gemini"],
+    ["xai", "x_ai"],
+    ["MistralAI", "mistral_ai"],
+    ["AWS", "aws.bedrock"],
+    ["Langchain", "Langchain"], // not a provider name we know: kept as it came
+  ])("reads provider %s as %s", (system, provider) => {
+    const span = makeSpan({
+      attributes: { "gen_ai.operation.name": "chat", "gen_ai.system": system },
+    });
+    expect(genAiConvention.extract(span)?.provider).toBe(provider);
   });
 
   it("reads the deprecated gen_ai.system, token names and message events", () => {

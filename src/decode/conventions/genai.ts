@@ -1,13 +1,22 @@
 /**
- * OTel GenAI semantic conventions (docs/gen-ai/gen-ai-spans.md, gen-ai-agent-spans.md), current
- * and deprecated: `gen_ai.input.messages`/`gen_ai.output.messages` (JSON text or structured),
- * the pre-1.37 per-message span events (`gen_ai.user.message` … `gen_ai.choice`), and the
- * indexed `gen_ai.prompt.N.*`/`gen_ai.completion.N.*` attributes OpenLLMetry still writes.
+ * OTel GenAI semantic conventions (docs/gen-ai/gen-ai-spans.md, gen-ai-agent-spans.md; since
+ * 2026 the semantic-conventions-genai repository, model/gen-ai/spans.yaml), current and
+ * deprecated: `gen_ai.input.messages`/`gen_ai.output.messages` (JSON text or structured), the
+ * pre-1.37 per-message span events (`gen_ai.user.message` … `gen_ai.choice`), and the indexed
+ * `gen_ai.prompt.N.*`/`gen_ai.completion.N.*` attributes OpenLLMetry still writes. Workflows,
+ * plans, retrievals and memory operations are read too (genai-steps.ts).
  */
 
 import { emptyOutput } from "../agent-output.ts";
 import type { AgentOutput, Convention, OutputKind } from "../agent-output.ts";
 import type { AttrMap } from "../span.ts";
+import {
+  MEMORY_OPERATIONS,
+  fillMemory,
+  fillRetrieval,
+  isOpenAiAgentsGenAiRoot,
+} from "./genai-steps.ts";
+import { canonicalProvider } from "./provider-names.ts";
 import {
   contentText,
   errorTypeOf,
@@ -27,15 +36,23 @@ import {
 } from "./read-attrs.ts";
 import type { ChatMessage, SpanView, ToolCall } from "./read-attrs.ts";
 
-/** Kind of each well-known `gen_ai.operation.name`; other names produce no output. */
+/**
+ * Kind of each well-known `gen_ai.operation.name`; other names produce no output. create_agent
+ * defines an agent and answers nothing: a `definition`, which no content rule for agent runs
+ * reads.
+ */
 const KIND_BY_OPERATION: ReadonlyMap<string, OutputKind> = new Map([
   ["chat", "llm"],
   ["text_completion", "llm"],
   ["generate_content", "llm"],
   ["embeddings", "llm"],
   ["invoke_agent", "agent"],
-  ["create_agent", "agent"],
+  ["create_agent", "definition"],
   ["execute_tool", "tool"],
+  ["invoke_workflow", "workflow"],
+  ["plan", "plan"],
+  ["retrieval", "retrieval"],
+  ...MEMORY_OPERATIONS.map((operation): [string, OutputKind] => [operation, "memory"]),
 ]);
 
 /** OpenLLMetry's `llm.request.type` values, for spans without `gen_ai.operation.name`. */
@@ -90,15 +107,24 @@ export const genAiConvention: Convention = {
   extract(span) {
     const attrs = span.attributes;
     if (!isGenAiSpan(attrs)) return null;
-    const operation = operationOf(attrs);
-    const kind = KIND_BY_OPERATION.get(operation);
+    let operation = operationOf(attrs);
+    let kind = KIND_BY_OPERATION.get(operation);
     if (kind === undefined) return null;
+    if (operation === "invoke_agent" && isOpenAiAgentsGenAiRoot(span)) {
+      [kind, operation] = ["workflow", "invoke_workflow"];
+    }
 
     const out = emptyOutput("genai", kind, operation);
-    out.provider = firstString(attrs, PROVIDER_KEYS);
+    out.provider = canonicalProvider(firstString(attrs, PROVIDER_KEYS));
     out.requestModel = getString(attrs, "gen_ai.request.model");
     out.responseModel = getString(attrs, "gen_ai.response.model");
     out.agentName = getString(attrs, "gen_ai.agent.name");
+    // A workflow is named after itself (its agents have their own rows and names): the span
+    // name is `invoke_workflow <name>`, or the trace name for the OpenAI Agents root.
+    if (kind === "workflow" && out.agentName === "") {
+      out.agentName =
+        getString(attrs, "gen_ai.workflow.name") || span.name.replace(/^invoke_workflow\s*/, "");
+    }
     out.agentId = getString(attrs, "gen_ai.agent.id");
     out.conversationId = getString(attrs, "gen_ai.conversation.id");
     out.outputType = getString(attrs, "gen_ai.output.type");
@@ -115,8 +141,13 @@ export const genAiConvention: Convention = {
       out.outputText = out.toolResult;
       return out;
     }
-    out.inputText = transcript(inputMessages(span));
-    fillOutput(out, span);
+    if (kind === "retrieval") fillRetrieval(out, attrs);
+    else if (kind === "memory") fillMemory(out, attrs);
+    else {
+      out.inputText = transcript(inputMessages(span));
+      // An agent definition has instructions (the input) and no output.
+      if (kind !== "definition") fillOutput(out, span);
+    }
     return out;
   },
 };

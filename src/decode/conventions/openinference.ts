@@ -7,16 +7,20 @@
 import { emptyOutput } from "../agent-output.ts";
 import type { AgentOutput, Convention, OutputKind } from "../agent-output.ts";
 import type { AttrMap } from "../span.ts";
+import { langChainMessage, lastAssistantMessage } from "./langchain-messages.ts";
+import { canonicalProvider } from "./provider-names.ts";
 import {
   errorTypeOf,
   firstNumber,
   firstString,
   getString,
   indexed,
+  isRecord,
+  structured,
   textOf,
   transcript,
 } from "./read-attrs.ts";
-import type { ChatMessage, ToolCall } from "./read-attrs.ts";
+import type { ChatMessage, SpanView, ToolCall } from "./read-attrs.ts";
 
 /**
  * Span kinds that are agent outputs. CHAIN (glue code), RETRIEVER, RERANKER, GUARDRAIL,
@@ -29,6 +33,27 @@ const OUTPUT_BY_SPAN_KIND: ReadonlyMap<string, { kind: OutputKind; operation: st
   ["TOOL", { kind: "tool", operation: "execute_tool" }],
 ]);
 
+const WORKFLOW: { kind: OutputKind; operation: string } = {
+  kind: "workflow",
+  operation: "invoke_workflow",
+};
+
+/**
+ * Content items that are text: `text`, or untyped; the OpenAI Responses API's `input_text` and
+ * `output_text` (openinference-instrumentation-openai writes its parts' types as they are), and
+ * `refusal`, whose text is what the model answered. `reasoning` and images are not output text.
+ */
+const TEXT_CONTENT_TYPES: ReadonlySet<string> = new Set([
+  "",
+  "text",
+  "input_text",
+  "output_text",
+  "refusal",
+]);
+
+/** Where instrumentations put the requested model in `llm.invocation_parameters`. */
+const INVOCATION_MODEL_KEYS = ["model", "model_name", "model_id", "modelId"];
+
 /** An OpenInference span: the required `openinference.span.kind` is set. */
 export function isOpenInferenceSpan(attrs: AttrMap): boolean {
   return getString(attrs, "openinference.span.kind") !== "";
@@ -40,18 +65,22 @@ export const openInferenceConvention: Convention = {
   extract(span) {
     const attrs = span.attributes;
     const spanKind = getString(attrs, "openinference.span.kind").toUpperCase();
-    const mapped = OUTPUT_BY_SPAN_KIND.get(spanKind);
+    let mapped = OUTPUT_BY_SPAN_KIND.get(spanKind);
     if (mapped === undefined) return null;
+    if (spanKind === "AGENT" && isOpenAiAgentsTraceRoot(span)) mapped = WORKFLOW;
 
     const out = emptyOutput("openinference", mapped.kind, mapped.operation);
-    out.provider = firstString(attrs, ["llm.provider", "llm.system"]);
-    // llm.model_name is "the model returned by the API, else the one requested" (spec), so it
-    // fills whichever of the two the instrumentation did not record separately.
-    const modelKeys =
-      spanKind === "EMBEDDING" ? ["embedding.model_name", "llm.model_name"] : ["llm.model_name"];
-    const model = firstString(attrs, modelKeys);
-    out.requestModel = getString(attrs, "llm.request.model_name") || model;
-    out.responseModel = getString(attrs, "llm.response.model_name") || model;
+    out.provider = canonicalProvider(firstString(attrs, ["llm.provider", "llm.system"]));
+    // llm.model_name is "the model returned by the API" (spec): the response model. The model
+    // asked for is in llm.invocation_parameters, which is also all a failed call records.
+    // embedding.model_name is the only model an EMBEDDING span names: it stands for both.
+    const embeddingModel = spanKind === "EMBEDDING" ? getString(attrs, "embedding.model_name") : "";
+    out.requestModel =
+      getString(attrs, "llm.request.model_name") || invocationModel(attrs) || embeddingModel;
+    out.responseModel =
+      getString(attrs, "llm.response.model_name") ||
+      embeddingModel ||
+      getString(attrs, "llm.model_name");
     out.agentName = getString(attrs, "agent.name");
     out.conversationId = getString(attrs, "session.id");
     out.inputTokens = firstNumber(attrs, ["llm.token_count.prompt"]);
@@ -72,9 +101,11 @@ export const openInferenceConvention: Convention = {
             .join("\n");
         break;
       case "AGENT":
-        // Many agent instrumentations name the span after the agent and omit agent.name.
+        // Many agent instrumentations name the span after the agent and omit agent.name; the
+        // OpenAI Agents trace root is named after the workflow.
         if (out.agentName === "") out.agentName = span.name;
         fillValues(out, attrs);
+        fillGraphAnswer(out);
         break;
       default:
         fillTool(out, attrs, span.name);
@@ -123,9 +154,67 @@ function fillTool(out: AgentOutput, attrs: AttrMap, spanName: string): void {
     "tool.parameters",
   ]);
   out.toolResult = getString(attrs, "output.value");
+  out.outputType = mimeToOutputType(getString(attrs, "output.mime_type"));
+  // LangChain tools return a ToolMessage, which the instrumentation records whole: the
+  // result is its content.
+  const message = langChainMessage(structured(out.toolResult));
+  if (message?.role === "tool") {
+    out.toolResult = message.text;
+    out.outputType = "";
+    if (out.toolCallId === "") out.toolCallId = message.toolCallId;
+  }
   out.inputText = out.toolArguments;
   out.outputText = out.toolResult;
-  out.outputType = mimeToOutputType(getString(attrs, "output.mime_type"));
+}
+
+/**
+ * A LangGraph agent's output.value is its whole state, every message of the run: the answer
+ * is the last AI message (its content, or its lone tool call when it ended on one). The state
+ * as recorded stays readable as attributes.output.value.
+ */
+function fillGraphAnswer(out: AgentOutput): void {
+  const answer = lastAssistantMessage(structured(out.outputText));
+  if (answer === undefined) return;
+  out.outputText = answer.text;
+  // The type described output.value (application/json), not the answer.
+  out.outputType = "";
+  const [onlyCall] = answer.calls;
+  if (answer.text === "" && answer.calls.length === 1 && onlyCall !== undefined) {
+    out.toolName = onlyCall.name;
+    out.toolCallId = onlyCall.id;
+    out.toolArguments = onlyCall.arguments;
+  }
+}
+
+/** The requested model in llm.invocation_parameters (JSON text of the request's parameters). */
+function invocationModel(attrs: AttrMap): string {
+  const params = structured(attrs["llm.invocation_parameters"]);
+  if (!isRecord(params)) return "";
+  for (const key of INVOCATION_MODEL_KEYS) {
+    const value = params[key];
+    if (typeof value === "string" && value !== "") return value;
+  }
+  return "";
+}
+
+/** OpenInference's OpenAI Agents instrumentation (openinference-instrumentation-openai-agents). */
+const OPENAI_AGENTS_SCOPE = "openinference.instrumentation.openai_agents";
+
+/** The OpenAI Agents SDK's default trace name (RunConfig.workflow_name). */
+const OPENAI_AGENTS_DEFAULT_TRACE_NAME = "Agent workflow";
+
+/**
+ * The span OpenInference's OpenAI Agents instrumentation makes for the SDK's trace: an AGENT
+ * span named after the trace ("Agent workflow" unless the run names it), with the agent spans
+ * inside. It carries only its span kind (and, in later versions, the run's input and output):
+ * never agent.name or graph.node.id, which agent spans have since 2026, nor llm.system, which
+ * every span but the root had before.
+ */
+function isOpenAiAgentsTraceRoot(span: SpanView): boolean {
+  const attrs = span.attributes;
+  if ("agent.name" in attrs || "graph.node.id" in attrs || "llm.system" in attrs) return false;
+  if ("llm.provider" in attrs) return false;
+  return span.scope?.name === OPENAI_AGENTS_SCOPE || span.name === OPENAI_AGENTS_DEFAULT_TRACE_NAME;
 }
 
 /** input.value / output.value, with the output type from output.mime_type. */
@@ -158,7 +247,7 @@ function messagesOf(
     if (text === "") {
       for (const content of indexed(item, "message.contents.")) {
         const type = getString(content, "message_content.type");
-        if (type === "" || type === "text") text += getString(content, "message_content.text");
+        if (TEXT_CONTENT_TYPES.has(type)) text += getString(content, "message_content.text");
       }
     }
     const messageCalls = indexed(item, "message.tool_calls.").map((call) => ({

@@ -18,11 +18,11 @@ const workflow = makeSpan({
 });
 
 describe("openllmetry convention", () => {
-  it("reads a workflow as an agent run named after the workflow", () => {
+  it("reads a workflow as a workflow run named after the workflow, not as an agent run", () => {
     expect(openLlmetryConvention.extract(workflow)).toEqual({
       convention: "openllmetry",
-      kind: "agent",
-      operation: "invoke_agent",
+      kind: "workflow",
+      operation: "invoke_workflow",
       agentName: "support_workflow",
       agentId: "",
       conversationId: "sess-9",
@@ -86,6 +86,35 @@ describe("openllmetry convention", () => {
       inputText: "1234",
       outputText: '{"status": "shipped", "eta": "2024-05-02"}',
     });
+  });
+
+  it("names a tool span after the agent it ran in (gen_ai.agent.name)", () => {
+    // The SDK writes gen_ai.agent.name on every span started inside an @agent.
+    const span = makeSpan({
+      name: "lookup_order.tool",
+      attributes: {
+        "traceloop.span.kind": "tool",
+        "traceloop.workflow.name": "support_workflow",
+        "traceloop.entity.name": "lookup_order",
+        "traceloop.entity.path": "order_agent",
+        "gen_ai.agent.name": "order_agent",
+        "traceloop.entity.input": '{"args": [], "kwargs": {"order_id": "1234"}}',
+        "traceloop.entity.output": '{"status": "shipped"}',
+      },
+    });
+    expect(openLlmetryConvention.extract(span)).toMatchObject({
+      kind: "tool",
+      toolName: "lookup_order",
+      agentName: "order_agent",
+    });
+  });
+
+  it("names an agent span by its entity name, else by gen_ai.agent.name", () => {
+    const span = makeSpan({
+      name: "agent",
+      attributes: { "traceloop.span.kind": "agent", "gen_ai.agent.name": "order_agent" },
+    });
+    expect(openLlmetryConvention.extract(span)).toMatchObject({ agentName: "order_agent" });
   });
 
   it("reads the exception of a failed entity", () => {

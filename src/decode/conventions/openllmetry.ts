@@ -19,11 +19,12 @@ import {
 
 /**
  * Span kinds that are outputs. A workflow is the unit a Traceloop user decorates as "one run
- * of my agent", so it counts as an agent run (named after the workflow); an agent span is one
- * too. A task is an inner step of a workflow (often plain code) and produces no output.
+ * of the app" (the LangChain and OpenAI Agents instrumentations also make the root of a run
+ * one); agents, tools and LLM calls run inside it, so it is a workflow, not a second agent
+ * run. A task is an inner step of a workflow (often plain code) and produces no output.
  */
 const OUTPUT_BY_SPAN_KIND: ReadonlyMap<string, { kind: OutputKind; operation: string }> = new Map([
-  ["workflow", { kind: "agent", operation: "invoke_agent" }],
+  ["workflow", { kind: "workflow", operation: "invoke_workflow" }],
   ["agent", { kind: "agent", operation: "invoke_agent" }],
   ["tool", { kind: "tool", operation: "execute_tool" }],
 ]);
@@ -55,13 +56,18 @@ export const openLlmetryConvention: Convention = {
     // The output is json.dumps / JSON.stringify of the return value: a string reads as itself.
     out.outputText = unquoteJsonString(getString(attrs, "traceloop.entity.output"));
     out.errorType = errorTypeOf(span);
+    // The SDK writes gen_ai.agent.name on every span started inside an @agent, tools included.
+    const agentName = getString(attrs, "gen_ai.agent.name");
     if (mapped.kind === "tool") {
       out.toolName = entityName;
       out.toolArguments = input;
       out.toolResult = out.outputText;
+      out.agentName = agentName;
+    } else if (mapped.kind === "workflow") {
+      // Named after the workflow, so the calls made in it outside any agent are too.
+      out.agentName = entityName || getString(attrs, "traceloop.workflow.name") || agentName;
     } else {
-      out.agentName =
-        entityName || (spanKind === "workflow" ? getString(attrs, "traceloop.workflow.name") : "");
+      out.agentName = entityName || agentName;
     }
     return out;
   },

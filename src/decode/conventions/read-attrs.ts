@@ -4,16 +4,12 @@
  * values, flattened indexed attributes (`prefix.0.role`), and chat messages as readable text.
  */
 
+import type { ConventionSpan } from "../agent-output.ts";
 import { attrToJson } from "../attr-string.ts";
 import type { AttrMap, AttrValue } from "../span.ts";
 
 /** A span as the convention modules see it (the `Convention.extract` argument). */
-export interface SpanView {
-  name: string;
-  attributes: AttrMap;
-  events: { name: string; attributes: AttrMap }[];
-  resource: { attributes: AttrMap };
-}
+export type SpanView = ConventionSpan;
 
 /** A string attribute; numbers are written in decimal (ids are sometimes ints); else "". */
 export function getString(attrs: AttrMap, key: string): string {

@@ -95,7 +95,8 @@ describe("vercel-ai convention (ai 6.x generateText)", () => {
       Operation: "invoke_agent",
       AgentName: "support-agent",
       ConversationId: "sess-42",
-      Provider: "openai.chat",
+      // ai.model.provider is openai.chat: the provider is openai, as other conventions say.
+      Provider: "openai",
       RequestModel: "gpt-4o-mini",
       Model: "gpt-4o-mini",
       InputText: "system: You are a support agent.\nuser: When does my order ship?",
@@ -385,5 +386,31 @@ describe("vercelAiConvention.extract", () => {
       toolResult: "Order 1234 shipped",
       outputText: "Order 1234 shipped",
     });
+  });
+
+  it.each([
+    ["openai.chat", "openai"],
+    ["openai.responses", "openai"],
+    ["anthropic.messages", "anthropic"],
+    ["azure.responses", "azure.ai.openai"],
+    ["amazon-bedrock", "aws.bedrock"],
+    ["google.generative-ai", "gcp.gemini"],
+    ["google.vertex.chat", "gcp.vertex_ai"],
+    ["vertex.anthropic.messages", "gcp.vertex_ai"],
+    ["mistral.chat", "mistral_ai"],
+    ["xai.chat", "x_ai"],
+    ["lmstudio.chat", "lmstudio"], // an openai-compatible provider the app named
+  ])("reads provider %s as %s; the attribute keeps the id", (id, provider) => {
+    const span = makeSpan({
+      name: "ai.generateText.doGenerate",
+      attributes: {
+        "ai.operationId": "ai.generateText.doGenerate",
+        "ai.model.provider": id,
+        "ai.model.id": "some-model",
+        "ai.response.text": "Hello.",
+      },
+    });
+    expect(vercelAiConvention.extract(span)?.provider).toBe(provider);
+    expect(normaliseSpan(span)?.SpanAttributes["ai.model.provider"]).toBe(id);
   });
 });

@@ -22,6 +22,7 @@ import {
   unquoteJsonString,
 } from "./read-attrs.ts";
 import type { ChatMessage } from "./read-attrs.ts";
+import { aiSdkProviderName, canonicalProvider } from "./provider-names.ts";
 
 interface Mapping {
   kind: OutputKind;
@@ -76,7 +77,9 @@ export const vercelAiConvention: Convention = {
     const out = emptyOutput("vercel-ai", mapped.kind, mapped.operation);
     out.agentName = getString(attrs, "ai.telemetry.functionId");
     out.conversationId = firstString(attrs, CONVERSATION_KEYS);
-    out.provider = getString(attrs, "ai.model.provider");
+    // ai.model.provider is `<provider>.<api>` (openai.chat); the row says openai, as the
+    // other conventions do. The id as recorded stays in the attribute.
+    out.provider = canonicalProvider(aiSdkProviderName(getString(attrs, "ai.model.provider")));
     out.requestModel = getString(attrs, "ai.model.id");
     out.responseModel = getString(attrs, "ai.response.model");
     out.errorType = errorTypeOf(span);

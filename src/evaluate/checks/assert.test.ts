@@ -243,4 +243,28 @@ describe("expressionInput", () => {
     expect(input.attributes).toEqual(row.SpanAttributes);
     expect(expressionInput(row)).toBe(input);
   });
+
+  it("exposes evaluation results by name, as the evaluation fields read them", async () => {
+    const row = makeRow({
+      SpanAttributes: {
+        "plumbline.evaluation.Relevance.score": "2",
+        "plumbline.evaluation.Relevance.label": "not_relevant",
+        "plumbline.evaluation.answer.quality.score": "0.9",
+      },
+    });
+    expect((expressionInput(row) as Record<string, unknown>).evaluation).toEqual({
+      Relevance: { score: 2, label: "not_relevant" },
+      "answer.quality": { score: 0.9 },
+    });
+    const check = assertCheck({
+      type: "assert",
+      assertions: [],
+      expr: [
+        {
+          expression: "evaluation.Relevance.score >= 3 or evaluation.`answer.quality`.score < 0.5",
+        },
+      ],
+    });
+    expect((await check(row)).map((f) => f.code)).toEqual(["expr_false"]);
+  });
 });

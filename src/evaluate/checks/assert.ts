@@ -16,7 +16,7 @@ import jsonata from "jsonata";
 import type { AgentOutputRow } from "../../store/tables/agent-outputs.ts";
 import type { RuleIssues } from "../../rules/rule-issues.ts";
 import { compileCondition } from "../conditions.ts";
-import { cacheFor, readJsonRoot, type RowCache } from "../fields.ts";
+import { cacheFor, evaluationsOf, readJsonRoot, type RowCache } from "../fields.ts";
 import type { FindingDraft } from "../finding.ts";
 import type { AssertCheck } from "../../rules/rule.ts";
 import { Re2RegExp } from "./re2-regexp.ts";
@@ -270,6 +270,9 @@ export function expressionInput(row: AgentOutputRow, cache: RowCache = cacheFor(
     provider: text(row.Provider),
     attributes: row.SpanAttributes,
     resource: row.ResourceAttributes,
+    get evaluation(): unknown {
+      return evaluationsOf(row);
+    },
   };
   cache.extra.set("jsonata-input", input);
   return input;

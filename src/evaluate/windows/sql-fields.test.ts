@@ -46,6 +46,8 @@ describe("naturalKind", () => {
     ["output.json.total", undefined],
     ["attributes.gen_ai.request.model", undefined],
     ["resource.service.version", undefined],
+    ["evaluation.Relevance.score", "numeric"],
+    ["evaluation.Relevance.label", "categorical"],
   ])("%s is %s", (text, kind) => {
     expect(naturalKind(field(text))).toBe(kind);
   });

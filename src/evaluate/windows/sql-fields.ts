@@ -13,6 +13,7 @@
  * Number() also reads "0x1F", "0b1" and "0o7", which SQL reads as not a number.
  */
 
+import { evaluationAttributeKey, evaluationOf } from "../../rules/field-grammar.ts";
 import type { FieldRef, ScalarRoot, ValueKind } from "../../rules/field-grammar.ts";
 import type { SqlParamsLike } from "./sql-params.ts";
 
@@ -83,6 +84,14 @@ export function readSql(field: FieldRef, params: SqlParamsLike): SqlRead {
     const key = params.add(step?.type === "key" ? step.key : "", "String");
     // Node: Object.hasOwn(map, key), so a key set to "" is present.
     return { type: "text", present: `mapContains(${map}, ${key})`, text: `${map}[${key}]` };
+  }
+  if (root === "evaluation") {
+    // Node: readEvaluation. An absent key reads as "" here, which is absent there too.
+    const { name, part } = evaluationOf(field);
+    const value = `SpanAttributes[${params.add(evaluationAttributeKey(name, part), "String")}]`;
+    if (part !== "score") return { type: "text", present: `(${value} != '')`, text: value };
+    const number = numericText(value, params);
+    return { type: "number", present: `isNotNull(${number})`, number };
   }
   if (root === "output.json" || root === "tool.arguments" || root === "tool.result") {
     const column = JSON_COLUMNS[root];

@@ -109,6 +109,24 @@ const OVERRIDES: [string, Partial<AgentOutputRow>][] = [
   ]),
 ];
 
+// Evaluation results, as the decoder stores gen_ai.evaluation.result events.
+const EVALUATIONS: Record<string, string>[] = [
+  { "plumbline.evaluation.Relevance.score": "4", "plumbline.evaluation.Relevance.label": "pass" },
+  {
+    "plumbline.evaluation.Relevance.score": " 1.5e0 ",
+    "plumbline.evaluation.Relevance.label": "fail",
+    "plumbline.evaluation.Relevance.explanation": "Off topic",
+  },
+  { "plumbline.evaluation.Relevance.score": "0x1F", "plumbline.evaluation.Relevance.label": "" },
+  { "plumbline.evaluation.Relevance.score": "" },
+];
+OVERRIDES.push(
+  ...EVALUATIONS.map((attributes, i): [string, Partial<AgentOutputRow>] => [
+    `e0${i}`,
+    { SpanAttributes: attributes },
+  ]),
+);
+
 const ROWS = OVERRIDES.map(([id, overrides]) => makeRow({ SpanId: id, ...overrides }));
 
 const CASES: [string, MatchSpec][] = [
@@ -267,6 +285,13 @@ const CASES: [string, MatchSpec][] = [
     "two clauses",
     { where: [w("error.type", { not_empty: true }), w("finish_reason", { in: ["length"] })] },
   ],
+  ["evaluation score", { where: [w("evaluation.Relevance.score", { min: 2 })] }],
+  ["evaluation score exists", { where: [w("evaluation.Relevance.score", { exists: true })] }],
+  ["failing evaluation label", { where: [w("evaluation.Relevance.label", { in: ["fail"] })] }],
+  [
+    "evaluation label not failing",
+    { where: [w("evaluation.Relevance.label", { not_equals: "fail" })] },
+  ],
   [
     "provider and output.type",
     { where: [w("provider", { not_in: ["openai"] }), w("output.type", { not_equals: "text" })] },
@@ -373,6 +398,9 @@ describe("fieldSql", () => {
     "attributes.score",
     "attributes.blank",
     "resource.deployment.environment",
+    "evaluation.Relevance.score",
+    "evaluation.Relevance.label",
+    "evaluation.Relevance.explanation",
   ];
 
   it.each(FIELDS)("reads %s as readField does", async (text) => {
