@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { until } from "../../test/helpers/until.ts";
 import { createGroupCommitter, type CommitTarget } from "./group-commit.ts";
 import type { WriteBatch } from "./write-batch.ts";
 import type { OtelTracesRow } from "./tables/otel-traces.ts";
@@ -186,16 +187,14 @@ describe("group commit", () => {
     );
     const result = await committer.submit(batchOf("a"));
     expect(result).toMatchObject({ ok: false, error: { httpStatus: 503, retryable: true } });
-    await new Promise((r) => setTimeout(r, 60));
     // The store answers pings all along; its inserts still fail, so it stays failing.
-    expect(probes).toBeGreaterThan(1);
+    await until("a second probe", () => (probes > 1 ? true : undefined), 5_000);
     expect(committer.health()).toMatchObject({
       ok: false,
       reason: expect.stringMatching(/not enough space/),
     });
     full = false;
-    await new Promise((r) => setTimeout(r, 60));
-    expect(committer.health()).toEqual({ ok: true });
+    await until("a healthy store", () => (committer.health().ok ? true : undefined), 5_000);
     expect(await committer.submit(batchOf("b"))).toEqual(OK);
     await committer.close();
   });

@@ -28,6 +28,79 @@ const chatCompletion = {
   "session.id": "sess-7",
 };
 
+// LangChain.js messages as @arizeai/openinference-instrumentation-langchain 4.x serialises them
+// into input.value / output.value: the constructor form.
+const lcMessage = (type: string, kwargs: Record<string, unknown>) => ({
+  lc: 1,
+  type: "constructor",
+  id: ["langchain_core", "messages", type],
+  kwargs,
+});
+const weatherCall = lcMessage("AIMessage", {
+  id: "chatcmpl-1",
+  content: "",
+  additional_kwargs: {
+    tool_calls: [
+      {
+        id: "call_w1",
+        type: "function",
+        function: { name: "get_weather", arguments: '{"city":"Lisbon"}' },
+      },
+    ],
+  },
+  response_metadata: { finish_reason: "tool_calls", model_name: "gpt-4o-mini-2024-07-18" },
+  tool_calls: [{ name: "get_weather", args: { city: "Lisbon" }, type: "tool_call", id: "call_w1" }],
+});
+const weatherResult = lcMessage("ToolMessage", {
+  status: "success",
+  content: '{"sky":"sunny"}',
+  tool_call_id: "call_w1",
+  name: "get_weather",
+});
+const weatherAnswer = lcMessage("AIMessage", {
+  content: "Sunny in Lisbon.",
+  response_metadata: { finish_reason: "stop", model_name: "gpt-4o-mini-2024-07-18" },
+  tool_calls: [],
+});
+const agentMetadata = { ls_integration: "langchain_create_agent", lc_agent_name: "weather-agent" };
+// ChatOpenAI inside createAgent: the system prompt's content is a part array, which the
+// instrumentation leaves out of llm.input_messages; no tool call ids, no provider attribute,
+// and llm.model_name is the model asked for.
+const langChainChat = {
+  "openinference.span.kind": "LLM",
+  "llm.model_name": "gpt-4o-mini",
+  "llm.invocation_parameters": '{"model":"gpt-4o-mini","stream":false}',
+  "llm.input_messages.0.message.role": "system",
+  "llm.input_messages.1.message.role": "user",
+  "llm.input_messages.1.message.content": "Weather in Lisbon?",
+  "llm.output_messages.0.message.role": "assistant",
+  "llm.output_messages.0.message.content": "",
+  "llm.output_messages.0.message.tool_calls.0.tool_call.function.name": "get_weather",
+  "llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments": '{"city":"Lisbon"}',
+  "llm.finish_reason": "tool_calls",
+  "input.mime_type": "application/json",
+  "input.value": JSON.stringify({
+    messages: [
+      [
+        lcMessage("SystemMessage", { content: [{ type: "text", text: "You forecast." }] }),
+        lcMessage("HumanMessage", { content: "Weather in Lisbon?" }),
+      ],
+    ],
+  }),
+  "output.mime_type": "application/json",
+  "output.value": JSON.stringify({
+    generations: [[{ text: "", message: weatherCall, generationInfo: {} }]],
+    llmOutput: { tokenUsage: { promptTokens: 21, completionTokens: 9 } },
+  }),
+  metadata: JSON.stringify({
+    ...agentMetadata,
+    ls_integration: "langchain_chat_model",
+    langgraph_node: "model_request",
+    ls_provider: "openai",
+    ls_model_name: "gpt-4o-mini",
+  }),
+};
+
 describe("openinference convention", () => {
   it("reads an LLM span's flattened messages, model and tokens", () => {
     const span = makeSpan({ name: "ChatCompletion", attributes: chatCompletion });
@@ -390,6 +463,238 @@ describe("openinference convention", () => {
       toolResult: "sunny",
       toolCallId: "call_2",
     });
+  });
+
+  it("reads a LangChain createAgent run (a CHAIN named after its lc_agent_name) as the agent", () => {
+    const state = {
+      messages: [
+        lcMessage("HumanMessage", { content: "Weather in Lisbon?" }),
+        weatherCall,
+        weatherResult,
+        weatherAnswer,
+      ],
+    };
+    const run = makeSpan({
+      name: "weather-agent",
+      attributes: {
+        "openinference.span.kind": "CHAIN",
+        metadata: JSON.stringify(agentMetadata),
+        "input.value": '{"messages":[{"role":"user","content":"Weather in Lisbon?"}]}',
+        "input.mime_type": "application/json",
+        "output.value": JSON.stringify(state),
+        "output.mime_type": "application/json",
+      },
+    });
+    expect(openInferenceConvention.extract(run)).toMatchObject({
+      kind: "agent",
+      operation: "invoke_agent",
+      agentName: "weather-agent",
+      inputText: '{"messages":[{"role":"user","content":"Weather in Lisbon?"}]}',
+      // The final answer, not the graph's state.
+      outputText: "Sunny in Lisbon.",
+      outputType: "",
+    });
+    // The graph's nodes carry the agent's metadata too, and are steps of the run.
+    for (const node of ["__start__", "model_request", "tools", "RunnableLambda"]) {
+      const span = makeSpan({
+        name: node,
+        attributes: {
+          "openinference.span.kind": "CHAIN",
+          metadata: JSON.stringify({ ...agentMetadata, langgraph_node: node }),
+          "output.value": JSON.stringify(state),
+        },
+      });
+      expect(openInferenceConvention.extract(span)).toBeNull();
+    }
+  });
+
+  it("reads a LangChain.js chat model span: provider, models, prompt and tool call id", () => {
+    const span = makeSpan({ name: "ChatOpenAI", attributes: langChainChat });
+    expect(openInferenceConvention.extract(span)).toMatchObject({
+      kind: "llm",
+      // lc_agent_name: the createAgent run it is part of.
+      agentName: "weather-agent",
+      // metadata.ls_provider, there being no llm.provider or llm.system.
+      provider: "openai",
+      requestModel: "gpt-4o-mini",
+      // The generation's response_metadata.model_name; llm.model_name is the requested model.
+      responseModel: "gpt-4o-mini-2024-07-18",
+      // The system prompt's part-array content, from input.value.
+      inputText: "system: You forecast.\nuser: Weather in Lisbon?",
+      outputText: "",
+      toolName: "get_weather",
+      // Only the generation's message in output.value has the call's id.
+      toolCallId: "call_w1",
+      toolArguments: '{"city":"Lisbon"}',
+    });
+    // Named providers are spelt as the semantic conventions spell them; llm.provider wins.
+    const gemini = { ...langChainChat, metadata: '{"ls_provider":"google_genai"}' };
+    expect(openInferenceConvention.extract(makeSpan({ attributes: gemini }))?.provider).toBe(
+      "gcp.gemini",
+    );
+    const both = { ...gemini, "llm.provider": "openai" };
+    expect(openInferenceConvention.extract(makeSpan({ attributes: both }))?.provider).toBe(
+      "openai",
+    );
+  });
+
+  it("reads the answering model where LangChain puts it: message, generation info, llm_output", () => {
+    const withOutput = (output: unknown) =>
+      openInferenceConvention.extract(
+        makeSpan({
+          attributes: {
+            ...langChainChat,
+            "output.value": typeof output === "string" ? output : JSON.stringify(output),
+          },
+        }),
+      )?.responseModel;
+    const chunk = lcMessage("AIMessageChunk", { content: "Sunny.", response_metadata: {} });
+    // A stream: the chunk's generationInfo.
+    expect(
+      withOutput({
+        generations: [[{ text: "Sunny.", generationInfo: { model_name: "gpt-4o-2024-08-06" } }]],
+      }),
+    ).toBe("gpt-4o-2024-08-06");
+    expect(
+      withOutput({
+        generations: [[{ text: "Sunny.", message: chunk, generationInfo: { model: "llama3.2" } }]],
+      }),
+    ).toBe("llama3.2");
+    // Python's LLMResult (json.dumps): llm_output.model_name.
+    expect(
+      withOutput(
+        '{"generations": [[{"text": "Sunny.", "generation_info": null, "type": "ChatGeneration"}]], ' +
+          '"llm_output": {"model_name": "gpt-4o-mini-2024-07-18"}, "run": null, "type": "LLMResult"}',
+      ),
+    ).toBe("gpt-4o-mini-2024-07-18");
+    // Nowhere: llm.model_name.
+    expect(withOutput({ generations: [[{ text: "Sunny." }]] })).toBe("gpt-4o-mini");
+    expect(withOutput({ id: "chatcmpl-1", model: "gpt-4o-2024-08-06" })).toBe("gpt-4o-mini");
+  });
+
+  it("fills LangChain.js turns from input.value only where the roles agree", () => {
+    const input = JSON.stringify({
+      messages: [
+        [
+          lcMessage("SystemMessage", { content: [{ type: "text", text: "You forecast." }] }),
+          lcMessage("HumanMessage", { content: "Weather in Lisbon?" }),
+          weatherCall,
+          weatherResult,
+        ],
+      ],
+    });
+    const span = makeSpan({
+      attributes: {
+        ...langChainChat,
+        "input.value": input,
+        "llm.input_messages.2.message.role": "assistant",
+        "llm.input_messages.2.message.content": "",
+        "llm.input_messages.2.message.tool_calls.0.tool_call.function.name": "get_weather",
+        "llm.input_messages.2.message.tool_calls.0.tool_call.function.arguments":
+          '{"city":"Lisbon"}',
+        "llm.input_messages.3.message.role": "tool",
+        "llm.input_messages.3.message.content": '{"sky":"sunny"}',
+      },
+    });
+    expect(openInferenceConvention.extract(span)?.inputText).toBe(
+      [
+        "system: You forecast.",
+        "user: Weather in Lisbon?",
+        // The earlier call, with the id only input.value has.
+        'assistant: [{"arguments":"{\\"city\\":\\"Lisbon\\"}","id":"call_w1","name":"get_weather"}]',
+        'tool: {"sky":"sunny"}',
+      ].join("\n"),
+    );
+    // A message of another role at that position is not this one's source.
+    const shifted = JSON.stringify({
+      messages: [[lcMessage("HumanMessage", { content: "Weather in Lisbon?" })]],
+    });
+    const mismatched = makeSpan({ attributes: { ...langChainChat, "input.value": shifted } });
+    expect(openInferenceConvention.extract(mismatched)?.inputText).toBe(
+      "system: \nuser: Weather in Lisbon?",
+    );
+    // json.dumps spacing, and Python's message_to_dict form.
+    const python =
+      '{"messages": [[{"type": "system", "data": {"content": [{"type": "text", "text": "You forecast."}]}}]]}';
+    const fromPython = makeSpan({ attributes: { ...langChainChat, "input.value": python } });
+    expect(openInferenceConvention.extract(fromPython)?.inputText).toBe(
+      "system: You forecast.\nuser: Weather in Lisbon?",
+    );
+  });
+
+  it("reads only the text blocks of a LangChain answer whose content is a block array", () => {
+    // ChatAnthropic: text and tool_use blocks; the tool call is in tool_calls.
+    const answer = lcMessage("AIMessage", {
+      content: [
+        { type: "text", text: "Checking the weather." },
+        { type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Lisbon" } },
+      ],
+      tool_calls: [{ name: "get_weather", args: { city: "Lisbon" }, id: "toolu_1" }],
+    });
+    const llm = makeSpan({
+      attributes: {
+        ...langChainChat,
+        "llm.output_messages.0.message.tool_calls.0.tool_call.function.name": "get_weather",
+        "output.value": JSON.stringify({ generations: [[{ text: "", message: answer }]] }),
+      },
+    });
+    expect(openInferenceConvention.extract(llm)).toMatchObject({
+      outputText: "Checking the weather.",
+      toolName: "",
+    });
+    const run = makeSpan({
+      name: "weather-agent",
+      attributes: {
+        "openinference.span.kind": "CHAIN",
+        metadata: JSON.stringify(agentMetadata),
+        "output.value": JSON.stringify({ messages: [answer] }),
+      },
+    });
+    expect(openInferenceConvention.extract(run)?.outputText).toBe("Checking the weather.");
+  });
+
+  it("reads a LangChain.js tool's ToolMessage from the run's outputs wrapper", () => {
+    const span = makeSpan({
+      name: "get_weather",
+      attributes: {
+        "openinference.span.kind": "TOOL",
+        "tool.name": "get_weather",
+        "input.value": "Lisbon",
+        "input.mime_type": "text/plain",
+        "output.value": JSON.stringify({ output: weatherResult }),
+        "output.mime_type": "application/json",
+        metadata: JSON.stringify({ ...agentMetadata, langgraph_node: "tools" }),
+      },
+    });
+    expect(openInferenceConvention.extract(span)).toMatchObject({
+      agentName: "weather-agent",
+      toolName: "get_weather",
+      toolCallId: "call_w1",
+      toolArguments: "Lisbon",
+      toolResult: '{"sky":"sunny"}',
+      outputText: '{"sky":"sunny"}',
+      outputType: "",
+    });
+    // Python's message_to_dict form in the wrapper; any other wrapped value is kept.
+    const python = { type: "tool", data: { content: "sunny", tool_call_id: "call_2" } };
+    const wrapped = (output: unknown) =>
+      openInferenceConvention.extract(
+        makeSpan({
+          attributes: {
+            "openinference.span.kind": "TOOL",
+            "tool.name": "get_weather",
+            "output.value": JSON.stringify(output),
+          },
+        }),
+      );
+    expect(wrapped({ output: python })).toMatchObject({
+      toolResult: "sunny",
+      toolCallId: "call_2",
+    });
+    const notAMessage = { output: { sky: "sunny" } };
+    expect(wrapped(notAMessage)?.toolResult).toBe(JSON.stringify(notAMessage));
+    const notOnlyOutput = { output: weatherResult, extra: 1 };
+    expect(wrapped(notOnlyOutput)?.toolResult).toBe(JSON.stringify(notOnlyOutput));
   });
 
   it("reads the OpenAI Agents SDK's trace root as a workflow, its agent spans as agents", () => {

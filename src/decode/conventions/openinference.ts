@@ -7,7 +7,15 @@
 import { emptyOutput } from "../agent-output.ts";
 import type { AgentOutput, Convention, OutputKind } from "../agent-output.ts";
 import type { AttrMap } from "../span.ts";
-import { langChainMessage, lastAssistantMessage } from "./langchain-messages.ts";
+import {
+  chatModelInput,
+  completeFromLangChain,
+  firstGeneration,
+  isIncomplete,
+  lastAssistantMessage,
+  toolMessage,
+} from "./langchain-messages.ts";
+import type { FlatMessage, Generation } from "./langchain-messages.ts";
 import { canonicalProvider } from "./provider-names.ts";
 import {
   errorTypeOf,
@@ -20,7 +28,7 @@ import {
   textOf,
   transcript,
 } from "./read-attrs.ts";
-import type { ChatMessage, SpanView, ToolCall } from "./read-attrs.ts";
+import type { SpanView } from "./read-attrs.ts";
 
 /**
  * Span kinds that are agent outputs. CHAIN (glue code), RETRIEVER, RERANKER, GUARDRAIL,
@@ -36,6 +44,11 @@ const OUTPUT_BY_SPAN_KIND: ReadonlyMap<string, { kind: OutputKind; operation: st
 const WORKFLOW: { kind: OutputKind; operation: string } = {
   kind: "workflow",
   operation: "invoke_workflow",
+};
+
+const AGENT: { kind: OutputKind; operation: string } = {
+  kind: "agent",
+  operation: "invoke_agent",
 };
 
 /**
@@ -65,23 +78,35 @@ export const openInferenceConvention: Convention = {
   extract(span) {
     const attrs = span.attributes;
     const spanKind = getString(attrs, "openinference.span.kind").toUpperCase();
+    const metadata = metadataOf(attrs);
+    const agentOfRun = metadataString(metadata, "lc_agent_name");
     let mapped = OUTPUT_BY_SPAN_KIND.get(spanKind);
+    if (spanKind === "CHAIN" && agentOfRun !== "" && span.name === agentOfRun) mapped = AGENT;
     if (mapped === undefined) return null;
     if (spanKind === "AGENT" && isOpenAiAgentsTraceRoot(span)) mapped = WORKFLOW;
 
     const out = emptyOutput("openinference", mapped.kind, mapped.operation);
-    out.provider = canonicalProvider(firstString(attrs, ["llm.provider", "llm.system"]));
+    // LangChain.js's instrumentation records neither llm.provider nor llm.system; the chat model
+    // names its provider in the run's metadata (ls_provider: openai, anthropic, google_genai …).
+    out.provider = canonicalProvider(
+      firstString(attrs, ["llm.provider", "llm.system"]) || metadataString(metadata, "ls_provider"),
+    );
     // llm.model_name is "the model returned by the API" (spec): the response model. The model
     // asked for is in llm.invocation_parameters, which is also all a failed call records.
     // embedding.model_name is the only model an EMBEDDING span names: it stands for both.
+    // LangChain.js's instrumentation writes the requested model as llm.model_name; the model
+    // that answered is only in output.value, the LLMResult of the run.
     const embeddingModel = spanKind === "EMBEDDING" ? getString(attrs, "embedding.model_name") : "";
+    const generation = spanKind === "LLM" ? firstGeneration(attrs["output.value"]) : undefined;
     out.requestModel =
       getString(attrs, "llm.request.model_name") || invocationModel(attrs) || embeddingModel;
     out.responseModel =
       getString(attrs, "llm.response.model_name") ||
       embeddingModel ||
+      (generation?.model ?? "") ||
       getString(attrs, "llm.model_name");
-    out.agentName = getString(attrs, "agent.name");
+    // A LangChain createAgent run passes its name (lc_agent_name) down to every run inside it.
+    out.agentName = getString(attrs, "agent.name") || agentOfRun;
     out.conversationId = getString(attrs, "session.id");
     out.inputTokens = firstNumber(attrs, ["llm.token_count.prompt"]);
     out.outputTokens = firstNumber(attrs, ["llm.token_count.completion"]);
@@ -90,7 +115,7 @@ export const openInferenceConvention: Convention = {
 
     switch (spanKind) {
       case "LLM":
-        fillLlm(out, attrs);
+        fillLlm(out, attrs, generation);
         break;
       case "EMBEDDING":
         // The output is vectors: nothing a text rule reads.
@@ -101,6 +126,7 @@ export const openInferenceConvention: Convention = {
             .join("\n");
         break;
       case "AGENT":
+      case "CHAIN": // only a createAgent run comes this far
         // Many agent instrumentations name the span after the agent and omit agent.name; the
         // OpenAI Agents trace root is named after the workflow.
         if (out.agentName === "") out.agentName = span.name;
@@ -114,17 +140,30 @@ export const openInferenceConvention: Convention = {
   },
 };
 
-function fillLlm(out: AgentOutput, attrs: AttrMap): void {
-  const input = messagesOf(attrs, "llm.input_messages.", true);
-  if (input.messages.length > 0) out.inputText = transcript(input.messages);
-  else {
+function fillLlm(out: AgentOutput, attrs: AttrMap, generation: Generation | undefined): void {
+  const input = messagesOf(attrs, "llm.input_messages.");
+  // LangChain.js's instrumentation leaves out content that is not a string (a part array, as
+  // createAgent makes the system prompt) and every tool call's id; input.value has them all.
+  if (input.some(isIncomplete)) {
+    completeFromLangChain(input, chatModelInput(attrs["input.value"]), false);
+  }
+  if (input.length > 0) {
+    out.inputText = transcript(
+      input.map((m) => ({
+        role: m.role,
+        // A turn that only called tools shows its calls.
+        text: m.text === "" && m.calls.length > 0 ? textOf(m.calls) : m.text,
+      })),
+    );
+  } else {
     const prompts = indexed(attrs, "llm.prompts.").map((p) => getString(p, "prompt.text"));
     out.inputText = prompts.length > 0 ? prompts.join("\n") : getString(attrs, "input.value");
   }
 
-  const output = messagesOf(attrs, "llm.output_messages.", false);
-  if (output.messages.length > 0) {
-    out.outputText = output.messages
+  const output = messagesOf(attrs, "llm.output_messages.");
+  completeFromLangChain(output, [generation?.message], true);
+  if (output.length > 0) {
+    out.outputText = output
       .filter((m) => m.text !== "")
       .map((m) => m.text)
       .join("\n");
@@ -135,8 +174,9 @@ function fillLlm(out: AgentOutput, attrs: AttrMap): void {
     if (choices.length > 0) out.outputText = choices.join("\n");
     else fillValues(out, attrs);
   }
-  const [onlyCall] = output.calls;
-  if (out.outputText === "" && output.calls.length === 1 && onlyCall !== undefined) {
+  const calls = output.flatMap((m) => m.calls);
+  const [onlyCall] = calls;
+  if (out.outputText === "" && calls.length === 1 && onlyCall !== undefined) {
     out.toolName = onlyCall.name;
     out.toolCallId = onlyCall.id;
     out.toolArguments = onlyCall.arguments;
@@ -155,10 +195,10 @@ function fillTool(out: AgentOutput, attrs: AttrMap, spanName: string): void {
   ]);
   out.toolResult = getString(attrs, "output.value");
   out.outputType = mimeToOutputType(getString(attrs, "output.mime_type"));
-  // LangChain tools return a ToolMessage, which the instrumentation records whole: the
-  // result is its content.
-  const message = langChainMessage(structured(out.toolResult));
-  if (message?.role === "tool") {
+  // LangChain tools return a ToolMessage, which the instrumentation records whole (LangChain.js's
+  // in the run's outputs, {"output": …}): the result is its content.
+  const message = toolMessage(structured(out.toolResult));
+  if (message !== undefined) {
     out.toolResult = message.text;
     out.outputType = "";
     if (out.toolCallId === "") out.toolCallId = message.toolCallId;
@@ -175,7 +215,7 @@ function fillTool(out: AgentOutput, attrs: AttrMap, spanName: string): void {
 function fillGraphAnswer(out: AgentOutput): void {
   const answer = lastAssistantMessage(structured(out.outputText));
   if (answer === undefined) return;
-  out.outputText = answer.text;
+  out.outputText = answer.answerText;
   // The type described output.value (application/json), not the answer.
   out.outputType = "";
   const [onlyCall] = answer.calls;
@@ -232,17 +272,10 @@ function mimeToOutputType(mime: string): string {
 
 /**
  * Flattened messages under a prefix: `message.role`, `message.content` or the text items of
- * `message.contents.M.message_content.*`, and `message.tool_calls.M.tool_call.*`. With
- * `callsAsText`, a turn that only called tools reads as its calls (for input transcripts).
+ * `message.contents.M.message_content.*`, and `message.tool_calls.M.tool_call.*`.
  */
-function messagesOf(
-  attrs: AttrMap,
-  prefix: string,
-  callsAsText: boolean,
-): { messages: ChatMessage[]; calls: ToolCall[] } {
-  const messages: ChatMessage[] = [];
-  const calls: ToolCall[] = [];
-  for (const item of indexed(attrs, prefix)) {
+function messagesOf(attrs: AttrMap, prefix: string): FlatMessage[] {
+  return indexed(attrs, prefix).map((item) => {
     let text = getString(item, "message.content");
     if (text === "") {
       for (const content of indexed(item, "message.contents.")) {
@@ -250,14 +283,25 @@ function messagesOf(
         if (TEXT_CONTENT_TYPES.has(type)) text += getString(content, "message_content.text");
       }
     }
-    const messageCalls = indexed(item, "message.tool_calls.").map((call) => ({
+    const calls = indexed(item, "message.tool_calls.").map((call) => ({
       id: getString(call, "tool_call.id"),
       name: getString(call, "tool_call.function.name"),
       arguments: getString(call, "tool_call.function.arguments"),
     }));
-    calls.push(...messageCalls);
-    if (callsAsText && text === "" && messageCalls.length > 0) text = textOf(messageCalls);
-    messages.push({ role: getString(item, "message.role"), text });
-  }
-  return { messages, calls };
+    return { role: getString(item, "message.role"), text, calls };
+  });
+}
+
+/**
+ * The span's `metadata` (JSON text in the spec; a kvlist from some exporters): LangChain's
+ * instrumentations record the run's metadata there (`ls_provider`, `lc_agent_name` …).
+ */
+function metadataOf(attrs: AttrMap): Record<string, unknown> {
+  const metadata = structured(attrs["metadata"]);
+  return isRecord(metadata) ? metadata : {};
+}
+
+function metadataString(metadata: Record<string, unknown>, key: string): string {
+  const value = metadata[key];
+  return typeof value === "string" ? value : "";
 }

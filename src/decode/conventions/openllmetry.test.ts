@@ -81,11 +81,40 @@ describe("openllmetry convention", () => {
       operation: "execute_tool",
       agentName: "",
       toolName: "lookup_order",
-      toolArguments: '{"args": [], "kwargs": {"order_id": "1234"}}',
+      // Called with keyword arguments only: the arguments are the kwargs object, as written.
+      toolArguments: '{"order_id": "1234"}',
       toolResult: '{"status": "shipped", "eta": "2024-05-02"}',
       inputText: "1234",
       outputText: '{"status": "shipped", "eta": "2024-05-02"}',
     });
+  });
+
+  it("keeps a tool's recorded input when it is not keyword arguments only", () => {
+    const toolWith = (input: string) =>
+      openLlmetryConvention.extract(
+        makeSpan({
+          name: "lookup_order.tool",
+          attributes: {
+            "traceloop.span.kind": "tool",
+            "traceloop.entity.name": "lookup_order",
+            "traceloop.entity.input": input,
+          },
+        }),
+      )?.toolArguments;
+    // The JS SDK's withTool: its one object argument, with numbers beyond 2^53 kept exact.
+    expect(toolWith('{"args":[],"kwargs":{"order_id":12345678901234567890}}')).toBe(
+      '{"order_id":12345678901234567890}',
+    );
+    for (const input of [
+      '{"args": ["1234"], "kwargs": {}}', // positional: which parameter it was is not recorded
+      '{"args": ["1234"], "kwargs": {"verbose": true}}',
+      '{"args": [], "kwargs": {}, "extra": 1}',
+      '{"args": [], "kwargs": "order 1234"}',
+      '{"args": [], "kwargs": {"a": 1}, "kwargs": {"b": 2}}',
+      "plain text",
+    ]) {
+      expect(toolWith(input)).toBe(input);
+    }
   });
 
   it("names a tool span after the agent it ran in (gen_ai.agent.name)", () => {

@@ -60,7 +60,7 @@ export const openLlmetryConvention: Convention = {
     const agentName = getString(attrs, "gen_ai.agent.name");
     if (mapped.kind === "tool") {
       out.toolName = entityName;
-      out.toolArguments = input;
+      out.toolArguments = keywordArguments(input);
       out.toolResult = out.outputText;
       out.agentName = agentName;
     } else if (mapped.kind === "workflow") {
@@ -85,4 +85,20 @@ function readableInput(input: string): string {
   const kwargs = isRecord(call.kwargs) ? Object.values(call.kwargs) : [];
   const values = args.concat(kwargs);
   return values.length === 1 && typeof values[0] === "string" ? values[0] : input;
+}
+
+/** `{"args": [], "kwargs": {…}}` with the kwargs object captured as it was written. */
+const KWARGS_ONLY = /^\{\s*"args"\s*:\s*\[\s*\]\s*,\s*"kwargs"\s*:\s*(\{[\s\S]*\})\s*\}$/;
+
+/**
+ * A tool's arguments: a call made with keyword arguments only (`{"args": [], "kwargs": {…}}`,
+ * as a model's tool call is made) is its kwargs object, the text as recorded (not re-serialised,
+ * so numbers beyond 2^53 stay exact); any other input as it is.
+ */
+function keywordArguments(input: string): string {
+  const kwargs = KWARGS_ONLY.exec(input)?.[1];
+  if (kwargs === undefined) return input;
+  const call = structured(input);
+  if (!isRecord(call) || Object.keys(call).length !== 2) return input;
+  return isRecord(structured(kwargs)) ? kwargs : input;
 }
