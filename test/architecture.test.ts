@@ -57,6 +57,8 @@ export const PUBLIC: Record<string, readonly string[]> = {
   receive: [
     "receive/auth.ts",
     "receive/ingest.ts",
+    "receive/ingest-logs.ts",
+    "receive/ingest-metrics.ts",
     "receive/complete-pending.ts",
     "receive/otlp-http.ts",
     "receive/otlp-grpc.ts",

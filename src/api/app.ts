@@ -8,6 +8,8 @@ import { z } from "zod";
 import { PlumblineError } from "../errors.ts";
 import { keyChecker, presentedKey } from "../receive/auth.ts";
 import type { Ingest } from "../receive/ingest.ts";
+import type { LogsIngest } from "../receive/ingest-logs.ts";
+import type { MetricsIngest } from "../receive/ingest-metrics.ts";
 import { otlpHttpRoutes } from "../receive/otlp-http.ts";
 import type { GroupCommitter } from "../store/group-commit.ts";
 import { getTrace, listOutputs } from "../store/tables/agent-outputs.ts";
@@ -28,6 +30,9 @@ export interface AppDeps {
   committer: GroupCommitter;
   stats: Pick<StatsRecorder, "flush">;
   ingest: Ingest;
+  /** OTLP logs and metrics: received when given (always, by the service). */
+  ingestLogs?: LogsIngest;
+  ingestMetrics?: MetricsIngest;
   maxBodyBytes: number;
   ingestKeys: readonly string[];
   apiKey?: string | undefined;
@@ -51,10 +56,10 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
 
   if (deps.receiveOtlp === false) {
-    app.post("/v1/traces", () => {
+    app.post("/v1/:signal{traces|logs|metrics}", () => {
       throw new PlumblineError(
         "not_found",
-        "this Plumbline process has role evaluate and receives no spans; send them to an ingest (or all) process",
+        "this Plumbline process has role evaluate and receives no OTLP data; send it to an ingest (or all) process",
         404,
       );
     });

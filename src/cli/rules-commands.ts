@@ -392,7 +392,10 @@ async function direct(
   const client = createClickHouseClient({ dataDir: config.dataDir, ...config.clickhouse });
   const store = createStore(
     client,
-    tableNames(config.clickhouse.database, config.clickhouse.tracesTable),
+    tableNames(config.clickhouse.database, config.clickhouse.tracesTable, {
+      logsTable: config.clickhouse.logsTable,
+      metricsTable: config.clickhouse.metricsTable,
+    }),
   );
   io.err(`reading the store directly (${config.clickhouse.url ?? config.dataDir})`);
   try {

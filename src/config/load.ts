@@ -19,6 +19,8 @@ export const ENV_KEYS: Record<string, string> = {
   PLUMBLINE_CLICKHOUSE_PASSWORD: "clickhouse.password",
   PLUMBLINE_CLICKHOUSE_DATABASE: "clickhouse.database",
   PLUMBLINE_TRACES_TABLE: "clickhouse.tracesTable",
+  PLUMBLINE_LOGS_TABLE: "clickhouse.logsTable",
+  PLUMBLINE_METRICS_TABLE: "clickhouse.metricsTable",
   PLUMBLINE_RETENTION_DAYS: "clickhouse.retentionDays",
   PLUMBLINE_CLICKHOUSE_CLUSTER: "clickhouse.cluster",
   PLUMBLINE_SOURCE: "source",

@@ -40,6 +40,19 @@ export const configSchema = z
           .string()
           .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a table name: letters, digits and _")
           .default("otel_traces"),
+        /** The log record table, the exporter's `logs_table_name`. */
+        logsTable: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a table name: letters, digits and _")
+          .default("otel_logs"),
+        /**
+         * The metrics tables' prefix, the exporter's `metrics_table_name`: `<prefix>_gauge`,
+         * `_sum`, `_histogram`, `_exponential_histogram` and `_summary`.
+         */
+        metricsTable: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a table name: letters, digits and _")
+          .default("otel_metrics"),
         /** Days kept in otel_traces and agent_outputs (TTL). 0 keeps everything. */
         retentionDays: z.coerce.number().int().min(0).max(36500).default(30),
         /**

@@ -47,12 +47,16 @@ export function decodeJsonRequest(body: Uint8Array | string): DecodeResult {
   }
 }
 
-const utf8 = new TextDecoder(); // not fatal: invalid UTF-8 becomes U+FFFD
+// The readers below are shared with the logs and metrics decoders (decode-logs-json.ts,
+// decode-metrics-json.ts): one reading of proto3 JSON for every signal.
 
-type Json = Record<string, unknown>;
+/** UTF-8 bytes to text, not fatal: invalid UTF-8 becomes U+FFFD. */
+export const utf8 = new TextDecoder();
 
-/** A body that parses as JSON but is not shaped like OTLP; caught in decodeJsonRequest. */
-class JsonShapeError extends Error {}
+export type Json = Record<string, unknown>;
+
+/** A body that parses as JSON but is not shaped like OTLP; caught by each decoder's entry. */
+export class JsonShapeError extends Error {}
 
 const KIND_BY_NAME = enumNames("SPAN_KIND_", SpanKind);
 const STATUS_BY_NAME = enumNames("STATUS_CODE_", StatusCode);
@@ -126,7 +130,8 @@ function jsonRequest(request: Json): { spans: DecodedSpan[]; rejected: RejectedS
   return out;
 }
 
-function jsonAttributes(owner: Json, name: string, path: string, depth: number): AttrMap {
+/** The KeyValue list `owner[name]` as an AttrMap. */
+export function jsonAttributes(owner: Json, name: string, path: string, depth: number): AttrMap {
   const map: AttrMap = {};
   array(owner, name, path).forEach((item, n) => {
     const itemPath = `${join(path, name)}[${n}]`;
@@ -136,14 +141,22 @@ function jsonAttributes(owner: Json, name: string, path: string, depth: number):
   return map;
 }
 
-/** An OTLP/JSON AnyValue; proto3 JSON spellings (int64 as string, NaN as "NaN", base64 bytes). */
+/** The AnyValue of the KeyValue at `path`. */
 function jsonValue(value: unknown, depth: number, path: string): AttrValue {
+  return jsonAnyValue(value, depth, `${path}.value`);
+}
+
+/**
+ * An OTLP/JSON AnyValue at `valuePath`; proto3 JSON spellings (int64 as string, NaN as "NaN",
+ * base64 bytes).
+ */
+export function jsonAnyValue(value: unknown, depth: number, valuePath: string): AttrValue {
   if (depth > MAX_VALUE_DEPTH) return TOO_DEEP_VALUE;
-  const anyValue = object(value, `${path}.value`);
+  const anyValue = object(value, valuePath);
   for (const key in anyValue) {
     const v = anyValue[key];
     if (v === null || v === undefined) continue;
-    const vPath = `${path}.value.${key}`;
+    const vPath = `${valuePath}.${key}`;
     switch (key) {
       case "stringValue":
       case "string_value":
@@ -192,7 +205,7 @@ const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;
 const HEX_TEXT = /^(?:[0-9a-fA-F]{2})*$/;
 
 /** A trace/span id: hex text (any case) → lowercase; absent → ""; anything else → null. */
-function hexId(value: unknown): string | null {
+export function hexId(value: unknown): string | null {
   if (value === undefined || value === null) return "";
   return typeof value === "string" && HEX_TEXT.test(value) ? value.toLowerCase() : null;
 }
@@ -200,7 +213,7 @@ function hexId(value: unknown): string | null {
 const snakeNames = new Map<string, string>();
 
 /** A field by its lowerCamelCase JSON name, else by its proto name (as protobuf JSON accepts). */
-function field(owner: Json, name: string): unknown {
+export function field(owner: Json, name: string): unknown {
   const value = owner[name];
   if (value !== undefined) return value;
   let snake = snakeNames.get(name);
@@ -214,7 +227,7 @@ function field(owner: Json, name: string): unknown {
 const EMPTY: Json = Object.freeze({});
 
 /** An object field; absent or null is an empty message (proto3 JSON). */
-function object(value: unknown, path: string): Json {
+export function object(value: unknown, path: string): Json {
   if (value === undefined || value === null) return EMPTY;
   if (typeof value !== "object" || Array.isArray(value)) {
     throw shape(path, `must be an object, got ${describe(value)}`);
@@ -222,7 +235,8 @@ function object(value: unknown, path: string): Json {
   return value as Json;
 }
 
-function array(owner: Json, name: string, path: string): unknown[] {
+/** A repeated field; absent or null is empty. */
+export function array(owner: Json, name: string, path: string): unknown[] {
   const value = field(owner, name);
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value))
@@ -230,7 +244,8 @@ function array(owner: Json, name: string, path: string): unknown[] {
   return value;
 }
 
-function string(owner: Json, name: string, path: string): string {
+/** A string field; absent or null is "". */
+export function string(owner: Json, name: string, path: string): string {
   const value = field(owner, name);
   if (value === undefined || value === null) return "";
   if (typeof value !== "string")
@@ -238,7 +253,8 @@ function string(owner: Json, name: string, path: string): string {
   return value;
 }
 
-function uint64(owner: Json, name: string, path: string): bigint {
+/** A fixed64/uint64 field as a bigint; absent or null is 0. */
+export function uint64(owner: Json, name: string, path: string): bigint {
   const value = field(owner, name);
   if (value === undefined || value === null) return 0n;
   const n = integer(value, join(path, name));
@@ -247,14 +263,19 @@ function uint64(owner: Json, name: string, path: string): bigint {
 }
 
 /** proto3 JSON int64: a number or a decimal string. */
-function integer(value: unknown, path: string): bigint {
+export function integer(value: unknown, path: string): bigint {
   if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
   if (typeof value === "string" && /^-?\d+$/.test(value)) return BigInt(value);
   throw shape(path, `must be an integer (number or decimal string), got ${describe(value)}`);
 }
 
 /** proto3 JSON enum: the number, or the value's name. */
-function enumValue(owner: Json, name: string, byName: Map<string, number>, path: string): number {
+export function enumValue(
+  owner: Json,
+  name: string,
+  byName: Map<string, number>,
+  path: string,
+): number {
   const value = field(owner, name);
   if (value === undefined || value === null) return 0;
   if (typeof value === "number" && Number.isInteger(value)) return value;
@@ -264,19 +285,20 @@ function enumValue(owner: Json, name: string, byName: Map<string, number>, path:
   return known;
 }
 
-function enumNames(prefix: string, values: Record<string, number>): Map<string, number> {
+/** Enum value names (`PREFIX_` + the key in upper case) to numbers, for enumValue. */
+export function enumNames(prefix: string, values: Record<string, number>): Map<string, number> {
   return new Map(Object.entries(values).map(([k, v]) => [prefix + k.toUpperCase(), v]));
 }
 
-function join(path: string, name: string): string {
+export function join(path: string, name: string): string {
   return path === "" ? name : `${path}.${name}`;
 }
 
-function shape(path: string, problem: string): JsonShapeError {
+export function shape(path: string, problem: string): JsonShapeError {
   return new JsonShapeError(`${path} ${problem}`);
 }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;

@@ -33,12 +33,15 @@ import type { AttrMap, AttrValue, DecodedSpan } from "./span.ts";
 export const MAX_MESSAGE_DEPTH = 1000;
 
 /** Decodes with protobufjs's recursion limit at MAX_MESSAGE_DEPTH, restored before returning. */
-function decodeNested(buffer: Buffer): protobuf.Message {
+export function decodeNested(
+  buffer: Buffer,
+  type: protobuf.Type = otlpTypes.exportTraceServiceRequest,
+): protobuf.Message {
   // A static of protobufjs; decoding is synchronous, so no other decode sees the raised value.
   const previous = protobuf.Reader.recursionLimit;
   protobuf.Reader.recursionLimit = MAX_MESSAGE_DEPTH;
   try {
-    return otlpTypes.exportTraceServiceRequest.decode(buffer);
+    return type.decode(buffer);
   } finally {
     protobuf.Reader.recursionLimit = previous;
   }
@@ -108,7 +111,8 @@ export function decodeProtobufRequest(body: Uint8Array): DecodeResult {
   return { ok: true, ...out };
 }
 
-function pbAttributes(list: PbKeyValue[], depth: number): AttrMap {
+/** Attributes (or a kvlist) as an AttrMap, values nested at most MAX_VALUE_DEPTH deep. */
+export function pbAttributes(list: PbKeyValue[], depth: number): AttrMap {
   const map: AttrMap = {};
   for (const kv of list) setAttr(map, kv.key, pbValue(kv.value, depth));
   return map;
@@ -116,7 +120,8 @@ function pbAttributes(list: PbKeyValue[], depth: number): AttrMap {
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-function pbValue(value: PbAnyValue | null, depth: number): AttrValue {
+/** A decoded AnyValue as an AttrValue; `depth` is its nesting level (1 for an attribute). */
+export function pbValue(value: PbAnyValue | null, depth: number): AttrValue {
   if (depth > MAX_VALUE_DEPTH) return TOO_DEEP_VALUE;
   if (value === null) return null;
   // The member the decoder set is an own property (unset ones are prototype defaults). Testing
@@ -139,13 +144,13 @@ function pbValue(value: PbAnyValue | null, depth: number): AttrValue {
 const TWO_POW_32 = 4294967296;
 
 /** fixed64 → bigint (times in nanoseconds). */
-function toUint64(value: PbLong): bigint {
+export function toUint64(value: PbLong): bigint {
   if (typeof value === "number") return BigInt(value);
   return (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0);
 }
 
 /** int64 → number when it is a safe integer, else bigint (AttrValue's rule). */
-function toInt64(value: PbLong): number | bigint {
+export function toInt64(value: PbLong): number | bigint {
   if (typeof value === "number") return value;
   const approx = value.high * TWO_POW_32 + (value.low >>> 0);
   if (Number.isSafeInteger(approx)) return approx;
@@ -153,7 +158,7 @@ function toInt64(value: PbLong): number | bigint {
 }
 
 /** Lowercase hex of id bytes (protobufjs hands out Buffer views when decoding a Buffer). */
-function hex(bytes: Uint8Array): string {
+export function hex(bytes: Uint8Array): string {
   if (bytes.length === 0) return ""; // unset: protobufjs's default is an empty array
   const buffer = Buffer.isBuffer(bytes)
     ? bytes

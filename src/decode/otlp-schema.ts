@@ -4,16 +4,17 @@
  * `common/v1/common.proto`, `resource/v1/resource.proto`), plus the googleapis messages a gRPC
  * error carries (`google.rpc.Status`, `google.rpc.RetryInfo`, `google.protobuf.Any`,
  * `google.protobuf.Duration`). Field names are the lowerCamelCase JSON names, so decoded
- * messages have the properties described by the `Pb*` interfaces below.
+ * messages have the properties described by the `Pb*` interfaces below. The logs and metrics
+ * messages are defined into the same root by `otlp-schema-logs.ts` and `otlp-schema-metrics.ts`.
  */
 
 import protobuf from "protobufjs";
 
 /** `name: [field number, type]`, or `[number, type, "repeated"]`. */
-type Fields = Record<string, [number, string] | [number, string, "repeated"]>;
+export type Fields = Record<string, [number, string] | [number, string, "repeated"]>;
 
 /** A proto3 message. Strings are not UTF-8 verified: invalid bytes decode to U+FFFD. */
-function message(fields: Fields, extra: object = {}): object {
+export function message(fields: Fields, extra: object = {}): object {
   const json: Record<string, object> = {};
   for (const [name, [id, type, rule]] of Object.entries(fields)) {
     json[name] = rule === undefined ? { id, type } : { id, type, rule };
@@ -21,7 +22,8 @@ function message(fields: Fields, extra: object = {}): object {
   return { options: { features: { utf8_validation: "NONE" } }, fields: json, ...extra };
 }
 
-const KEY_VALUE = "opentelemetry.proto.common.v1.KeyValue";
+/** The full name of `KeyValue`, for attribute fields of other packages. */
+export const KEY_VALUE = "opentelemetry.proto.common.v1.KeyValue";
 
 /** The protobufjs root holding every message defined below. */
 export const otlpRoot: protobuf.Root = new protobuf.Root();

@@ -5,8 +5,10 @@
  *
  * - "agent": no agent name, and its ancestry leaves the request (the agent span may be in a
  *   later export: an SDK flushes every few seconds, and an agent run can outlast that);
- * - "content": an LLM call with neither input nor output, as the instrumentations that send
- *   messages as log records (`gen_ai.user.message`, `gen_ai.choice`, …) leave their spans.
+ * - "content": a GenAI-convention LLM call without its output, as the instrumentations that
+ *   send messages as log records (`gen_ai.user.message`, `gen_ai.choice`, the
+ *   `gen_ai.client.inference.operation.details` event) leave their spans; the input may be
+ *   there in part (the Responses API's `gen_ai.system_instructions` stays on the span).
  */
 
 import { PENDING_ATTRIBUTE, type AgentOutputRow } from "../store/tables/agent-outputs.ts";
@@ -30,9 +32,18 @@ export function markPending(
   return marked;
 }
 
-/** An LLM call whose content has not arrived (or was not captured at all). */
+/**
+ * An LLM call whose content has not arrived (or was not captured at all): only the GenAI
+ * convention sends content as logs, and a call that answered with a tool call alone has it.
+ */
 export function awaitsContent(row: AgentOutputRow): boolean {
-  return row.Kind === "llm" && row.InputText === "" && row.OutputText === "";
+  return (
+    row.Kind === "llm" &&
+    row.Convention === "genai" &&
+    row.OutputText === "" &&
+    row.ToolName === "" &&
+    row.SpanAttributes["gen_ai.output.messages"] === undefined
+  );
 }
 
 /** The row as final: without the pending mark. */

@@ -1,12 +1,14 @@
 /**
  * Completes the outputs stored pending (decode/pending-outputs.ts) once their trace is quiet:
- * the trace's stored spans are decoded again, all together, so an agent span that came in a
- * later request names the calls under it, and the completed rows (without the pending mark)
- * replace the pending ones. They are then evaluated, with their final agent name, by the
- * quiet-trace evaluator that calls this.
+ * the trace's stored spans are decoded again, all together and with the GenAI content of its
+ * log records (decode/log-events.ts), so an agent span that came in a later request names the
+ * calls under it and content sent as logs fills the call it belongs to. The completed rows
+ * (without the pending mark) replace the pending ones; the quiet-trace evaluator that calls
+ * this then evaluates them, with their final agent name.
  */
 
 import { inheritAgentNames } from "../decode/inherit-agent.ts";
+import { attachLogEvents, type SpanLogEvent } from "../decode/log-events.ts";
 import { normaliseSpans } from "../decode/normalise.ts";
 import { withoutPending } from "../decode/pending-outputs.ts";
 import { spanFromRow, type ResourceCache } from "../decode/span-from-row.ts";
@@ -16,6 +18,8 @@ import type { OtelTracesRow } from "../store/tables/otel-traces.ts";
 export interface PendingStore {
   pendingOutputsOf(traceIds: readonly string[]): Promise<AgentOutputRow[]>;
   spansOfTraces(traceIds: readonly string[]): Promise<OtelTracesRow[]>;
+  /** The GenAI log records of these traces (content sent as logs), when logs are stored. */
+  logEventsOfTraces?(traceIds: readonly string[]): Promise<SpanLogEvent[]>;
   writeOutputs(rows: AgentOutputRow[]): Promise<void>;
   deletePending(rows: readonly AgentOutputRow[]): Promise<void>;
 }
@@ -29,7 +33,8 @@ export function createPendingCompleter(store: PendingStore): CompletePending {
     if (pending.length === 0) return [];
     const resources: ResourceCache = new Map();
     const traces = [...new Set(pending.map((r) => r.TraceId))];
-    const spans = (await store.spansOfTraces(traces)).map((row) => spanFromRow(row, resources));
+    const stored = (await store.spansOfTraces(traces)).map((row) => spanFromRow(row, resources));
+    const spans = attachLogEvents(stored, (await store.logEventsOfTraces?.(traces)) ?? []);
     const { rows } = normaliseSpans(spans);
     inheritAgentNames(rows, spans);
     const decoded = new Map(rows.map((r) => [`${r.TraceId}/${r.SpanId}`, r]));

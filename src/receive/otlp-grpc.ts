@@ -1,5 +1,6 @@
 /**
- * OTLP/gRPC trace receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
+ * OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`, and
+ * `logs.v1.LogsService/Export` and `metrics.v1.MetricsService/Export` of the same package tree.
  * Status codes after the OTLP specification ("OTLP/gRPC Response"): INVALID_ARGUMENT for bad
  * data (not retryable), UNAVAILABLE while the store is failing and RESOURCE_EXHAUSTED when the
  * queue is full, both with google.rpc.RetryInfo so that clients retry and know when.
@@ -8,34 +9,33 @@
  */
 
 import * as grpc from "@grpc/grpc-js";
-import { decodeProtobufRequest } from "../decode/decode-protobuf-request.ts";
-import { encodeExportResponseProtobuf, encodeStatusProtobuf } from "../decode/encode-response.ts";
+import { encodeStatusProtobuf } from "../decode/encode-response.ts";
 import { keyChecker, presentedKey } from "./auth.ts";
-import type { Ingest } from "./ingest.ts";
+import { otlpSignals, type OtlpSignal, type SignalIngests } from "./otlp-signals.ts";
 
-export interface OtlpGrpcOptions {
-  ingest: Ingest;
+/** Logs and metrics are received when their ingest is given (the service always gives it). */
+export interface OtlpGrpcOptions extends SignalIngests {
   maxBodyBytes: number;
   ingestKeys: readonly string[];
 }
-
-const EXPORT_PATH = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 const identity = (bytes: Buffer) => bytes;
 
 // Raw bytes both ways: decoding happens in the handler, so a bad body is INVALID_ARGUMENT with
 // our message rather than a generic deserialisation failure.
-const traceService: grpc.ServiceDefinition = {
-  Export: {
-    path: EXPORT_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-};
+function exportService(path: string): grpc.ServiceDefinition {
+  return {
+    Export: {
+      path,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+    },
+  };
+}
 
 export interface GrpcReceiver {
   port: number;
@@ -54,52 +54,55 @@ export async function startOtlpGrpc(
   });
   const isValidKey = options.ingestKeys.length > 0 ? keyChecker(options.ingestKeys) : undefined;
 
-  const exportHandler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
-    if (isValidKey !== undefined) {
-      const key = presentedKey((h) => {
-        const value = call.metadata.get(h)[0];
-        return typeof value === "string" ? value : undefined;
-      });
-      if (!isValidKey(key)) {
-        callback({ code: grpc.status.UNAUTHENTICATED, details: "missing or invalid ingest key" });
-        return;
-      }
-    }
-    const decoded = decodeProtobufRequest(call.request);
-    if (!decoded.ok) {
-      callback({ code: grpc.status.INVALID_ARGUMENT, details: decoded.message });
-      return;
-    }
-    options.ingest(decoded.spans, decoded.rejected).then(
-      (result) => {
-        if (result.ok) {
-          const reply = encodeExportResponseProtobuf(result.rejectedSpans, result.errorMessage);
-          callback(null, Buffer.from(reply));
+  const exportHandler =
+    (signal: OtlpSignal): grpc.handleUnaryCall<Buffer, Buffer> =>
+    (call, callback) => {
+      if (isValidKey !== undefined) {
+        const key = presentedKey((h) => {
+          const value = call.metadata.get(h)[0];
+          return typeof value === "string" ? value : undefined;
+        });
+        if (!isValidKey(key)) {
+          callback({ code: grpc.status.UNAUTHENTICATED, details: "missing or invalid ingest key" });
           return;
         }
-        const { error } = result;
-        const code =
-          error.httpStatus === 429
-            ? grpc.status.RESOURCE_EXHAUSTED
-            : error.httpStatus === 503
-              ? grpc.status.UNAVAILABLE
-              : grpc.status.INTERNAL;
-        const metadata = new grpc.Metadata();
-        if (error.retryable && error.retryAfterMs !== undefined) {
-          metadata.set(
-            "grpc-status-details-bin",
-            Buffer.from(encodeStatusProtobuf(code, error.message, error.retryAfterMs)),
-          );
-        }
-        callback({ code, details: error.message, metadata });
-      },
-      (error: unknown) => {
-        callback({ code: grpc.status.INTERNAL, details: String(error) });
-      },
-    );
-  };
+      }
+      signal.export("protobuf", call.request).then(
+        (outcome) => {
+          if (outcome.kind === "invalid") {
+            callback({ code: grpc.status.INVALID_ARGUMENT, details: outcome.message });
+            return;
+          }
+          if (outcome.kind === "stored") {
+            const reply = signal.response("protobuf", outcome.rejected, outcome.errorMessage);
+            callback(null, Buffer.from(reply as Uint8Array));
+            return;
+          }
+          const { error } = outcome;
+          const code =
+            error.httpStatus === 429
+              ? grpc.status.RESOURCE_EXHAUSTED
+              : error.httpStatus === 503
+                ? grpc.status.UNAVAILABLE
+                : grpc.status.INTERNAL;
+          const metadata = new grpc.Metadata();
+          if (error.retryable && error.retryAfterMs !== undefined) {
+            metadata.set(
+              "grpc-status-details-bin",
+              Buffer.from(encodeStatusProtobuf(code, error.message, error.retryAfterMs)),
+            );
+          }
+          callback({ code, details: error.message, metadata });
+        },
+        (error: unknown) => {
+          callback({ code: grpc.status.INTERNAL, details: String(error) });
+        },
+      );
+    };
 
-  server.addService(traceService, { Export: exportHandler });
+  for (const signal of otlpSignals(options)) {
+    server.addService(exportService(signal.grpcPath), { Export: exportHandler(signal) });
+  }
   const boundPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
       error ? reject(error) : resolve(p),

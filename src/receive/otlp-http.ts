@@ -1,31 +1,23 @@
 /**
- * OTLP/HTTP trace receiver, `POST /v1/traces`, after the OTLP specification ("OTLP/HTTP"):
- * binary protobuf or JSON in, the same content type back; an empty ExportTraceServiceResponse
- * on full success, `partialSuccess` for rejected spans; a google.rpc.Status body on errors,
- * 400 for bad data (the client must not retry), 429/503 + Retry-After when it should.
+ * OTLP/HTTP receiver, `POST /v1/traces`, `/v1/logs` and `/v1/metrics`, after the OTLP
+ * specification ("OTLP/HTTP"): binary protobuf or JSON in, the same content type back; an empty
+ * Export…ServiceResponse on full success, `partialSuccess` for rejected spans, log records or
+ * data points; a google.rpc.Status body on errors, 400 for bad data (the client must not
+ * retry), 429/503 + Retry-After when it should. The same rules for every signal.
  */
 
 import { Hono } from "hono";
-import { decodeJsonRequest } from "../decode/decode-json-request.ts";
-import { decodeProtobufRequest } from "../decode/decode-protobuf-request.ts";
-import {
-  encodeExportResponseJson,
-  encodeExportResponseProtobuf,
-  encodeStatusJson,
-  encodeStatusProtobuf,
-} from "../decode/encode-response.ts";
+import { encodeStatusJson, encodeStatusProtobuf } from "../decode/encode-response.ts";
 import type { PlumblineError } from "../errors.ts";
 import { keyChecker, presentedKey } from "./auth.ts";
-import type { Ingest } from "./ingest.ts";
+import { otlpSignals, type Encoding, type OtlpSignal, type SignalIngests } from "./otlp-signals.ts";
 import { readBody } from "./read-body.ts";
 
-export interface OtlpHttpOptions {
-  ingest: Ingest;
+/** Logs and metrics are received when their ingest is given (the service always gives it). */
+export interface OtlpHttpOptions extends SignalIngests {
   maxBodyBytes: number;
   ingestKeys: readonly string[];
 }
-
-type Encoding = "protobuf" | "json";
 
 const CONTENT_TYPES: Record<Encoding, string> = {
   protobuf: "application/x-protobuf",
@@ -41,44 +33,44 @@ const RPC_CODE = {
   unauthenticated: 16,
 };
 
-/** The `/v1/traces` route. */
+/** The `/v1/traces`, `/v1/logs` and `/v1/metrics` routes. */
 export function otlpHttpRoutes(options: OtlpHttpOptions): Hono {
   const app = new Hono();
   const isValidKey = options.ingestKeys.length > 0 ? keyChecker(options.ingestKeys) : undefined;
 
-  app.post("/v1/traces", async (c) => {
-    const encoding = encodingOf(c.req.header("content-type"));
+  const handle = async (signal: OtlpSignal, request: Request): Promise<Response> => {
+    const contentType = request.headers.get("content-type");
+    const encoding = encodingOf(contentType ?? undefined);
     if (encoding === undefined) {
-      return c.json(
+      return Response.json(
         {
           code: RPC_CODE.invalidArgument,
-          message: `unsupported Content-Type "${c.req.header("content-type") ?? ""}": use application/x-protobuf or application/json`,
+          message: `unsupported Content-Type "${contentType ?? ""}": use application/x-protobuf or application/json`,
         },
-        415,
+        { status: 415 },
       );
     }
-    if (isValidKey !== undefined && !isValidKey(presentedKey((h) => c.req.header(h)))) {
+    if (isValidKey !== undefined && !isValidKey(presentedKey((h) => request.headers.get(h)))) {
       return status(encoding, 401, RPC_CODE.unauthenticated, "missing or invalid ingest key");
     }
-    const body = await readBody(c.req.raw, options.maxBodyBytes);
+    const body = await readBody(request, options.maxBodyBytes);
     if (!body.ok) return status(encoding, body.status, RPC_CODE.invalidArgument, body.message);
 
-    const decoded =
-      encoding === "protobuf" ? decodeProtobufRequest(body.body) : decodeJsonRequest(body.body);
-    if (!decoded.ok) return status(encoding, 400, RPC_CODE.invalidArgument, decoded.message);
-
-    const result = await options.ingest(decoded.spans, decoded.rejected);
-    if (!result.ok) return errorStatus(encoding, result.error);
-
-    const bytes =
-      encoding === "protobuf"
-        ? encodeExportResponseProtobuf(result.rejectedSpans, result.errorMessage)
-        : encodeExportResponseJson(result.rejectedSpans, result.errorMessage);
-    return c.body(bytes as Uint8Array<ArrayBuffer> | string, 200, {
-      "content-type": CONTENT_TYPES[encoding],
+    const outcome = await signal.export(encoding, body.body);
+    if (outcome.kind === "invalid") {
+      return status(encoding, 400, RPC_CODE.invalidArgument, outcome.message);
+    }
+    if (outcome.kind === "failed") return errorStatus(encoding, outcome.error);
+    const bytes = signal.response(encoding, outcome.rejected, outcome.errorMessage);
+    return new Response(bytes as Uint8Array<ArrayBuffer> | string, {
+      status: 200,
+      headers: { "content-type": CONTENT_TYPES[encoding] },
     });
-  });
+  };
 
+  for (const signal of otlpSignals(options)) {
+    app.post(signal.httpPath, (c) => handle(signal, c.req.raw));
+  }
   return app;
 }
 

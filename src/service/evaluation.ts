@@ -27,6 +27,8 @@ import {
   pendingOutputsOf,
 } from "../store/tables/agent-outputs.ts";
 import { spansOfTraces } from "../store/tables/otel-traces.ts";
+import { genAiLogEventsOfTraces } from "../store/tables/otel-logs.ts";
+import { logEventFromRow } from "../decode/log-events.ts";
 import { outputRecoveryStore } from "../evaluate/output-recovery-queries.ts";
 import { writeCheckEvaluations, writeFindings } from "../store/tables/checks.ts";
 import type { CheckEvaluation, Finding, WindowEvaluation } from "../rules/findings.ts";
@@ -120,6 +122,8 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
   const completePending = createPendingCompleter({
     pendingOutputsOf: (ids) => pendingOutputsOf(store, ids),
     spansOfTraces: (ids) => spansOfTraces(store, ids),
+    logEventsOfTraces: async (ids) =>
+      (await genAiLogEventsOfTraces(store, ids)).map(logEventFromRow),
     writeOutputs: (rows) => store.write({ traces: [], outputs: rows }),
     deletePending: (rows) => deletePendingOutputs(store, rows, config.clickhouse.cluster),
   });

@@ -9,6 +9,8 @@ import { createApp } from "../api/app.ts";
 import type { Config } from "../config/index.ts";
 import type { Logger } from "./log.ts";
 import { createIngest, type CommittedListener, type Ingest } from "../receive/ingest.ts";
+import { createLogsIngest } from "../receive/ingest-logs.ts";
+import { createMetricsIngest } from "../receive/ingest-metrics.ts";
 import { startOtlpGrpc, type GrpcReceiver } from "../receive/otlp-grpc.ts";
 import { createGroupCommitter } from "../store/group-commit.ts";
 import { createClickHouseClient } from "../store/client.ts";
@@ -56,7 +58,13 @@ export async function startService(
   const telemetry = startOwnTelemetry(config, log);
   const { clickhouse } = config;
   const client = createClickHouseClient({ dataDir: config.dataDir, ...clickhouse });
-  const store = createStore(client, tableNames(clickhouse.database, clickhouse.tracesTable));
+  const store = createStore(
+    client,
+    tableNames(clickhouse.database, clickhouse.tracesTable, {
+      logsTable: clickhouse.logsTable,
+      metricsTable: clickhouse.metricsTable,
+    }),
+  );
   const schema = await ensureSchema(
     store,
     { tables: store.tables, retentionDays: clickhouse.retentionDays, cluster: clickhouse.cluster },
@@ -128,8 +136,13 @@ export async function startService(
             log.warn("reading new spans from the table failed; retrying", { error: String(error) }),
         })
       : undefined;
+  // Logs and metrics are stored as they come; GenAI log records join their span's output when
+  // its trace is quiet (receive/complete-pending.ts), read back from the logs table.
+  const signalOptions = { retentionDays: config.clickhouse.retentionDays };
   const receiverOptions = {
     ingest,
+    ingestLogs: createLogsIngest(committer, signalOptions),
+    ingestMetrics: createMetricsIngest(committer, signalOptions),
     maxBodyBytes: config.ingest.maxBodyBytes,
     ingestKeys: config.ingestKeys,
   };

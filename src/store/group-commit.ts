@@ -8,6 +8,13 @@
 
 import { queueFull, storeUnavailable, type PlumblineError } from "../errors.ts";
 import { isRetryableStoreError } from "./is-retryable-error.ts";
+import type { OtelLogsRow } from "./tables/otel-logs.ts";
+import {
+  emptyMetricRows,
+  METRIC_TABLES,
+  type MetricRows,
+  type MetricTable,
+} from "./tables/otel-metrics.ts";
 import type { WriteBatch } from "./write-batch.ts";
 
 /** A span the store refused as data (the rest of its request was committed). */
@@ -17,8 +24,22 @@ export interface RefusedSpan {
   reason: string;
 }
 
+/**
+ * A log record or data point row the store refused as data: the row object of the submitted
+ * batch itself, so the submitter finds its record by identity.
+ */
+export interface RefusedRow {
+  row: OtelLogsRow | MetricRows[MetricTable][number];
+  reason: string;
+}
+
+/**
+ * Committed, but for the spans (`refused`) and the log or metric rows (`refusedRows`, present
+ * only when there are any) that the store refused one by one.
+ */
 export type CommitResult =
-  { ok: true; refused: RefusedSpan[] } | { ok: false; error: PlumblineError };
+  | { ok: true; refused: RefusedSpan[]; refusedRows?: RefusedRow[] }
+  | { ok: false; error: PlumblineError };
 
 export type StoreHealth =
   { ok: true } | { ok: false; reason: string; sinceMs: number; retryAfterMs: number };
@@ -46,6 +67,10 @@ export interface GroupCommitter {
   /** Refuses new work, writes everything already accepted, and stops. */
   close(): Promise<void>;
 }
+
+/** What became of one request's rows of one part (see writeGroup). */
+type BatchOutcome =
+  { ok: true; refused: RefusedSpan[]; refusedRows: RefusedRow[] } | { ok: false; message: string };
 
 interface Pending {
   batch: WriteBatch;
@@ -82,7 +107,8 @@ export function createGroupCommitter(
   let health: StoreHealth = { ok: true };
   let probeTimer: NodeJS.Timeout | undefined;
 
-  const spansOf = (batch: WriteBatch) => Math.max(batch.traces.length, 1);
+  // Spans, log records and data points all count against flushMaxSpans and maxQueuedSpans.
+  const spansOf = (batch: WriteBatch) => Math.max(rowsOf(batch), 1);
 
   function submit(batch: WriteBatch): Promise<CommitResult> {
     if (closed) {
@@ -144,65 +170,93 @@ export function createGroupCommitter(
     }
   }
 
+  /**
+   * Writes a group one part at a time, the parts at once: spans with their outputs, log records,
+   * and each metrics table. The store takes or refuses each table's insert whole, and the others
+   * of a batch stay written when one fails (store.ts inserts them side by side), so a part it
+   * refuses is written again without the parts it took: a refused data point does not write the
+   * spans and log records of the same flush twice. A request is answered once all its parts are.
+   */
   async function writeGroup(group: Pending[]): Promise<void> {
-    const outcome = await writeWithRetry(mergeBatches(group.map((p) => p.batch)));
-    if (outcome.ok) {
-      for (const p of group) p.resolve({ ok: true, refused: [] });
-      return;
+    const outcomes = group.map((): BatchOutcome[] => []);
+    await Promise.all(
+      partsOf(group.map((p) => p.batch)).map(async (members) => {
+        const written = await writePart(members.map((m) => m.batch));
+        written.forEach((outcome, k) => outcomes[members[k]!.index]!.push(outcome));
+      }),
+    );
+    for (const [i, p] of group.entries()) {
+      const parts = outcomes[i]!;
+      const failed = parts.find((o) => !o.ok);
+      if (failed !== undefined) {
+        markFailing(failed.message);
+        p.resolve({ ok: false, error: unavailable(failed.message) });
+        continue;
+      }
+      const refused = parts.flatMap((o) => (o.ok ? o.refused : []));
+      const refusedRows = parts.flatMap((o) => (o.ok ? o.refusedRows : []));
+      p.resolve(
+        refusedRows.length > 0 ? { ok: true, refused, refusedRows } : { ok: true, refused },
+      );
     }
-    if (outcome.retryable) {
-      failAll(group, outcome.message);
-      return;
-    }
-    // The store refused the data itself. Write each request alone so that one bad request
-    // does not take the good ones in the same group down with it.
-    if (group.length > 1) {
-      for (const p of group) await writeGroup([p]);
-      return;
-    }
-    // Within the request, halve it until the spans the store refuses are found; the rest is
-    // committed and the client is told which spans were refused (OTLP partial success).
-    const only = group[0] as Pending;
-    const isolated = await isolateRefused(only.batch, outcome.message);
-    if (isolated.ok) only.resolve({ ok: true, refused: isolated.refused });
-    else failAll(group, isolated.message);
   }
 
-  function failAll(group: Pending[], message: string): void {
-    markFailing(message);
-    const error = storeUnavailable(
+  /** What became of each of `batches`, all rows of one part, written together. */
+  async function writePart(batches: WriteBatch[]): Promise<BatchOutcome[]> {
+    const outcome = await writeWithRetry(mergeBatches(batches));
+    if (outcome.ok) return batches.map(() => ({ ok: true, refused: [], refusedRows: [] }));
+    if (outcome.retryable) return batches.map(() => ({ ok: false, message: outcome.message }));
+    // The store refused the data itself. Write each request alone so that one bad request
+    // does not take the good ones in the same group down with it.
+    if (batches.length > 1) {
+      const each: BatchOutcome[] = [];
+      for (const batch of batches) each.push(...(await writePart([batch])));
+      return each;
+    }
+    // Within the request, halve it until the spans (log records, data points) the store
+    // refuses are found; the rest is committed and the client is told which were refused
+    // (OTLP partial success).
+    const isolated = await isolateRefused(unitsOf(batches[0] as WriteBatch), outcome.message);
+    if (!isolated.ok) return [{ ok: false, message: isolated.message }];
+    const refused: RefusedSpan[] = [];
+    const refusedRows: RefusedRow[] = [];
+    for (const { unit, reason } of isolated.refused) {
+      const row = unit.traces[0] ?? unit.outputs[0];
+      if (row !== undefined) refused.push({ traceId: row.TraceId, spanId: row.SpanId, reason });
+      else refusedRows.push({ row: otherRowOf(unit), reason });
+    }
+    return [{ ok: true, refused, refusedRows }];
+  }
+
+  /** The answer to a request whose rows the store could not take for now. */
+  function unavailable(message: string): PlumblineError {
+    return storeUnavailable(
       `store unavailable: ${message}`,
       health.ok ? undefined : health.retryAfterMs,
     );
-    for (const p of group) p.resolve({ ok: false, error });
   }
 
   /**
-   * Writes what the store accepts of a batch it refused, a half at a time: k bad spans among n
-   * cost about 2k·log2(n) inserts. A transient failure on the way fails the request (its client
-   * sends it again; agent_outputs dedupes, otel_traces may then hold a span twice).
+   * Writes what the store accepts of a batch it refused, a half at a time: k bad units (a span
+   * with its outputs, a log record, a data point) among n cost about 2k·log2(n) inserts. A
+   * transient failure on the way fails the request (its client sends it again; agent_outputs
+   * dedupes, the other tables may then hold a row twice).
    */
   async function isolateRefused(
-    batch: WriteBatch,
+    units: WriteBatch[],
     message: string,
-  ): Promise<{ ok: true; refused: RefusedSpan[] } | { ok: false; message: string }> {
-    if (batch.traces.length <= 1) {
-      const row = batch.traces[0] ?? batch.outputs[0];
-      const refused =
-        row === undefined
-          ? []
-          : [
-              {
-                traceId: row.TraceId,
-                spanId: row.SpanId,
-                reason: `the store refused it: ${firstLine(message)}`,
-              },
-            ];
-      return { ok: true, refused };
+  ): Promise<
+    { ok: true; refused: { unit: WriteBatch; reason: string }[] } | { ok: false; message: string }
+  > {
+    if (units.length <= 1) {
+      const unit = units[0];
+      const reason = `the store refused it: ${firstLine(message)}`;
+      return { ok: true, refused: unit === undefined ? [] : [{ unit, reason }] };
     }
-    const refused: RefusedSpan[] = [];
-    for (const half of halves(batch)) {
-      const outcome = await writeWithRetry(half);
+    const refused: { unit: WriteBatch; reason: string }[] = [];
+    const middle = Math.ceil(units.length / 2);
+    for (const half of [units.slice(0, middle), units.slice(middle)]) {
+      const outcome = await writeWithRetry(mergeBatches(half));
       if (outcome.ok) continue;
       if (outcome.retryable) return { ok: false, message: outcome.message };
       const inner = await isolateRefused(half, outcome.message);
@@ -269,21 +323,88 @@ function mergeBatches(batches: WriteBatch[]): WriteBatch {
   for (const b of batches) {
     for (const row of b.traces) merged.traces.push(row);
     for (const row of b.outputs) merged.outputs.push(row);
+    if (b.logs !== undefined && b.logs.length > 0) {
+      merged.logs ??= [];
+      for (const row of b.logs) merged.logs.push(row);
+    }
+    if (b.metrics !== undefined) {
+      const metrics = (merged.metrics ??= emptyMetricRows());
+      for (const table of METRIC_TABLES) {
+        // One table at a time keeps each array's row type; a loop, as a spread of a large
+        // array overflows the call stack.
+        const into = metrics[table] as object[];
+        for (const row of b.metrics[table]) into.push(row);
+      }
+    }
   }
   return merged;
 }
 
-/** The batch split in two by span, each span's outputs with its trace row. */
-function halves(batch: WriteBatch): [WriteBatch, WriteBatch] {
-  const middle = Math.ceil(batch.traces.length / 2);
-  const first = batch.traces.slice(0, middle);
-  const inFirst = new Set(first.map((row) => `${row.TraceId}/${row.SpanId}`));
-  const isFirst = (o: { TraceId: string; SpanId: string }) =>
-    inFirst.has(`${o.TraceId}/${o.SpanId}`);
-  return [
-    { traces: first, outputs: batch.outputs.filter(isFirst) },
-    { traces: batch.traces.slice(middle), outputs: batch.outputs.filter((o) => !isFirst(o)) },
-  ];
+/**
+ * The parts of a group's batches (see writeGroup): for each part, the requests with rows in it
+ * and those rows. A request with no rows at all is in no part.
+ */
+function partsOf(batches: WriteBatch[]): { index: number; batch: WriteBatch }[][] {
+  const spans: { index: number; batch: WriteBatch }[] = [];
+  const logs: { index: number; batch: WriteBatch }[] = [];
+  const metrics = METRIC_TABLES.map(() => [] as { index: number; batch: WriteBatch }[]);
+  for (const [index, b] of batches.entries()) {
+    if (b.traces.length > 0 || b.outputs.length > 0)
+      spans.push({ index, batch: { traces: b.traces, outputs: b.outputs } });
+    if (b.logs !== undefined && b.logs.length > 0)
+      logs.push({ index, batch: { traces: [], outputs: [], logs: b.logs } });
+    for (const [t, table] of METRIC_TABLES.entries()) {
+      const rows = b.metrics?.[table] ?? [];
+      if (rows.length === 0) continue;
+      const part = emptyMetricRows();
+      part[table] = rows as never;
+      metrics[t]!.push({ index, batch: { traces: [], outputs: [], metrics: part } });
+    }
+  }
+  return [spans, logs, ...metrics].filter((members) => members.length > 0);
+}
+
+/** Spans, log records and data points in a batch. */
+function rowsOf(batch: WriteBatch): number {
+  let rows = batch.traces.length + (batch.logs?.length ?? 0);
+  for (const table of METRIC_TABLES) rows += batch.metrics?.[table].length ?? 0;
+  return rows;
+}
+
+/**
+ * The batch as the units the store may refuse one by one: each span with its outputs, an
+ * output without its span, each log record, each data point.
+ */
+function unitsOf(batch: WriteBatch): WriteBatch[] {
+  const outputsBySpan = new Map<string, WriteBatch["outputs"]>();
+  for (const o of batch.outputs) {
+    const key = `${o.TraceId}/${o.SpanId}`;
+    outputsBySpan.set(key, [...(outputsBySpan.get(key) ?? []), o]);
+  }
+  const units: WriteBatch[] = batch.traces.map((row) => {
+    const key = `${row.TraceId}/${row.SpanId}`;
+    const outputs = outputsBySpan.get(key) ?? [];
+    outputsBySpan.delete(key);
+    return { traces: [row], outputs };
+  });
+  for (const outputs of outputsBySpan.values())
+    for (const o of outputs) units.push({ traces: [], outputs: [o] });
+  for (const row of batch.logs ?? []) units.push({ traces: [], outputs: [], logs: [row] });
+  for (const table of METRIC_TABLES) {
+    for (const row of batch.metrics?.[table] ?? []) {
+      const metrics = emptyMetricRows();
+      (metrics[table] as object[]).push(row);
+      units.push({ traces: [], outputs: [], metrics });
+    }
+  }
+  return units;
+}
+
+/** The one log or metric row of a unit that holds no span. */
+function otherRowOf(unit: WriteBatch): RefusedRow["row"] {
+  const row = unit.logs?.[0] ?? METRIC_TABLES.map((t) => unit.metrics?.[t][0]).find(Boolean);
+  if (row === undefined) throw new Error("a refused unit without a row");
+  return row;
 }
 
 function firstLine(message: string): string {

@@ -19,9 +19,11 @@ import { migration4 } from "./migrations/004-checks.ts";
 import { migration5 } from "./migrations/005-alerts.ts";
 import { migration6 } from "./migrations/006-drift-results.ts";
 import { migration7 } from "./migrations/007-check-outcome.ts";
+import { migration8 } from "./migrations/008-otel-logs.ts";
+import { migration9 } from "./migrations/009-otel-metrics.ts";
 import type { Migration, MigrationContext } from "./migrations/types.ts";
 
-export { tableNames } from "./migrations/table-names.ts";
+export { tableNames, type SignalTables } from "./migrations/table-names.ts";
 export type { Migration, MigrationContext, TableNames } from "./migrations/types.ts";
 
 /** Every migration, in order; a new one is a new numbered file here. */
@@ -33,6 +35,8 @@ export const MIGRATIONS: Migration[] = [
   migration5,
   migration6,
   migration7,
+  migration8,
+  migration9,
 ];
 
 /**

@@ -7,6 +7,7 @@ import { drainPending } from "chdb";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { TableNames } from "./migrations.ts";
 import type { IngestStatRow } from "./tables/ingest-stats.ts";
+import { METRIC_TABLES } from "./tables/otel-metrics.ts";
 import type { WriteBatch } from "./write-batch.ts";
 
 export type PingResult = { ok: true } | { ok: false; reason: string };
@@ -29,13 +30,22 @@ export function createStore(client: ClickHouseClient, tables: TableNames): Store
     client,
     tables,
     async write(batch) {
-      // Both inserts at once: each pays a fixed cost per new part, and they overlap.
-      await Promise.all([
-        batch.traces.length > 0 &&
-          client.insert({ table: tables.traces, values: batch.traces, format: "JSONEachRow" }),
-        batch.outputs.length > 0 &&
-          client.insert({ table: tables.outputs, values: batch.outputs, format: "JSONEachRow" }),
-      ]);
+      // Every insert at once: each pays a fixed cost per new part, and they overlap.
+      const inserts: [string, readonly object[]][] = [
+        [tables.traces, batch.traces],
+        [tables.outputs, batch.outputs],
+        [tables.logs, batch.logs ?? []],
+        ...METRIC_TABLES.map((t): [string, readonly object[]] => [
+          tables[t],
+          batch.metrics?.[t] ?? [],
+        ]),
+      ];
+      await Promise.all(
+        inserts.map(
+          ([table, values]) =>
+            values.length > 0 && client.insert({ table, values, format: "JSONEachRow" }),
+        ),
+      );
     },
     async writeStats(rows) {
       await client.insert({ table: tables.ingestStats, values: rows, format: "JSONEachRow" });

@@ -76,6 +76,20 @@ describe("genai convention", () => {
     });
   });
 
+  it("reads the instructions once when the input messages also begin with them", () => {
+    const system = { role: "system", parts: [{ type: "text", content: "Answer in French." }] };
+    const span = makeSpan({
+      attributes: {
+        ...simpleChat,
+        "gen_ai.system_instructions": JSON.stringify(system.parts),
+        "gen_ai.input.messages": JSON.stringify([system, jokeInput[1] ?? {}]),
+      },
+    });
+    expect(genAiConvention.extract(span)).toMatchObject({
+      inputText: "system: Answer in French.\nuser: Tell me a joke about OpenTelemetry",
+    });
+  });
+
   it("puts a lone tool call into the tool fields", () => {
     const span = makeSpan({
       attributes: {

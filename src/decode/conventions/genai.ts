@@ -171,7 +171,18 @@ function inputMessages(span: SpanView): ChatMessage[] {
     messages.push({ role: "system", text: attrs["gen_ai.system_instructions"] });
   }
   const current = structured(attrs["gen_ai.input.messages"]);
-  if (current !== undefined) return messages.concat(toMessages(current));
+  if (current !== undefined) {
+    // The Responses API instrumentation also puts the instructions first among the messages.
+    const input = toMessages(current);
+    const [instruction] = messages;
+    const [first] = input;
+    const repeated =
+      instruction !== undefined &&
+      first !== undefined &&
+      first.role === "system" &&
+      first.text === instruction.text;
+    return repeated ? input : messages.concat(input);
+  }
 
   for (const event of span.events) {
     const role = ROLE_BY_EVENT.get(event.name);

@@ -29,6 +29,19 @@ const SHARDED: [string, string, string][] = [
   ["alert_events", `ReplicatedMergeTree(${SHARD})`, "cityHash64(Fingerprint)"],
   ["alert_deliveries", `ReplicatedMergeTree(${SHARD})`, "cityHash64(Fingerprint)"],
   ["drift_results", `ReplicatedReplacingMergeTree(${SHARD}, EvaluatedAt)`, "cityHash64(RuleId)"],
+  // Log records need not have a trace to keep them with; a metric series stays on one shard.
+  ["otel_logs", `ReplicatedMergeTree(${SHARD})`, "rand()"],
+  ...[
+    "otel_metrics_gauge",
+    "otel_metrics_sum",
+    "otel_metrics_histogram",
+    "otel_metrics_exponential_histogram",
+    "otel_metrics_summary",
+  ].map((t): [string, string, string] => [
+    t,
+    `ReplicatedMergeTree(${SHARD})`,
+    "cityHash64(ServiceName, MetricName, Attributes)",
+  ]),
 ];
 
 // table, engine of its one replicated table (a full copy on every node)
@@ -197,7 +210,7 @@ describe("runMigrations on a cluster", () => {
         void inserts.push({ table, values }),
     } as unknown as ClickHouseClient;
 
-    expect(await runMigrations(client, cluster)).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(await runMigrations(client, cluster)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
     expect(commands).toEqual([
       ...bootstrapStatements(cluster),
       ...MIGRATIONS.filter((m) => m.version > 1).flatMap((m) => m.statements(cluster)),
@@ -208,7 +221,8 @@ describe("runMigrations on a cluster", () => {
   });
 });
 
-// What every migration ran on a single server before clusters existed (retention 30 days).
+// What every migration runs on a single server (retention 30 days): migrations 1–7 as they ran
+// before clusters existed, then 8 and 9 (the exporter's logs and metrics tables).
 // A change here changes the schema of existing deployments: add a migration instead.
 const SINGLE_SERVER_DDL = `CREATE DATABASE IF NOT EXISTS plumbline
 ;
@@ -459,4 +473,244 @@ PARTITION BY toYYYYMM(WindowEnd)
 ORDER BY (RuleId, WindowEnd, RuleVersion)
 TTL toDateTime(WindowEnd) + toIntervalDay(30)
 ;
-ALTER TABLE plumbline.check_results ADD COLUMN IF NOT EXISTS Outcome LowCardinality(String) DEFAULT 'failed' AFTER Code`;
+ALTER TABLE plumbline.check_results ADD COLUMN IF NOT EXISTS Outcome LowCardinality(String) DEFAULT 'failed' AFTER Code
+;
+CREATE TABLE IF NOT EXISTS plumbline.otel_logs (
+  Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+  TraceId String CODEC(ZSTD(1)),
+  SpanId String CODEC(ZSTD(1)),
+  TraceFlags UInt8,
+  SeverityText LowCardinality(String) CODEC(ZSTD(1)),
+  SeverityNumber UInt8,
+  ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+  Body String CODEC(ZSTD(1)),
+  ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+  ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+  ScopeName String CODEC(ZSTD(1)),
+  ScopeVersion LowCardinality(String) CODEC(ZSTD(1)),
+  ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  EventName String CODEC(ZSTD(1)),
+  \`__otel_materialized_k8s.cluster.name\` LowCardinality(String) MATERIALIZED ResourceAttributes['k8s.cluster.name'] CODEC(ZSTD(1)),
+  \`__otel_materialized_k8s.container.name\` LowCardinality(String) MATERIALIZED ResourceAttributes['k8s.container.name'] CODEC(ZSTD(1)),
+  \`__otel_materialized_k8s.deployment.name\` LowCardinality(String) MATERIALIZED ResourceAttributes['k8s.deployment.name'] CODEC(ZSTD(1)),
+  \`__otel_materialized_k8s.namespace.name\` LowCardinality(String) MATERIALIZED ResourceAttributes['k8s.namespace.name'] CODEC(ZSTD(1)),
+  \`__otel_materialized_k8s.node.name\` LowCardinality(String) MATERIALIZED ResourceAttributes['k8s.node.name'] CODEC(ZSTD(1)),
+  \`__otel_materialized_k8s.pod.name\` LowCardinality(String) MATERIALIZED ResourceAttributes['k8s.pod.name'] CODEC(ZSTD(1)),
+  \`__otel_materialized_k8s.pod.uid\` LowCardinality(String) MATERIALIZED ResourceAttributes['k8s.pod.uid'] CODEC(ZSTD(1)),
+  \`__otel_materialized_deployment.environment.name\` LowCardinality(String) MATERIALIZED ResourceAttributes['deployment.environment.name'] CODEC(ZSTD(1)),
+  INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+  INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_scope_attr_key mapKeys(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_scope_attr_value mapValues(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_lower_body lower(Body) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8
+) ENGINE = MergeTree
+PARTITION BY toDate(Timestamp)
+ORDER BY (toStartOfFiveMinutes(Timestamp), ServiceName, Timestamp)
+TTL toDateTime(Timestamp) + toIntervalDay(30)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1, merge_max_block_size = 2048
+;
+CREATE TABLE IF NOT EXISTS plumbline.otel_metrics_gauge (
+  ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ResourceSchemaUrl String CODEC(ZSTD(1)),
+  ScopeName String CODEC(ZSTD(1)),
+  ScopeVersion String CODEC(ZSTD(1)),
+  ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ScopeDroppedAttrCount UInt32 CODEC(ZSTD(1)),
+  ScopeSchemaUrl String CODEC(ZSTD(1)),
+  ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+  MetricName LowCardinality(String) CODEC(ZSTD(1)),
+  MetricDescription String CODEC(ZSTD(1)),
+  MetricUnit String CODEC(ZSTD(1)),
+  Attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  StartTimeUnix DateTime CODEC(Delta, ZSTD(1)),
+  TimeUnix DateTime CODEC(Delta, ZSTD(1)),
+  Value Float64 CODEC(ZSTD(1)),
+  Flags UInt32 CODEC(ZSTD(1)),
+  Exemplars Nested (
+    FilteredAttributes Map(LowCardinality(String), String),
+    TimeUnix DateTime,
+    Value Float64,
+    SpanId String,
+    TraceId String
+  ) CODEC(ZSTD(1)),
+  INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_scope_attr_key mapKeys(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_scope_attr_value mapValues(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_attr_key mapKeys(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_attr_value mapValues(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_time_minmax TimeUnix TYPE minmax GRANULARITY 1
+) ENGINE = MergeTree
+PARTITION BY toDate(TimeUnix)
+ORDER BY (ServiceName, MetricName, toStartOfHour(TimeUnix), cityHash64(Attributes), TimeUnix)
+TTL toDateTime(TimeUnix) + toIntervalDay(30)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1, merge_max_block_size = 2048
+;
+CREATE TABLE IF NOT EXISTS plumbline.otel_metrics_sum (
+  ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ResourceSchemaUrl String CODEC(ZSTD(1)),
+  ScopeName String CODEC(ZSTD(1)),
+  ScopeVersion String CODEC(ZSTD(1)),
+  ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ScopeDroppedAttrCount UInt32 CODEC(ZSTD(1)),
+  ScopeSchemaUrl String CODEC(ZSTD(1)),
+  ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+  MetricName LowCardinality(String) CODEC(ZSTD(1)),
+  MetricDescription String CODEC(ZSTD(1)),
+  MetricUnit String CODEC(ZSTD(1)),
+  Attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  StartTimeUnix DateTime CODEC(Delta, ZSTD(1)),
+  TimeUnix DateTime CODEC(Delta, ZSTD(1)),
+  Value Float64 CODEC(ZSTD(1)),
+  Flags UInt32 CODEC(ZSTD(1)),
+  Exemplars Nested (
+    FilteredAttributes Map(LowCardinality(String), String),
+    TimeUnix DateTime,
+    Value Float64,
+    SpanId String,
+    TraceId String
+  ) CODEC(ZSTD(1)),
+  AggregationTemporality Int32 CODEC(ZSTD(1)),
+  IsMonotonic Boolean CODEC(Delta, ZSTD(1)),
+  INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_scope_attr_key mapKeys(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_scope_attr_value mapValues(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_attr_key mapKeys(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_attr_value mapValues(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_time_minmax TimeUnix TYPE minmax GRANULARITY 1
+) ENGINE = MergeTree
+PARTITION BY toDate(TimeUnix)
+ORDER BY (ServiceName, MetricName, toStartOfHour(TimeUnix), cityHash64(Attributes), TimeUnix)
+TTL toDateTime(TimeUnix) + toIntervalDay(30)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1, merge_max_block_size = 2048
+;
+CREATE TABLE IF NOT EXISTS plumbline.otel_metrics_histogram (
+  ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ResourceSchemaUrl String CODEC(ZSTD(1)),
+  ScopeName String CODEC(ZSTD(1)),
+  ScopeVersion String CODEC(ZSTD(1)),
+  ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ScopeDroppedAttrCount UInt32 CODEC(ZSTD(1)),
+  ScopeSchemaUrl String CODEC(ZSTD(1)),
+  ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+  MetricName LowCardinality(String) CODEC(ZSTD(1)),
+  MetricDescription String CODEC(ZSTD(1)),
+  MetricUnit String CODEC(ZSTD(1)),
+  Attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  StartTimeUnix DateTime CODEC(Delta, ZSTD(1)),
+  TimeUnix DateTime CODEC(Delta, ZSTD(1)),
+  Count UInt64 CODEC(Delta, ZSTD(1)),
+  Sum Float64 CODEC(ZSTD(1)),
+  BucketCounts Array(UInt64) CODEC(ZSTD(1)),
+  ExplicitBounds Array(Float64) CODEC(ZSTD(1)),
+  Exemplars Nested (
+    FilteredAttributes Map(LowCardinality(String), String),
+    TimeUnix DateTime,
+    Value Float64,
+    SpanId String,
+    TraceId String
+  ) CODEC(ZSTD(1)),
+  Flags UInt32 CODEC(ZSTD(1)),
+  Min Float64 CODEC(ZSTD(1)),
+  Max Float64 CODEC(ZSTD(1)),
+  AggregationTemporality Int32 CODEC(ZSTD(1)),
+  INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_scope_attr_key mapKeys(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_scope_attr_value mapValues(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_attr_key mapKeys(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_attr_value mapValues(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_time_minmax TimeUnix TYPE minmax GRANULARITY 1
+) ENGINE = MergeTree
+PARTITION BY toDate(TimeUnix)
+ORDER BY (ServiceName, MetricName, toStartOfHour(TimeUnix), cityHash64(Attributes), TimeUnix)
+TTL toDateTime(TimeUnix) + toIntervalDay(30)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1, merge_max_block_size = 2048
+;
+CREATE TABLE IF NOT EXISTS plumbline.otel_metrics_exponential_histogram (
+  ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ResourceSchemaUrl String CODEC(ZSTD(1)),
+  ScopeName String CODEC(ZSTD(1)),
+  ScopeVersion String CODEC(ZSTD(1)),
+  ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ScopeDroppedAttrCount UInt32 CODEC(ZSTD(1)),
+  ScopeSchemaUrl String CODEC(ZSTD(1)),
+  ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+  MetricName LowCardinality(String) CODEC(ZSTD(1)),
+  MetricDescription String CODEC(ZSTD(1)),
+  MetricUnit String CODEC(ZSTD(1)),
+  Attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  StartTimeUnix DateTime CODEC(Delta, ZSTD(1)),
+  TimeUnix DateTime CODEC(Delta, ZSTD(1)),
+  Count UInt64 CODEC(Delta, ZSTD(1)),
+  Sum Float64 CODEC(ZSTD(1)),
+  Scale Int32 CODEC(ZSTD(1)),
+  ZeroCount UInt64 CODEC(ZSTD(1)),
+  PositiveOffset Int32 CODEC(ZSTD(1)),
+  PositiveBucketCounts Array(UInt64) CODEC(ZSTD(1)),
+  NegativeOffset Int32 CODEC(ZSTD(1)),
+  NegativeBucketCounts Array(UInt64) CODEC(ZSTD(1)),
+  Exemplars Nested (
+    FilteredAttributes Map(LowCardinality(String), String),
+    TimeUnix DateTime,
+    Value Float64,
+    SpanId String,
+    TraceId String
+  ) CODEC(ZSTD(1)),
+  Flags UInt32 CODEC(ZSTD(1)),
+  Min Float64 CODEC(ZSTD(1)),
+  Max Float64 CODEC(ZSTD(1)),
+  AggregationTemporality Int32 CODEC(ZSTD(1)),
+  INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_scope_attr_key mapKeys(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_scope_attr_value mapValues(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_attr_key mapKeys(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_attr_value mapValues(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_time_minmax TimeUnix TYPE minmax GRANULARITY 1
+) ENGINE = MergeTree
+PARTITION BY toDate(TimeUnix)
+ORDER BY (ServiceName, MetricName, toStartOfHour(TimeUnix), cityHash64(Attributes), TimeUnix)
+TTL toDateTime(TimeUnix) + toIntervalDay(30)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1, merge_max_block_size = 2048
+;
+CREATE TABLE IF NOT EXISTS plumbline.otel_metrics_summary (
+  ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ResourceSchemaUrl String CODEC(ZSTD(1)),
+  ScopeName String CODEC(ZSTD(1)),
+  ScopeVersion String CODEC(ZSTD(1)),
+  ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ScopeDroppedAttrCount UInt32 CODEC(ZSTD(1)),
+  ScopeSchemaUrl String CODEC(ZSTD(1)),
+  ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+  MetricName LowCardinality(String) CODEC(ZSTD(1)),
+  MetricDescription String CODEC(ZSTD(1)),
+  MetricUnit String CODEC(ZSTD(1)),
+  Attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  StartTimeUnix DateTime CODEC(Delta, ZSTD(1)),
+  TimeUnix DateTime CODEC(Delta, ZSTD(1)),
+  Count UInt64 CODEC(Delta, ZSTD(1)),
+  Sum Float64 CODEC(ZSTD(1)),
+  ValueAtQuantiles Nested (
+    Quantile Float64,
+    Value Float64
+  ) CODEC(ZSTD(1)),
+  Flags UInt32 CODEC(ZSTD(1)),
+  INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_scope_attr_key mapKeys(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_scope_attr_value mapValues(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_attr_key mapKeys(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_attr_value mapValues(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_time_minmax TimeUnix TYPE minmax GRANULARITY 1
+) ENGINE = MergeTree
+PARTITION BY toDate(TimeUnix)
+ORDER BY (ServiceName, MetricName, toStartOfHour(TimeUnix), cityHash64(Attributes), TimeUnix)
+TTL toDateTime(TimeUnix) + toIntervalDay(30)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1, merge_max_block_size = 2048`;

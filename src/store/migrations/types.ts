@@ -4,6 +4,14 @@ export interface TableNames {
   database: string;
   /** Fully qualified names, ready for SQL text. */
   traces: string;
+  /** The exporter's logs table (migration 8). */
+  logs: string;
+  /** The exporter's metrics tables, one per point type (migration 9). */
+  metricsGauge: string;
+  metricsSum: string;
+  metricsHistogram: string;
+  metricsExponentialHistogram: string;
+  metricsSummary: string;
   outputs: string;
   ingestStats: string;
   checkResults: string;
