@@ -30,14 +30,18 @@ export const ALLOWED: Record<string, readonly string[]> = {
   evaluate: [...FOUNDATION, "rules", "store"],
   alert: [...FOUNDATION, "rules", "store"],
   config: [...FOUNDATION, "rules", "store", "decode", "receive", "evaluate", "alert"],
-  api: [...FOUNDATION, "rules", "store", "decode", "receive", "evaluate", "alert", "config"],
+  // The web UI reads through the API (in-process requests), never the store: the rule model's
+  // JSON paths and receive's key check are all it takes from below.
+  ui: [...FOUNDATION, "rules", "receive"],
+  api: [...FOUNDATION, "rules", "store", "decode", "receive", "evaluate", "alert", "config", "ui"],
   service: [
     ...FOUNDATION,
-    ...["rules", "store", "decode", "receive", "evaluate", "alert", "config", "api"],
+    ...["rules", "store", "decode", "receive", "evaluate", "alert", "config", "ui", "api"],
   ],
   cli: [
     ...FOUNDATION,
-    ...["rules", "store", "decode", "receive", "evaluate", "alert", "config", "api", "service"],
+    ...["rules", "store", "decode", "receive", "evaluate", "alert", "config", "ui", "api"],
+    "service",
   ],
 };
 
@@ -90,6 +94,8 @@ export const PUBLIC: Record<string, readonly string[]> = {
     "alert/channels/transport.ts",
   ],
   config: ["config/index.ts"],
+  // The routes the API mounts; pages, components and the API client are the UI's own.
+  ui: ["ui/ui-routes.tsx"],
   api: ["api/app.ts", "api/alerts-routes.ts", "api/rules-routes.ts", "api/time-param.ts"],
   service: ["service/service.ts", "service/log.ts"],
   cli: [],
@@ -106,7 +112,7 @@ function shippedFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return shippedFiles(path);
-    return entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts") ? [path] : [];
+    return /\.tsx?$/.test(entry.name) && !/\.test\.tsx?$/.test(entry.name) ? [path] : [];
   });
 }
 
@@ -128,7 +134,7 @@ function importsOf(file: string): Import[] {
 /** The stage of a path relative to src/: its top-level folder, or a root file's name. */
 function stageOf(path: string): string {
   const [first = ""] = path.split("/");
-  return first.replace(/\.ts$/, "");
+  return first.replace(/\.tsx?$/, "");
 }
 
 function isPublic(target: string): boolean {
@@ -142,7 +148,7 @@ const IMPORTS = shippedFiles(SRC).flatMap(importsOf);
 
 describe("architecture", () => {
   it("src/ holds the stages and nothing else", () => {
-    const top = readdirSync(SRC).map((name) => name.replace(/\.ts$/, ""));
+    const top = readdirSync(SRC).map((name) => name.replace(/\.tsx?$/, ""));
     expect(top.sort()).toEqual(Object.keys(ALLOWED).sort());
   });
 
@@ -191,6 +197,12 @@ describe("architecture", () => {
       relative: true,
     });
     expect(stageOf("evaluate/windows/scheduler.ts")).toBe("evaluate");
+    // .tsx files (the UI's pages) are scanned too.
+    expect(IMPORTS).toContainEqual({
+      from: "ui/ui-routes.tsx",
+      target: "ui/trace-page.tsx",
+      relative: true,
+    });
     expect(ALLOWED["evaluate"]).not.toContain("alert");
     expect(ALLOWED["alert"]).not.toContain("evaluate");
   });

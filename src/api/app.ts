@@ -19,6 +19,8 @@ import type { Store } from "../store/store.ts";
 import { parseInput } from "./parse-input.ts";
 import { alertsRoutes, type AlertsApiDeps } from "./alerts-routes.ts";
 import { rulesRoutes, type RulesApiDeps } from "./rules-routes.ts";
+import { overviewRoutes } from "./overview-routes.ts";
+import { uiRoutes } from "../ui/ui-routes.tsx";
 import { timeParam } from "./time-param.ts";
 
 export interface AppDeps {
@@ -88,6 +90,16 @@ export function createApp(deps: AppDeps): Hono {
 
   if (deps.rules !== undefined) app.route("/", rulesRoutes(deps.rules));
   if (deps.alerts !== undefined) app.route("/", alertsRoutes(deps.alerts));
+  app.route("/", overviewRoutes(deps));
+  // The web UI: pages drawn from this app's own API, asked in-process.
+  app.route(
+    "/",
+    uiRoutes({
+      api: (request) => app.fetch(request),
+      apiKey: deps.apiKey,
+      features: { rules: deps.rules !== undefined, alerts: deps.alerts !== undefined },
+    }),
+  );
 
   app.get("/api/outputs", async (c) => {
     const query = parseInput(outputsQuery, c.req.query(), "query parameter");

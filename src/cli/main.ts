@@ -65,6 +65,15 @@ options:
   -h, --help           this text`,
   },
   {
+    name: "demo",
+    args: "[--url u] [--days 3] [--rules-dir d]",
+    summary: "send a simulated agent application with failures to the running service",
+    details: `Sends days of healthy traffic from two simulated agents, then broken JSON, a tool error
+returned as data, a duplicate side effect and a drifting output, to the running service at --url
+(default: the configured host and port), and copies two rules for these agents into
+<rules dir>/plumbline-demo. Then open the UI. Needs a clone with its dev dependencies.`,
+  },
+  {
     name: "help",
     args: "[command]",
     summary: "this text, or a command's usage",
@@ -201,6 +210,8 @@ async function main(argv: string[]): Promise<number> {
       const { backtestCommand } = await import("./rules-commands.ts");
       return backtestCommand({ rules, since, until, service, url }, loadConfig(process.env));
     }
+    case "demo":
+      return (await import("./demo-command.ts")).demoCommand(args);
     case "rules":
     case "config": {
       const message = sub === undefined ? "a subcommand is needed" : `unknown subcommand "${sub}"`;

@@ -39,7 +39,8 @@ export const TOOL_WAIT_MS = 400;
 /** The service, with pending outputs (agent or content still to come) completed quickly. */
 export function startPlumbline(): Promise<TestService> {
   return startTestService({
-    evaluate: { traceQuietMs: 200, traceIntervalMs: 100, builtinRules: false },
+    // Five batch delays: a log batch that lags its span's (a loaded machine) still joins it.
+    evaluate: { traceQuietMs: 1_000, traceIntervalMs: 100, builtinRules: false },
   });
 }
 
@@ -280,7 +281,7 @@ export type Comparison = ReturnType<typeof compareRows> & { stored: StoredRow[] 
 export async function settledComparisons(
   service: TestService,
   scenarios: ReadonlyMap<string, ScenarioResult>,
-  timeoutMs = 2_000,
+  timeoutMs = 15_000,
 ): Promise<Map<string, Comparison>> {
   await dumpSpans(service, scenarios);
   const deadline = Date.now() + timeoutMs;
