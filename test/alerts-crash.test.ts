@@ -12,6 +12,7 @@ import { startReceiver, type TestReceiver } from "./helpers/test-receiver.ts";
 import { emitAgentRun, makeProvider, RecordingExporter } from "./helpers/agent-traffic.ts";
 import { startChildService, type ChildService } from "./helpers/child-service.ts";
 import { freePort, tempDir } from "./helpers/service.ts";
+import { until as waitFor } from "./helpers/until.ts";
 
 const children: ChildService[] = [];
 let receiver: TestReceiver | undefined;
@@ -90,10 +91,14 @@ describe("alert delivery across a crash", () => {
       .map((r) => JSON.parse(r.body) as { id: string; kind: string });
     expect(after[0]).toMatchObject({ id, kind: "firing" });
     // The alert's state came back too: still firing, not fired a second time.
-    const alerts = (await (await fetch(`${second.url}/api/alerts?state=firing`)).json()) as {
-      alerts: { ruleId: string }[];
-    };
-    expect(alerts.alerts.map((a) => a.ruleId)).toEqual(["replies-short"]);
+    // Its alerts API answers once alerting has started (an error until then).
+    const alerts = await waitFor("the restarted alerts API", async () => {
+      const answer = (await (await fetch(`${second.url}/api/alerts?state=firing`)).json()) as {
+        alerts?: { ruleId: string }[];
+      };
+      return answer.alerts;
+    });
+    expect(alerts.map((a) => a.ruleId)).toEqual(["replies-short"]);
     expect(after.filter((n) => n.kind === "firing")).toHaveLength(1);
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);

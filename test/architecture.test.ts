@@ -80,9 +80,11 @@ export const PUBLIC: Record<string, readonly string[]> = {
     "evaluate/output-recovery-queries.ts",
     "evaluate/windows/evaluate-window.ts",
     "evaluate/windows/scheduler.ts",
+    "evaluate/judge/start-judge.ts",
   ],
   alert: [
     "alert/alert-manager.ts",
+    "alert/alert-replay.ts",
     "alert/delivery-worker.ts",
     "alert/silences.ts",
     "alert/state-machine.ts",
@@ -97,7 +99,7 @@ export const PUBLIC: Record<string, readonly string[]> = {
   // The routes the API mounts; pages, components and the API client are the UI's own.
   ui: ["ui/ui-routes.tsx"],
   api: ["api/app.ts", "api/alerts-routes.ts", "api/rules-routes.ts", "api/time-param.ts"],
-  service: ["service/service.ts", "service/log.ts"],
+  service: ["service/service.ts", "service/log.ts", "service/backtest.ts"],
   cli: [],
 };
 

@@ -213,7 +213,7 @@ describe("POST /api/backtest", () => {
     expect(res.status).toBe(200);
     const last = (await res.text()).trim().split("\n").at(-1) ?? "";
     const result = (JSON.parse(last) as Json).result;
-    expect(result).toEqual([
+    expect(result.rules).toEqual([
       expect.objectContaining({ ruleId: "no-apology", evaluated: 2, failed: 1 }),
     ]);
   });
@@ -225,5 +225,115 @@ describe("POST /api/backtest", () => {
     expect(bad.status).toBe(422);
     const body = (await bad.json()) as Json;
     expect(body.errors[0]).toMatchObject({ file: "rules[0]" });
+  });
+});
+
+describe("plumbline backtest: the alerts the rules would have raised", () => {
+  it("prints each rule's alert timeline, its notifications and the summary", async () => {
+    const dir = rulesDir({ "no-apology.json": noApologyRule });
+    const { code, stdout, stderr } = await backtest(["--rules", dir]);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    // Mode each with its defaults: the apology fires at once, and resolves only after 15 quiet
+    // minutes; the outputs were sent moments ago, so it is still firing when the period ends.
+    expect(stdout).toMatch(
+      /^ {2}alerts \(each\): 1 fired of 1 episode\(s\), firing \d+s; 1 notification\(s\) \(1 firing, 0 repeat, 0 resolved\), sent to no channel$/m,
+    );
+    expect(stdout).toMatch(
+      /^ {4}service=apology-agent agent=helper \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ firing → still firing$/m,
+    );
+    // Of the outputs evaluated with it (the other reply too, when both spans ended at once).
+    expect(stdout).toMatch(/^ {6}firing \d+s, peak 1 of [12] failed \((100|50)\.0%\)$/m);
+    expect(stdout).toMatch(
+      /^ {6}e\.g\. trace [0-9a-f]{32} span [0-9a-f]{16}: the agent apologised$/m,
+    );
+    expect(stdout).toMatch(
+      /^summary: 1 alert\(s\) fired \(warning 1\), firing \d+s in all; 1 notification/m,
+    );
+  });
+
+  it("--json prints one document, the same as POST /api/backtest answers", async () => {
+    const dir = rulesDir({ "no-apology.json": noApologyRule });
+    const { code, stdout, stderr } = await backtest(["--rules", dir, "--json"]);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    const report = JSON.parse(stdout) as Json;
+    const [rule] = report.rules;
+    expect(rule).toMatchObject({ ruleId: "no-apology", evaluated: 2, failed: 1, findings: 1 });
+    expect(rule.alerts).toHaveLength(1);
+    const [episode] = rule.alerts;
+    expect(episode.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(episode.labels).toEqual({
+      service: "apology-agent",
+      agent: "helper",
+      rule: "no-apology",
+      severity: "warning",
+    });
+    expect(episode.pendingAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(episode).toMatchObject({ firingAt: episode.pendingAt, resolvedAt: null });
+    expect(report.summary).toMatchObject({ alerts: 1, fired: 1 });
+
+    const res = await fetch(`${service.url}/api/backtest`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        rules: [{ file: "no-apology.json", rule: noApologyRule }],
+        since: report.since,
+        until: report.until,
+      }),
+    });
+    const last = (await res.text()).trim().split("\n").at(-1) ?? "";
+    expect((JSON.parse(last) as Json).result).toEqual(report);
+  });
+
+  it("--compare shows two rule sets side by side", async () => {
+    const tuned = { ...noApologyRule, alert: { mode: "each", for: "1h" } };
+    const base = rulesDir({ "no-apology.json": noApologyRule });
+    const other = rulesDir({
+      "no-apology.json": tuned,
+      "extra.json": { ...noApologyRule, id: "extra" },
+    });
+    const { code, stdout, stderr } = await backtest(["--rules", base, "--compare", other]);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    const lines = stdout.trim().split("\n");
+    const header = lines.find((l) => l.startsWith("rule "));
+    expect(header).toContain(base);
+    expect(header).toContain(other);
+    expect(lines.find((l) => l.startsWith("no-apology "))).toMatch(
+      /^no-apology +1 fired, 1 notified, firing \d+s +0 fired, 0 notified, firing 0s$/,
+    );
+    expect(lines.find((l) => l.startsWith("extra "))).toMatch(/^extra +— +1 fired/);
+    expect(lines.find((l) => l.startsWith("total "))).toMatch(/^total +1 fired, .* +1 fired, /);
+
+    const json = await backtest(["--rules", base, "--compare", other, "--json"]);
+    const report = JSON.parse(json.stdout) as Json;
+    expect(report.rules.map((r: Json) => r.fired)).toEqual([1]);
+    expect(report.compare.rules.map((r: Json) => [r.ruleId, r.fired])).toEqual(
+      expect.arrayContaining([
+        ["no-apology", 0],
+        ["extra", 1],
+      ]),
+    );
+  });
+
+  it("refuses a period that ends before it starts, naming both ends", async () => {
+    const dir = rulesDir({ "no-apology.json": noApologyRule });
+    const cli = await backtest(["--rules", dir, "--until", "2h"]);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(/^--until \S+Z is not after --since \S+Z$/m);
+    const res = await fetch(`${service.url}/api/backtest`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ rules: [noApologyRule], since: "1h", until: "2h" }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Json).error.message).toMatch(
+      /^field "until": is not after "since"/,
+    );
+    const timing = await fetch(`${service.url}/api/backtest`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ rules: [noApologyRule], since: "1h", timing: { tickMs: 5 } }),
+    });
+    expect(timing.status).toBe(400);
+    expect(((await timing.json()) as Json).error.message).toMatch(/^field "timing.tickMs": /);
   });
 });

@@ -176,7 +176,7 @@ describe("rules end to end", () => {
         .trim()
         .split("\n")
         .map((l) => JSON.parse(l) as Json);
-      const result = lines.at(-1).result[0];
+      const result = lines.at(-1).result.rules[0];
       expect(result).toMatchObject({ ruleId: "builtin.error-swallowed", failed: 1, findings: 1 });
       expect(result.examples[0]).toMatchObject({ traceId, code: "error_swallowed" });
     },
@@ -230,7 +230,7 @@ describe("rules end to end", () => {
       .map((l) => JSON.parse(l) as Json);
     expect(lines.some((l) => l.progress !== undefined)).toBe(true);
     const result = lines.at(-1).result;
-    expect(result).toEqual([
+    expect(result.rules).toEqual([
       expect.objectContaining({
         ruleId: "invoice-total-positive",
         evaluated: 2,

@@ -1,7 +1,7 @@
 /**
  * The rules of the detection benchmark: the built-in detectors, plus copies of rules/examples
  * and bench/detect/suggested-rules in a temporary rules directory, less the rules written for
- * other agents. Also which window rules a scenario has to evaluate itself, and which it can
+ * other agents. Also which window rules a scenario has to backtest itself, and which it can
  * take from the control run.
  */
 
@@ -9,7 +9,6 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BacktestWindow } from "../../src/evaluate/backtest.ts";
 import { compileRule, type CompiledRule } from "../../src/evaluate/compile-rule.ts";
 import { compilePattern } from "../../src/rules/pattern.ts";
 import { issuesAreBugs } from "../../src/rules/rule-issues.ts";
@@ -100,34 +99,12 @@ export function failingServices(scenario: ScenarioId): string[] {
 }
 
 /**
- * The window rules a scenario evaluates itself, after injection: those that select a failing
- * service. Every scenario's traffic is the control run's, span for span, before injection and,
- * after it, in the services the failure leaves alone (simulator.ts, checked by its test); so
- * the other evaluations are the control run's, and composeWindows takes them from there.
+ * The window rules a scenario backtests itself: those that select a failing service. Every
+ * scenario's traffic is the control run's, span for span, before injection and, after it, in
+ * the services the failure leaves alone (simulator.ts, checked by its test); so the other
+ * window rules' evaluations and alerts are the control run's, taken from there.
  */
 export function ownWindowRules(scenario: ScenarioId, rules: readonly Rule[]): Rule[] {
   const services = failingServices(scenario);
   return rules.filter((rule) => isWindowRule(rule) && selectsAny(rule, services, rules));
-}
-
-/**
- * A scenario's window evaluations: the control run's up to injection (and throughout for rules
- * the scenario did not evaluate itself), its own after.
- */
-export function composeWindows(
-  control: ReadonlyMap<string, readonly BacktestWindow[]>,
-  own: ReadonlyMap<string, readonly BacktestWindow[]>,
-  injectedAtMs: number,
-): Map<string, BacktestWindow[]> {
-  const windows = new Map<string, BacktestWindow[]>();
-  for (const [ruleId, evaluations] of control) {
-    const after = own.get(ruleId);
-    windows.set(
-      ruleId,
-      after === undefined
-        ? [...evaluations]
-        : [...evaluations.filter((e) => Date.parse(e.at) <= injectedAtMs), ...after],
-    );
-  }
-  return windows;
 }

@@ -2,20 +2,23 @@
  * The detection benchmark as a function, shared by `npm run bench:detect` (run.ts) and its
  * smaller version in `npm test` (detect.test.ts): every scenario and the control run on one
  * simulated timeline (the same start, so every stable period is the control run's), at most
- * `parallel` services at a time, then the alerts replayed and scored.
+ * `parallel` services at a time, each backtested by the product (rules and alerts), then
+ * scored.
  */
 
 import { rmSync } from "node:fs";
-import {
-  composeWindows,
-  isWindowRule,
-  loadBenchRules,
-  makeRulesDir,
-  ownWindowRules,
-} from "./bench-rules.ts";
-import { replayAndScore, runScenario, type ScenarioData } from "./run-scenario.ts";
+import type { BacktestRuleReport } from "../../src/api/rules-routes.ts";
+import type { Rule } from "../../src/rules/rule.ts";
+import { isWindowRule, loadBenchRules, makeRulesDir, ownWindowRules } from "./bench-rules.ts";
+import { REPLAY_TIMING, runScenario, type ScenarioData } from "./run-scenario.ts";
 import type { ScenarioId } from "./scenarios.ts";
-import { summarise, type ScenarioScore, type Summary } from "./score.ts";
+import {
+  alertHistories,
+  scoreScenario,
+  summarise,
+  type ScenarioScore,
+  type Summary,
+} from "./score.ts";
 
 const HOUR = 3_600_000;
 
@@ -76,24 +79,19 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   try {
     const rules = loadBenchRules(rulesDir.dir);
     const windowed = options.windowRules === false ? [] : rules.filter(isWindowRule);
-    const rateRuleIds = rules
-      .filter((rule) => !isWindowRule(rule) && rule.alert?.mode === "rate")
-      .map((rule) => rule.id);
+    const perOutput = rules.filter((rule) => !isWindowRule(rule));
     const data = new Map<ScenarioId, ScenarioData>();
     const queue = [...scenarios];
     const lane = async () => {
       for (let scenario = queue.shift(); scenario !== undefined; scenario = queue.shift()) {
-        const plan =
-          scenario === "control"
-            ? { rules: windowed, fromMs: startMs }
-            : {
-                rules: ownWindowRules(scenario, windowed),
-                fromMs: injectedAtMs,
-              };
-        const run = await runScenario(scenario, shape, rulesDir.dir, plan, rateRuleIds, log);
+        // A scenario's window rules that select no failing service see the control run's
+        // traffic span for span: their alerts are taken from the control run's backtest.
+        const own = scenario === "control" ? windowed : ownWindowRules(scenario, windowed);
+        const backtested = [...perOutput, ...own];
+        const run = await runScenario(scenario, shape, rulesDir.dir, backtested, log);
         const t = run.timings;
         log(
-          `${scenario}: done in ${(t.total / 1000).toFixed(1)} s (start ${t.start} ms, ingest ${t.ingest} ms, settle ${t.settle} ms, backtest ${t.backtest} ms of ${plan.rules.length} window rule(s), read ${t.read} ms)`,
+          `${scenario}: done in ${(t.total / 1000).toFixed(1)} s (start ${t.start} ms, ingest ${t.ingest} ms, settle ${t.settle} ms, backtest ${t.backtest} ms of ${backtested.length} rule(s), ${own.length} of them window rules)`,
         );
         data.set(scenario, run);
       }
@@ -104,15 +102,24 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
 
     const control = data.get("control");
     if (control === undefined) throw new Error("the control run did not run");
-    const controlScore = replayAndScore(control, rules, control.windows, startMs).score;
+    const score = (
+      run: ScenarioData,
+      reports: readonly BacktestRuleReport[],
+      noisy?: Set<string>,
+    ) =>
+      scoreScenario(
+        run.simulation,
+        alertHistories(run.simulation, rules, reports, REPLAY_TIMING),
+        noisy,
+      );
+    const controlScore = score(control, control.report.rules);
     const controlAlertRules = new Set(controlScore.falseAlarms.map((alarm) => alarm.rule));
     const results = scenarios.flatMap((scenario) => {
       const run = data.get(scenario);
       if (run === undefined) return [];
       if (scenario === "control") return [{ score: controlScore, data: run }];
-      const windows = composeWindows(control.windows, run.windows, injectedAtMs);
-      const { score } = replayAndScore(run, rules, windows, startMs, controlAlertRules);
-      return [{ score, data: run }];
+      const reports = withControlWindows(run.report.rules, control.report.rules, windowed);
+      return [{ score: score(run, reports, controlAlertRules), data: run }];
     });
     return {
       startMs,
@@ -125,4 +132,17 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   } finally {
     rmSync(rulesDir.dir, { recursive: true, force: true });
   }
+}
+
+/** A scenario's rule reports, plus the control run's for the window rules it did not replay. */
+function withControlWindows(
+  own: readonly BacktestRuleReport[],
+  control: readonly BacktestRuleReport[],
+  windowed: readonly Rule[],
+): BacktestRuleReport[] {
+  const replayed = new Set(own.map((report) => report.ruleId));
+  const taken = control.filter(
+    (report) => !replayed.has(report.ruleId) && windowed.some((rule) => rule.id === report.ruleId),
+  );
+  return [...own, ...taken];
 }

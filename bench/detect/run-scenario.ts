@@ -2,32 +2,33 @@
  * One scenario of the detection benchmark, end to end: a fresh `plumbline serve` child (own
  * data directory, free port, the benchmark's rules directory, built-ins on, the live window
  * scheduler out of the way) receives the simulated traffic over OTLP/HTTP; once the live
- * engine has evaluated every output and trace, window rules are replayed through
- * POST /api/backtest; the service stops and its stored findings (and minute counters) are read
- * back. replayAndScore then turns them into alerts in simulated time and scores them.
+ * engine has evaluated every output and trace (rate checks on `failures` read its counters),
+ * the product's backtest — POST /api/backtest, what `plumbline backtest` runs — replays the
+ * rules and their alerts over the whole simulated period, with the product's default timing;
+ * then the service stops. score.ts scores the alert episodes of that report.
  */
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configSchema } from "../../src/config/index.ts";
-import type { BacktestWindow, RuleSummary } from "../../src/evaluate/backtest.ts";
+import type { BacktestReplayTiming, BacktestReport } from "../../src/api/rules-routes.ts";
 import type { Rule } from "../../src/rules/rule.ts";
 import { ruleDefinition } from "../../src/rules/load-rule.ts";
 import { startChildService } from "../../test/helpers/child-service.ts";
 import { freePort } from "../../test/helpers/service.ts";
 import { SIMULATED_SERVICES } from "./bench-rules.ts";
-import { replayAlerts, type AlertHistory } from "./replay-alerts.ts";
 import type { ScenarioId } from "./scenarios.ts";
-import { evidenceJudge, scoreScenario, type ScenarioScore } from "./score.ts";
 import { simulate, type Simulation } from "./simulator.ts";
-import { readStore, type StoreDump } from "./store-dump.ts";
 
 const HOUR = 3_600_000;
 
-/** The product's defaults for what the replay needs to place steps in time. */
+/**
+ * The product's default timing, for the replay: the child service runs with a short trace
+ * quiet time only so that the benchmark does not wait, and its backtest is told the defaults.
+ */
 const DEFAULTS = configSchema.parse({});
-export const REPLAY_TIMING = {
+export const REPLAY_TIMING: BacktestReplayTiming = {
   tickMs: DEFAULTS.alerts.tickMs,
   traceQuietMs: DEFAULTS.evaluate.traceQuietMs,
   windowSettleMs: DEFAULTS.evaluate.windowSettleMs,
@@ -42,18 +43,11 @@ export interface Shape {
   seed: number;
 }
 
-/** Window rules to replay through the backtest, for windows ending after `fromMs`. */
-export interface BacktestPlan {
-  rules: readonly Rule[];
-  fromMs: number;
-}
-
 export interface ScenarioData {
   simulation: Simulation;
-  dump: StoreDump;
-  /** The backtest's evaluations of the planned window rules, by rule id. */
-  windows: Map<string, BacktestWindow[]>;
-  /** Where alerts are replayed to: a little after the last run, so its spans count. */
+  /** The backtest of the scenario's rules over the whole simulated period. */
+  report: BacktestReport;
+  /** Where the backtest ends: a little after the last run, so its spans count. */
   untilMs: number;
   /** Wall-clock milliseconds of each phase. */
   timings: {
@@ -61,17 +55,16 @@ export interface ScenarioData {
     ingest: number;
     settle: number;
     backtest: number;
-    read: number;
     total: number;
   };
 }
 
+/** Runs one scenario and backtests `rules` (all of the benchmark's, or a subset) over it. */
 export async function runScenario(
   scenario: ScenarioId,
   shape: Shape,
   rulesDir: string,
-  plan: BacktestPlan,
-  rateRuleIds: readonly string[],
+  rules: readonly Rule[],
   log: (message: string) => void = () => {},
 ): Promise<ScenarioData> {
   const started = performance.now();
@@ -100,7 +93,7 @@ export async function runScenario(
     await freePort(),
   );
   try {
-    const timings = { start: mark(), ingest: 0, settle: 0, backtest: 0, read: 0, total: 0 };
+    const timings = { start: mark(), ingest: 0, settle: 0, backtest: 0, total: 0 };
     const simulation = await simulate(`${service.url}/v1/traces`, { scenario, ...shape });
     timings.ingest = mark();
     const names = Object.values(simulation.services).sort().join();
@@ -115,7 +108,7 @@ export async function runScenario(
     timings.settle = mark();
 
     const untilMs = simulation.endMs + 10 * 60_000;
-    const windows = await backtestWindows(service.url, plan.rules, plan.fromMs, untilMs);
+    const report = await backtest(service.url, rules, shape.startMs, untilMs);
     timings.backtest = mark();
 
     service.child.kill("SIGTERM");
@@ -123,10 +116,8 @@ export async function runScenario(
     if (exit !== 0) {
       throw new Error(`${scenario}: the service exited with ${exit}:\n${service.output()}`);
     }
-    const dump = await readStore(dataDir, rateRuleIds);
-    timings.read = mark();
     timings.total = Math.round(performance.now() - started);
-    return { simulation, dump, windows, untilMs, timings };
+    return { simulation, report, untilMs, timings };
   } finally {
     if (service.child.exitCode === null && service.child.signalCode === null) {
       service.child.kill("SIGKILL");
@@ -134,27 +125,6 @@ export async function runScenario(
     }
     rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-/** The alerts of a scenario's run replayed in simulated time, and their score. */
-export function replayAndScore(
-  data: ScenarioData,
-  rules: readonly Rule[],
-  windows: ReadonlyMap<string, readonly BacktestWindow[]>,
-  fromMs: number,
-  controlAlertRules?: ReadonlySet<string>,
-): { score: ScenarioScore; histories: AlertHistory[] } {
-  const histories = replayAlerts({
-    rules,
-    findings: data.dump.findings,
-    windows,
-    minuteCounts: data.dump.minuteCounts,
-    fromMs,
-    untilMs: data.untilMs,
-    timing: REPLAY_TIMING,
-    isEvidence: evidenceJudge(data.simulation, rules),
-  });
-  return { score: scoreScenario(data.simulation, histories, controlAlertRules), histories };
 }
 
 /**
@@ -183,24 +153,24 @@ async function settled(url: string, runs: number, timeoutMs = 180_000): Promise<
 }
 
 /**
- * Every scheduled evaluation of each rule in (fromMs, untilMs], by rule id, through the
- * service's streaming POST /api/backtest (a progress line per evaluation, then the result) —
+ * The backtest of `rules` over [fromMs, untilMs] through the service's streaming
+ * POST /api/backtest (a progress line per hour and per window evaluation, then the report) —
  * the same path as `plumbline backtest --url`.
  */
-async function backtestWindows(
+async function backtest(
   url: string,
   rules: readonly Rule[],
   fromMs: number,
   untilMs: number,
-): Promise<Map<string, BacktestWindow[]>> {
-  if (rules.length === 0) return new Map();
+): Promise<BacktestReport> {
   const res = await fetch(`${url}/api/backtest`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
-      rules: rules.map(ruleDefinition),
+      rules: rules.map((rule) => ({ file: rule.file, rule: ruleDefinition(rule) })),
       since: String(fromMs),
       until: String(untilMs),
+      timing: REPLAY_TIMING,
     }),
   });
   const status = res.status;
@@ -208,11 +178,11 @@ async function backtestWindows(
   if (status !== 200) throw new Error(`backtest answered ${status}: ${text}`);
   const lines = text.trim().split("\n");
   const last = JSON.parse(lines.at(-1) ?? "{}") as {
-    result?: RuleSummary[];
+    result?: BacktestReport;
     error?: { message: string };
   };
   if (last.result === undefined) {
     throw new Error(`backtest failed: ${last.error?.message ?? lines.at(-1)}`);
   }
-  return new Map(last.result.map((summary) => [summary.ruleId, summary.windows ?? []]));
+  return last.result;
 }

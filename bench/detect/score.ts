@@ -1,7 +1,8 @@
 /**
- * Scores one scenario of the detection benchmark from its replayed alerts: which alert caught
- * the failure and how long after injection (simulated minutes), and which alerts fired in the
- * stable period before it (false alarms). Also the table and summary printed by run.ts.
+ * Scores one scenario of the detection benchmark from the alerts its backtest replayed (the
+ * product's, POST /api/backtest): which alert caught the failure and how long after injection
+ * (simulated minutes), and which alerts fired in the stable period before it (false alarms).
+ * Also the table and summary printed by run.ts.
  *
  * What counts as catching the failure, decided before any result was seen:
  * - evidence: a finding on a run the failure touched (the simulation's ground truth), or, for
@@ -12,11 +13,17 @@
  *   other rule that raised no alert in the scenario's stable period nor in the control run (a
  *   plausible catch, marked as not expected). A rule that alarms on noise gets no credit by
  *   luck.
+ *
+ * Where an episode's evidence is seen, and when it came: `each`, among the episode's first
+ * examples (each with the time the alert took it in); window rules, among the rule's window
+ * evaluations, each stepped `windowSettleMs` after its window ended; `rate`, the first tick at
+ * least a minute after injection while the episode is open, for a failing service's alert.
  */
 
+import type { AlertEpisode } from "../../src/alert/alert-replay.ts";
+import type { BacktestReplayTiming, BacktestRuleReport } from "../../src/api/rules-routes.ts";
 import type { Rule } from "../../src/rules/rule.ts";
 import { failingServices, selectsAny } from "./bench-rules.ts";
-import type { AlertHistory, ReplayInput } from "./replay-alerts.ts";
 import { SCENARIOS, type ScenarioId } from "./scenarios.ts";
 import type { Simulation } from "./simulator.ts";
 
@@ -38,35 +45,95 @@ export function expectedRules(scenario: ScenarioId): string[] {
   return [...(info?.caughtBy ?? []), ...(SUGGESTED_RULES[scenario] ?? [])];
 }
 
-/** Whether a replay step shows the scenario's failure (see the file comment). */
+/** The history of one alert (one fingerprint) of a backtest. */
+export interface AlertHistory {
+  fingerprint: string;
+  ruleId: string;
+  /** The alert's group labels (none for a window rule: one alert per rule). */
+  labels: Record<string, string>;
+  /** Times the alert started firing (its "firing" notifications), oldest first. */
+  firings: number[];
+  /** The first time it was firing in an episode that had evidence. */
+  firingOnEvidenceAt: number | undefined;
+}
+
+/** The alerts of a backtest's rules, each with when (if ever) it fired on evidence. */
+export function alertHistories(
+  simulation: Simulation,
+  rules: readonly Rule[],
+  reports: readonly BacktestRuleReport[],
+  timing: BacktestReplayTiming,
+): AlertHistory[] {
+  const evidenceAt = evidenceJudge(simulation, rules, timing);
+  const histories = new Map<string, AlertHistory>();
+  for (const report of reports) {
+    for (const episode of report.alerts) {
+      let history = histories.get(episode.fingerprint);
+      if (history === undefined) {
+        history = {
+          fingerprint: episode.fingerprint,
+          ruleId: report.ruleId,
+          labels: episode.group,
+          firings: [],
+          firingOnEvidenceAt: undefined,
+        };
+        histories.set(episode.fingerprint, history);
+      }
+      if (episode.firingAt === null) continue;
+      const firingAt = Date.parse(episode.firingAt);
+      history.firings.push(firingAt);
+      const evidence = evidenceAt(report, episode);
+      if (evidence === undefined) continue;
+      // Evidence while pending counts once the episode fires; evidence later, from then.
+      const onEvidence = Math.max(firingAt, evidence);
+      history.firingOnEvidenceAt = Math.min(history.firingOnEvidenceAt ?? onEvidence, onEvidence);
+    }
+  }
+  for (const history of histories.values()) history.firings.sort((a, b) => a - b);
+  return [...histories.values()];
+}
+
+/** When an episode first had evidence of the scenario's failure, if it did (see the header). */
 export function evidenceJudge(
   simulation: Simulation,
   rules: readonly Rule[],
-): (ruleId: string, input: ReplayInput) => boolean {
+  timing: BacktestReplayTiming,
+): (report: BacktestRuleReport, episode: AlertEpisode) => number | undefined {
+  const injectedAt = simulation.injectedAtMs;
   const affected = new Set(simulation.affected.traceIds);
   const services = failingServices(simulation.scenario);
   const covers = new Map(rules.map((rule) => [rule.id, selectsAny(rule, services, rules)]));
-  return (ruleId, input) => {
-    if (input.at < simulation.injectedAtMs) return false;
-    switch (input.type) {
-      case "findings":
-        return input.findings.some(
-          (finding) => finding.at >= simulation.injectedAtMs && affected.has(finding.traceId),
+  return (report, episode) => {
+    const start = Date.parse(episode.pendingAt);
+    const endIso = episode.resolvedAt ?? episode.droppedAt;
+    const end = endIso === null ? Number.POSITIVE_INFINITY : Date.parse(endIso);
+    switch (report.mode) {
+      case "each": {
+        const example = episode.examples.find(
+          (e) => Date.parse(e.at) >= injectedAt && affected.has(e.traceId),
         );
-      case "window":
+        return example === undefined ? undefined : Date.parse(example.seenAt);
+      }
+      case "window": {
+        if (covers.get(report.ruleId) !== true) return undefined;
         // The evaluated window has to hold traffic from after injection.
-        return (
-          input.evaluation.status === "drift" &&
-          Date.parse(input.evaluation.at) > simulation.injectedAtMs &&
-          covers.get(ruleId) === true
-        );
-      case "rate":
-        // At least one complete minute after injection in the window.
-        return (
-          input.failed > 0 &&
-          input.at >= simulation.injectedAtMs + MINUTE &&
-          services.includes(input.service)
-        );
+        for (const evaluation of report.windows ?? []) {
+          const windowEnd = Date.parse(evaluation.at);
+          const steppedAt = windowEnd + timing.windowSettleMs;
+          if (evaluation.status !== "drift" || windowEnd <= injectedAt) continue;
+          if (steppedAt >= start && steppedAt < end) return steppedAt;
+        }
+        return undefined;
+      }
+      case "rate": {
+        // At least one complete minute after injection in the window, while the episode is open.
+        if (!services.includes(episode.labels["service"] ?? "") || episode.peak.failed === 0) {
+          return undefined;
+        }
+        const from = Math.max(start, injectedAt + MINUTE);
+        const tick = Math.ceil(from / timing.tickMs) * timing.tickMs;
+        return tick < end ? tick : undefined;
+      }
     }
   };
 }

@@ -6,10 +6,11 @@
 
 import { Hono } from "hono";
 import { z } from "zod";
+import type { NotificationCounts, RuleAlerts } from "../alert/alert-replay.ts";
 import type { RuleSummary } from "../evaluate/backtest.ts";
 import { windowCounts, windowResultsOf } from "../store/tables/drift-results.ts";
 import type { RuleActivity } from "../evaluate/engine.ts";
-import type { Rule, RuleFileError } from "../rules/rule.ts";
+import type { Rule, RuleFileError, Severity } from "../rules/rule.ts";
 import { PlumblineError } from "../errors.ts";
 import {
   decodeCheckCursor,
@@ -50,6 +51,51 @@ export interface BacktestRequest {
   sinceMs: number;
   untilMs: number;
   service: string | undefined;
+  /** Apply the silences that held at each moment (default: none). */
+  silences: boolean;
+  /** The service's own settings unless given: to replay a differently configured service. */
+  timing: Partial<BacktestReplayTiming>;
+}
+
+/** When things happen in the replay: the live service's config values by default. */
+export interface BacktestReplayTiming {
+  /** alerts.tickMs */
+  tickMs: number;
+  /** evaluate.traceQuietMs */
+  traceQuietMs: number;
+  /** evaluate.windowSettleMs */
+  windowSettleMs: number;
+}
+
+/**
+ * The answer of a backtest (the `result` of POST /api/backtest, the JSON of
+ * `plumbline backtest --json`): per rule what it found and what its alerts did, and a summary.
+ */
+export interface BacktestReport {
+  /** ISO 8601: the period replayed. */
+  since: string;
+  until: string;
+  service: string | null;
+  timing: BacktestReplayTiming;
+  silences: boolean;
+  rules: BacktestRuleReport[];
+  summary: BacktestSummary;
+}
+
+/** One rule: its findings and window evaluations (RuleSummary), then its alerts (RuleAlerts). */
+export type BacktestRuleReport = RuleSummary & Omit<RuleAlerts, "ruleId"> & { severity: Severity };
+
+/** Alerts fired, time spent firing and notifications: in total and per severity. */
+export interface BacktestSummary {
+  /** Alert episodes, fired or not. */
+  alerts: number;
+  fired: number;
+  firingMs: number;
+  notifications: NotificationCounts;
+  bySeverity: Record<
+    Severity,
+    { fired: number; firingMs: number; notifications: NotificationCounts }
+  >;
 }
 
 /** A rule as its file holds it, and the file's name (relative to its rules directory). */
@@ -59,7 +105,7 @@ export interface BacktestRule {
 }
 
 export type BacktestStart =
-  | { ok: true; run(onProgress: (done: number, total: number) => void): Promise<RuleSummary[]> }
+  | { ok: true; run(onProgress: (done: number, total: number) => void): Promise<BacktestReport> }
   | { ok: false; errors: RuleFileError[] };
 
 /**
@@ -118,6 +164,14 @@ const backtestBody = z.object({
   since: timeParam,
   until: timeParam.optional(),
   service: z.string().min(1).optional(),
+  silences: z.boolean().default(false),
+  timing: z
+    .strictObject({
+      tickMs: z.number().int().min(50).optional(),
+      traceQuietMs: z.number().int().min(0).optional(),
+      windowSettleMs: z.number().int().min(0).optional(),
+    })
+    .default({}),
 });
 
 export function rulesRoutes(deps: RulesApiDeps): Hono {
@@ -163,6 +217,8 @@ export function rulesRoutes(deps: RulesApiDeps): Hono {
           lastError: lastErrorOf(live, stored),
         },
         health: live?.health ?? "ok",
+        // Judge rules: the judge's counts, limits and state (docs/judge.md "Health").
+        ...(live?.judge !== undefined && { judge: live.judge }),
         idle:
           s.status === "loaded" &&
           loadedAt !== undefined &&
@@ -206,17 +262,31 @@ export function rulesRoutes(deps: RulesApiDeps): Hono {
   });
 
   // A rule with problems: 422 with every problem of every rule, as /api/rules/validate answers.
-  // Else NDJSON: {"progress":{"done":n,"total":m}} lines, then {"result":[…]} or {"error":{…}}.
+  // Else NDJSON: {"progress":{"done":n,"total":m}} lines, then {"result":{…}} (a
+  // BacktestReport) or {"error":{…}}.
   app.post("/api/backtest", async (c) => {
     const json = await c.req.json().catch(() => {
       throw new PlumblineError("invalid_json", "the request body is not JSON", 400);
     });
     const body = parseInput(backtestBody, json, "field");
+    const untilMs = body.until ?? Date.now();
+    if (untilMs <= body.since) {
+      const period = `since ${new Date(body.since).toISOString()}, until ${new Date(untilMs).toISOString()}`;
+      throw new PlumblineError(
+        "invalid_input",
+        `field "until": is not after "since" (${period})`,
+        400,
+      );
+    }
     const started = deps.backtest({
       rules: body.rules,
       sinceMs: body.since,
-      untilMs: body.until ?? Date.now(),
+      untilMs,
       service: body.service,
+      silences: body.silences,
+      timing: Object.fromEntries(
+        Object.entries(body.timing).filter(([, value]) => value !== undefined),
+      ),
     });
     if (!started.ok) return c.json({ ok: false, errors: started.errors }, 422);
     const encoder = new TextEncoder();

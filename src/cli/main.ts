@@ -49,20 +49,27 @@ outcome differs from its expectation.`,
   },
   {
     name: "backtest",
-    args: "--rules <dir|file> [--since 7d] [--until t] [--service s] [--url http://host:4318]",
-    summary: "replay rules over stored outputs and print what each would have found",
+    args: "--rules <dir|file> [--since 7d] [--until t] [--service s] [--compare <dir|file>] [--json]",
+    summary: "replay rules and their alerts over stored outputs: what would have fired",
     details: `Replays the rules over the outputs stored in the period and prints, for each rule, what
-it would have found. Nothing is written and no alert is sent. Runs through the service at --url
-(default: the configured host and port), which owns an embedded store; when nothing listens
-there, reads the store directly. Exits 1 naming file, pointer and problem when a rule is wrong.
+it would have found and the alerts it would have raised: a timeline of each alert's episodes
+(pending, firing, resolved), the notifications each channel would have received, and a summary.
+The alerts go through the service's own alert state machine in the simulated time of the data,
+with its routes, channels and tick, as if the rules had been switched on at --since. Nothing is
+written and no alert is sent. Runs through the service at --url (default: the configured host
+and port), which owns an embedded store; when nothing listens there, reads the store directly.
+Exits 1 naming file, pointer and problem when a rule is wrong.
 
 options:
-  --rules <dir|file>   a rules directory (its enabled rules), or one rule file (required)
-  --since <time>       start: ISO 8601, unix ms, or a duration ago like 24h, 7d (default 7d)
-  --until <time>       end, in the same forms (default: now)
-  --service <name>     only outputs of this service (per-output and trace rules)
-  --url <url>          the running service (default: http://<PLUMBLINE_HOST>:<PLUMBLINE_PORT>)
-  -h, --help           this text`,
+  --rules <dir|file>    a rules directory (its enabled rules), or one rule file (required)
+  --since <time>        start: ISO 8601, unix ms, or a duration ago like 24h, 7d (default 7d)
+  --until <time>        end, in the same forms (default: now)
+  --service <name>      only outputs of this service (per-output and trace rules)
+  --compare <dir|file>  a second rule set over the same period, side by side with the first
+  --silences            hold back the notifications that silences held then
+  --json                print one JSON document: rules[] (findings, windows, alerts[]), summary
+  --url <url>           the running service (default: http://<PLUMBLINE_HOST>:<PLUMBLINE_PORT>)
+  -h, --help            this text`,
   },
   {
     name: "demo",
@@ -110,6 +117,9 @@ const BACKTEST_OPTIONS = {
   until: { type: "string" },
   service: { type: "string" },
   url: { type: "string" },
+  compare: { type: "string" },
+  silences: { type: "boolean", default: false },
+  json: { type: "boolean", default: false },
 } as const;
 
 const isHelp = (arg: string) => arg === "--help" || arg === "-h";
@@ -205,10 +215,13 @@ async function main(argv: string[]): Promise<number> {
         () => parseArgs({ args, options: BACKTEST_OPTIONS, strict: true }).values,
       );
       if (!parsed.ok) return parsed.code;
-      const { rules, since, until, service, url } = parsed.value;
+      const { rules, since, until, service, url, compare, silences, json } = parsed.value;
       if (rules === undefined) return usageError(name, "--rules <dir or file> is required");
-      const { backtestCommand } = await import("./rules-commands.ts");
-      return backtestCommand({ rules, since, until, service, url }, loadConfig(process.env));
+      const { backtestCommand } = await import("./backtest-command.ts");
+      return backtestCommand(
+        { rules, since, until, service, url, compare, silences, json },
+        loadConfig(process.env),
+      );
     }
     case "demo":
       return (await import("./demo-command.ts")).demoCommand(args);

@@ -102,6 +102,45 @@ describe("loadConfig", () => {
   });
 });
 
+describe("the judge in the config", () => {
+  it("reads the judge from the environment and masks its key when printed", () => {
+    const config = loadConfig(
+      {
+        PLUMBLINE_JUDGE_BASE_URL: "http://judge.local:8080/v1",
+        PLUMBLINE_JUDGE_API_KEY: "sk-judge-s3cret",
+        PLUMBLINE_JUDGE_MODEL: "judge-small",
+        PLUMBLINE_JUDGE_CALLS_PER_MINUTE: "12",
+      },
+      emptyDir(),
+    );
+    expect(config.judge).toMatchObject({
+      baseUrl: "http://judge.local:8080/v1",
+      apiKey: "sk-judge-s3cret",
+      model: "judge-small",
+      callsPerMinute: 12,
+      concurrency: 4,
+    });
+    const text = JSON.stringify(maskSecrets(config));
+    expect(text).not.toContain("sk-judge-s3cret");
+    expect(maskSecrets(config)).toMatchObject({ judge: { apiKey: "***", model: "judge-small" } });
+  });
+
+  it("names the key and hides the value of a bad secret, shows a bad URL", () => {
+    expect(() =>
+      loadConfig(
+        { PLUMBLINE_JUDGE_BASE_URL: "ftp://judge", PLUMBLINE_JUDGE_API_KEY: "" },
+        emptyDir(),
+      ),
+    ).toThrow(/PLUMBLINE_JUDGE_BASE_URL="ftp:\/\/judge"/);
+  });
+
+  it("leaves the judge unconfigured by default", () => {
+    const config = loadConfig({}, emptyDir());
+    expect(config.judge.baseUrl).toBeUndefined();
+    expect(config.judge.model).toBeUndefined();
+  });
+});
+
 describe("alert channels in the config", () => {
   it("are validated with the key named, and masked when printed", () => {
     const dir = emptyDir();

@@ -43,10 +43,17 @@ export const ENV_KEYS: Record<string, string> = {
   PLUMBLINE_WINDOW_MAX_CATCH_UP: "evaluate.windowMaxCatchUp",
   PLUMBLINE_EXTERNAL_URL: "alerts.externalUrl",
   PLUMBLINE_ALERT_TICK_MS: "alerts.tickMs",
+  PLUMBLINE_JUDGE_BASE_URL: "judge.baseUrl",
+  PLUMBLINE_JUDGE_API_KEY: "judge.apiKey",
+  PLUMBLINE_JUDGE_MODEL: "judge.model",
+  PLUMBLINE_JUDGE_CONCURRENCY: "judge.concurrency",
+  PLUMBLINE_JUDGE_CALLS_PER_MINUTE: "judge.callsPerMinute",
+  PLUMBLINE_JUDGE_TOKENS_PER_DAY: "judge.tokensPerDay",
+  PLUMBLINE_JUDGE_TIMEOUT_MS: "judge.timeoutMs",
 };
 
 /** Paths whose values are never printed. */
-export const SECRET_PATHS = ["clickhouse.password", "ingestKeys", "apiKey"];
+export const SECRET_PATHS = ["clickhouse.password", "ingestKeys", "apiKey", "judge.apiKey"];
 
 export const DEFAULT_CONFIG_FILE = "plumbline.config.json";
 

@@ -145,6 +145,48 @@ export const configSchema = z
       })
       .check(checkRouteChannels)
       .prefault({}),
+    /**
+     * The LLM judge of `judge` rules (docs/judge.md): any OpenAI-compatible chat-completions
+     * endpoint. Without baseUrl, judge rules load and queue their outputs, but nothing is sent.
+     */
+    judge: z
+      .object({
+        /** The API base, e.g. https://api.openai.com/v1 (`/chat/completions` is appended). */
+        baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+        /** Sent as `Authorization: Bearer …`; a secret, never printed. */
+        apiKey: z.string().min(1).optional(),
+        /** The model, unless a rule names its own; a rule with neither cannot be judged. */
+        model: z.string().min(1).optional(),
+        /** Calls in flight at once. */
+        concurrency: z.coerce.number().int().min(1).max(256).default(4),
+        /** Overall calls per minute, across every judge rule. */
+        callsPerMinute: z.coerce.number().int().min(1).default(60),
+        /** Overall tokens per UTC day (prompt and reply), across every judge rule. */
+        tokensPerDay: z.coerce.number().int().min(1).default(2_000_000),
+        /** A call that has not answered by then is retried later. */
+        timeoutMs: z.coerce.number().int().min(10).default(30_000),
+        /** max_tokens of each reply: a verdict is short. */
+        maxTokens: z.coerce.number().int().min(16).default(300),
+        /** How often the queue is looked at. */
+        pollMs: z.coerce.number().int().min(10).default(1_000),
+        /** Items taken from the queue per pass. */
+        batch: z.coerce.number().int().min(1).max(10_000).default(100),
+        /** First retry after 429, 5xx, a timeout or the network; doubled per attempt up to maxBackoffMs. */
+        backoffMs: z.coerce.number().int().min(1).default(1_000),
+        maxBackoffMs: z.coerce.number().int().min(1).default(300_000),
+        /**
+         * A prompt that reads the trace's tool results or the conversation waits this long after
+         * its output arrived, for the rest of the trace (as evaluate.traceQuietMs for trace rules).
+         */
+        contextDelayMs: z.coerce.number().int().min(0).default(30_000),
+        /** An output still not judged this long after it was queued is a judge_error. */
+        giveUpAfterMs: z.coerce
+          .number()
+          .int()
+          .min(1_000)
+          .default(24 * 3_600_000),
+      })
+      .prefault({}),
     /** Plumbline's own OpenTelemetry: on only when the user sets the usual OTEL_* variables. */
     telemetry: z
       .object({

@@ -1,6 +1,7 @@
 import type { CompiledRule } from "./compile-rule.ts";
 import { parseTestRule } from "../../test/helpers/rules.ts";
 import { describe, expect, it } from "vitest";
+import { makeRow } from "../../test/helpers/make-row.ts";
 import { windowRow } from "../../test/helpers/window-rows.ts";
 import { backtest, type BacktestSource } from "./backtest.ts";
 
@@ -79,5 +80,94 @@ describe("backtest progress", () => {
     expect(reads.filter((r) => r.startsWith("outputs"))).toHaveLength(3);
     expect(progress.map(([done]) => done)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(new Set(progress.map(([, total]) => total))).toEqual(new Set([9]));
+  });
+});
+
+describe("backtest timeline", () => {
+  const budget = rule({
+    id: "llm-budget",
+    match: { kind: "llm" },
+    check: { type: "trace", kind: "count", max: 1 },
+  });
+  const ms = (at: number) => `${Math.floor(at / 1000)}.${String(at % 1000).padStart(3, "0")}000000`;
+  /** An output of trace `trace` starting `startMs`, lasting `durationMs`. */
+  const row = (trace: string, span: string, startMs: number, durationMs: number, text = "x") =>
+    makeRow({
+      TraceId: trace.padStart(32, "0"),
+      SpanId: span.padStart(16, "0"),
+      Timestamp: ms(startMs),
+      DurationNs: String(durationMs * 1_000_000),
+      OutputText: text,
+    });
+  const rows = [
+    row("a", "1", SINCE + 10_000, 2_000, ""),
+    row("a", "2", SINCE + 11_000, 500),
+    // Starts in the first hour, ends in the second.
+    row("b", "3", SINCE + HOUR - 1_000, 5_000, ""),
+    row("c", "4", SINCE + HOUR + 60_000, 1_000, ""),
+    // Ends after the backtest's end: not handed on.
+    row("d", "5", SINCE + 2 * HOUR - 2_000, 10_000, ""),
+  ];
+  const source: BacktestSource = {
+    outputsInWindow: async (from, to) =>
+      rows.filter((r) => {
+        const at = Number(r.Timestamp.split(".")[0]) * 1000;
+        return at >= from && at < to;
+      }),
+    // Each trace's first output is listed first.
+    tracesStartingInWindow: async (from, to) => [
+      ...new Set(
+        (await source.outputsInWindow(from, to))
+          .filter((r) => rows.find((first) => first.TraceId === r.TraceId) === r)
+          .map((r) => r.TraceId),
+      ),
+    ],
+    outputsOfTraces: async (ids) => rows.filter((r) => ids.includes(r.TraceId)),
+  };
+
+  it("hands every result on at the time the live service would have had it, oldest first", async () => {
+    const calls: [string, number, string[]][] = [];
+    await backtest({
+      rules: [perOutput, budget, drift],
+      source,
+      sinceMs: SINCE,
+      untilMs: SINCE + 2 * HOUR,
+      evaluateWindows,
+      timing: { traceQuietMs: 30_000, windowSettleMs: 15_000 },
+      timeline: {
+        evaluated: async (at, findings, evaluations) =>
+          void calls.push([
+            "evaluated",
+            at,
+            [
+              ...findings.map(
+                (f) => `finding ${f.ruleId} ${f.traceId.slice(-1)}/${f.spanId.slice(-1)}`,
+              ),
+              ...evaluations.map((e) => `evaluation ${e.ruleId} ${e.outputKey.replace(/0+/g, "")}`),
+            ],
+          ]),
+        windowEvaluated: async (at, evaluation) =>
+          void calls.push(["window", at, [`${evaluation.ruleId} ${evaluation.status}`]]),
+      },
+    });
+    expect(calls.map(([, at]) => at)).toEqual([...calls.map(([, at]) => at)].sort((x, y) => x - y));
+    const at = (kind: string, what: string) =>
+      calls.find(([k, , items]) => k === kind && items.some((i) => i.includes(what)))?.[1];
+    // Output rules: when the span ended.
+    expect(at("evaluated", "finding non-empty a/1")).toBe(SINCE + 12_000);
+    expect(at("evaluated", "evaluation non-empty a/2")).toBe(SINCE + 11_500);
+    expect(at("evaluated", "finding non-empty b/3")).toBe(SINCE + HOUR + 4_000);
+    // Trace rules: quiet for traceQuietMs after the trace's last span ended.
+    expect(at("evaluated", "finding llm-budget a/")).toBe(SINCE + 12_000 + 30_000);
+    expect(at("evaluated", "evaluation llm-budget c")).toBe(SINCE + HOUR + 61_000 + 30_000);
+    // Window rules: windowSettleMs after their window ended.
+    expect(calls.filter(([k]) => k === "window").map(([, t]) => t - SINCE)).toEqual(
+      [0.5, 1, 1.5].map((h) => h * HOUR + 15_000),
+    );
+    // Nothing that would only have come after the end.
+    expect(
+      calls.some(([, , items]) => items.some((i) => i.includes(" d/") || i.endsWith(" d"))),
+    ).toBe(false);
+    expect(calls.every(([, t]) => t <= SINCE + 2 * HOUR)).toBe(true);
   });
 });

@@ -4,16 +4,24 @@
  * evaluated at each of their scheduled times in the range, over the windows as they were
  * then. Nothing is written: no results, no alerts. The source is injected so the same code
  * runs over any store.
+ *
+ * Given a timeline, everything found is also handed to it in the simulated time of the stored
+ * data, oldest first, at the moment the live service would have had it: an output's findings
+ * and evaluations when its span ended (it is evaluated as it arrives), a trace's once it has
+ * been quiet for `traceQuietMs` after its last span ended, a window evaluation `windowSettleMs`
+ * after its window ended (when the scheduler runs it). The alert stage replays its alerts on
+ * that (alert/alert-replay.ts); nothing after `untilMs` is handed on.
  */
 
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { CompiledRule } from "./compile-rule.ts";
+import { orderedTimeline, type OrderedTimeline } from "./backtest-timeline.ts";
 import { createEngine } from "./engine.ts";
 import { groupByTrace } from "./group-by-trace.ts";
 import type { Rule } from "../rules/rule.ts";
-import type { WindowEvaluation } from "../rules/findings.ts";
+import type { CheckEvaluation, Finding, WindowEvaluation } from "../rules/findings.ts";
 import { evaluateInBatches } from "./windows/batches.ts";
-import { windowRules } from "./windows/scheduler.ts";
+import { SCHEDULER_DEFAULTS, windowRules } from "./windows/scheduler.ts";
 import type { WindowSpec } from "../rules/window-spec.ts";
 
 export interface BacktestSource {
@@ -51,6 +59,30 @@ export interface BacktestWindow {
   message: string;
 }
 
+/**
+ * Where a backtest hands what it found, in simulated time: the calls come oldest first (equal
+ * times in the order found), each awaited before the next.
+ */
+export interface BacktestTimeline {
+  /** What the live engine would have handed the alert manager at `atMs` (unix ms). */
+  evaluated(atMs: number, findings: Finding[], evaluations: CheckEvaluation[]): Promise<void>;
+  /** One evaluation of a window rule, at the time the scheduler would have run it. */
+  windowEvaluated(atMs: number, evaluation: WindowEvaluation): Promise<void>;
+}
+
+/** When the live service would have evaluated what it received (its config's values). */
+export interface BacktestTiming {
+  /** evaluate.traceQuietMs: trace rules run once a trace has been quiet this long. */
+  traceQuietMs: number;
+  /** evaluate.windowSettleMs: a window is evaluated this long after it ends. */
+  windowSettleMs: number;
+}
+
+export const BACKTEST_TIMING_DEFAULTS: BacktestTiming = {
+  traceQuietMs: 30_000,
+  windowSettleMs: SCHEDULER_DEFAULTS.settleMs,
+};
+
 export interface BacktestOptions {
   rules: readonly CompiledRule[];
   source: BacktestSource;
@@ -68,12 +100,18 @@ export interface BacktestOptions {
     atsMs: readonly number[],
   ) => Promise<WindowEvaluation[]>;
   onProgress?: (done: number, total: number) => void;
+  /** Also hands every finding, evaluation and window evaluation on, in simulated time. */
+  timeline?: BacktestTimeline;
+  timing?: BacktestTiming;
 }
 
 export async function backtest(options: BacktestOptions): Promise<RuleSummary[]> {
   const windowMs = options.windowMs ?? 3_600_000;
   const examples = options.examplesPerRule ?? 3;
   const engine = createEngine({ rules: () => options.rules, sink: { add: () => undefined } });
+  const timeline =
+    options.timeline &&
+    orderedTimeline(options.timeline, options.timing ?? BACKTEST_TIMING_DEFAULTS, options.untilMs);
   const summaries = new Map<string, RuleSummary>();
   for (const rule of options.rules) {
     summaries.set(rule.id, {
@@ -98,13 +136,22 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
   const scheduled = windowed.map(({ spec }) => scheduleOf(spec, options));
   const total = Math.max(1, chunks + scheduled.reduce((sum, times) => sum + times.length, 0));
   const progress = { done: 0, total };
+  const traceRules = engine.traceRulesRead().any;
+  // Window rules first: their evaluations then join the outputs' results in time order.
+  await backtestWindows(options, windowed, scheduled, summaries, progress, timeline);
   for (let from = options.sinceMs; outputRules && from < options.untilMs; from += windowMs) {
     const to = Math.min(from + windowMs, options.untilMs);
     const outputs = await options.source.outputsInWindow(from, to);
     const perOutput = await engine.evaluateOutputs(outputs);
-    const traceIds = await options.source.tracesStartingInWindow(from, to);
-    const traceRows = await options.source.outputsOfTraces(traceIds);
-    const perTrace = groupByTrace(traceRows).map((trace) => engine.evaluateTrace(trace));
+    timeline?.outputs(outputs, perOutput);
+    // Without trace rules there is nothing to read traces for (two queries an hour saved).
+    const traceIds = traceRules ? await options.source.tracesStartingInWindow(from, to) : [];
+    const traces = groupByTrace(await options.source.outputsOfTraces(traceIds));
+    const perTrace = traces.map((trace) => {
+      const result = engine.evaluateTrace(trace);
+      timeline?.trace(trace, result);
+      return result;
+    });
     for (const result of [perOutput, ...perTrace]) {
       for (const evaluation of result.evaluations) {
         const summary = summaries.get(evaluation.ruleId);
@@ -130,9 +177,11 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
         }
       }
     }
+    // Later hours hold outputs that started at `to` or after: their results come no earlier.
+    await timeline?.release(to);
     options.onProgress?.(++progress.done, total);
   }
-  await backtestWindows(options, windowed, scheduled, summaries, progress);
+  await timeline?.release(Number.POSITIVE_INFINITY);
   if (progress.done === 0) options.onProgress?.(total, total);
   return [...summaries.values()];
 }
@@ -155,6 +204,7 @@ async function backtestWindows(
   scheduled: readonly (readonly number[])[],
   summaries: Map<string, RuleSummary>,
   progress: { done: number; total: number },
+  timeline: OrderedTimeline | undefined,
 ): Promise<void> {
   const evaluate = options.evaluateWindows;
   for (const [i, { rule, spec }] of windowed.entries()) {
@@ -166,6 +216,7 @@ async function backtestWindows(
       (ats) => evaluate(rule, spec, ats),
       (row, at) => {
         options.onProgress?.(++progress.done, progress.total);
+        timeline?.window(row);
         const when = new Date(at).toISOString();
         windows.push({
           at: when,

@@ -114,6 +114,7 @@ describe("rules/examples", () => {
       "assert",
       "drift",
       "json_schema",
+      "judge",
       "rate",
       "trace/count",
       "trace/sequence",

@@ -16,6 +16,7 @@ import {
   type AsyncOutputCheck,
   type EvaluationAttempt,
 } from "./checks/assert.ts";
+import { compileJudgeCheck, type CompiledJudge } from "./checks/judge.ts";
 import { compileJsonSchemaCheck } from "./checks/json-schema.ts";
 import { compileTraceCheck } from "./checks/trace.ts";
 import { cacheFor } from "./fields.ts";
@@ -26,9 +27,12 @@ import { compileMatch, compileWhere } from "./match.ts";
 export interface CompiledRule extends Rule {
   /**
    * `output` rules run per output as it arrives; `trace` rules once a trace is quiet; `window`
-   * rules (rate and drift checks) on a schedule, in ClickHouse (src/evaluate/windows/).
+   * rules (rate and drift checks) on a schedule, in ClickHouse (src/evaluate/windows/);
+   * `judge` rules by the judge worker, from its queue (src/evaluate/judge/), never by the engine.
    */
-  readonly scope: "output" | "trace" | "window";
+  readonly scope: "output" | "trace" | "window" | "judge";
+  /** A judge rule's compiled check (its prompt, sample and pass condition). */
+  readonly judge?: CompiledJudge;
   /** Whether the rule applies to this output (its `match`). */
   matches(row: AgentOutputRow): boolean;
   /**
@@ -75,6 +79,18 @@ export function compileRule(rule: Rule, issues: RuleIssues): CompiledRule {
     return {
       ...rule,
       scope: "window",
+      matches,
+      evaluateOutput: NO_OUTPUT_FINDINGS,
+      evaluateTrace: NO_TRACE_FINDINGS,
+    };
+  }
+
+  if (check.type === "judge") {
+    const judge = compileJudgeCheck(rule, check, issues.at("/check"));
+    return {
+      ...rule,
+      scope: "judge",
+      judge,
       matches,
       evaluateOutput: NO_OUTPUT_FINDINGS,
       evaluateTrace: NO_TRACE_FINDINGS,

@@ -14,6 +14,7 @@
 
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { CompiledRule } from "./compile-rule.ts";
+import type { JudgeActivity } from "./judge/judge-worker.ts";
 import {
   isRuleProblem,
   type CheckEvaluation,
@@ -39,6 +40,8 @@ export interface RuleActivity {
    * rule problem; ok again with the first evaluation that does not, or a new version.
    */
   health: "ok" | "unhealthy";
+  /** Judge rules: the judge's own counts, limits and state (judge/judge-worker.ts). */
+  judge?: JudgeActivity;
 }
 
 export type EngineLog = (

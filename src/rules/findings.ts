@@ -51,13 +51,21 @@ export interface RuleProblem extends Finding {
   code: RuleProblemCode;
 }
 
-export type RuleProblemCode = "expr_timeout" | "expr_error" | "rule_error";
+/**
+ * judge_error: the judge could not be asked or its reply did not parse (after one retry);
+ * judge_budget: the rule's or the overall tokens-per-day budget was spent, the output was not
+ * judged (docs/judge.md). Neither says anything about the output.
+ */
+export type RuleProblemCode =
+  "expr_timeout" | "expr_error" | "rule_error" | "judge_error" | "judge_budget";
 
 /** The codes that make a finding-shaped value a rule problem. */
 export const RULE_PROBLEM_CODES: ReadonlySet<string> = new Set<RuleProblemCode>([
   "expr_timeout",
   "expr_error",
   "rule_error",
+  "judge_error",
+  "judge_budget",
 ]);
 
 /** Whether this is a problem of the rule rather than a failure of the output. */

@@ -11,6 +11,7 @@ import path from "node:path";
 import Ajv2020Module, { type ValidateFunction } from "ajv/dist/2020.js";
 import { parseAlertSpec, type ParsedAlertSpec } from "./alert-spec.ts";
 import { parseField } from "./field-grammar.ts";
+import { parseJudgeTemplate } from "./judge-template.ts";
 import { asRecord, readableErrors } from "./schema-errors.ts";
 import { collectRuleIssues, type RuleIssues } from "./rule-issues.ts";
 import { windowFieldIssues, windowMatchIssues, windowWhereIssues } from "./window-limits.ts";
@@ -405,6 +406,13 @@ function semanticErrors(json: unknown, file: string): RuleFileError[] {
   if (check?.type === "trace" && check.kind === "sequence") {
     conditions.push(...conditionsOfMatch(check.before, "/check/before"));
     conditions.push(...conditionsOfMatch(check.after, "/check/after"));
+  }
+  if (check?.type === "judge" && typeof check.prompt === "string") {
+    const template = parseJudgeTemplate(check.prompt);
+    if (!template.ok) {
+      for (const message of template.messages)
+        errors.push({ file, pointer: "/check/prompt", message });
+    }
   }
   if (check?.type === "trace" && check.kind === "count") {
     const { min, max } = check;

@@ -85,6 +85,29 @@ export interface AssertCheck {
   expr?: { expression: string; message?: string }[];
 }
 
+/**
+ * An LLM-as-judge check (docs/judge.md): a model reads `prompt` (placeholders of the field
+ * grammar, rendered per output) with the criteria and rubric, and answers a verdict, a score in
+ * 0..1 and an explanation. Judged off the ingest path, from a durable queue.
+ */
+export interface JudgeCheck {
+  type: "judge";
+  /** The evaluation name its scores are stored under (`evaluation.<name>.score`); default: the rule id. */
+  name?: string;
+  prompt: string;
+  criteria: string;
+  rubric?: string;
+  /** Passes when the verdict is pass and, with min_score, the score is at least that. */
+  pass?: { min_score?: number };
+  /** Overrides the configured judge model. */
+  model?: string;
+  /** Share of matching outputs judged, 0..1 (default 1). */
+  sample?: number;
+  limits?: { calls_per_minute?: number; tokens_per_day?: number };
+  /** Each placeholder's value is cut to this many characters (default 4000). */
+  max_input_chars?: number;
+}
+
 export interface TraceUniqueCheck {
   type: "trace";
   kind: "unique";
@@ -175,7 +198,7 @@ export type DriftMethod = NonNullable<DriftCheck["method"]>;
 /** Checks evaluated over time windows by the window scheduler, not per output. */
 export type WindowCheck = RateCheck | DriftCheck;
 
-export type Check = JsonSchemaCheck | AssertCheck | TraceCheck | WindowCheck;
+export type Check = JsonSchemaCheck | AssertCheck | JudgeCheck | TraceCheck | WindowCheck;
 
 /** A rule's `alert` block as the file writes it (see ParsedAlertSpec for the parsed form). */
 export interface AlertSpec {

@@ -7,17 +7,17 @@
 import { fileURLToPath } from "node:url";
 import type { BacktestRule, RulesApiDeps } from "../api/rules-routes.ts";
 import type { Config } from "../config/index.ts";
-import { backtest } from "../evaluate/backtest.ts";
 import { compileRule, type CompiledRule } from "../evaluate/compile-rule.ts";
-import { createEngine, type Engine } from "../evaluate/engine.ts";
+import { createEngine, type Engine, type RuleActivity } from "../evaluate/engine.ts";
+import { startJudge } from "../evaluate/judge/start-judge.ts";
 import { parseRule } from "../rules/load-rule.ts";
 import { createQuietTraceEvaluator } from "../evaluate/quiet-traces.ts";
 import type { Rule, RuleFileError } from "../rules/rule.ts";
 import { createRuleSet } from "../rules/rule-set.ts";
 import { createPollLoop } from "../poll-loop.ts";
 import type { Logger } from "./log.ts";
+import { runBacktest } from "./backtest.ts";
 import { createBufferedWriter } from "../store/buffered-writer.ts";
-import { backtestSource } from "../evaluate/backtest-queries.ts";
 import { quietTraceStore } from "../evaluate/quiet-trace-queries.ts";
 import { createOutputRecovery } from "../evaluate/output-recovery.ts";
 import { createPendingCompleter } from "../receive/complete-pending.ts";
@@ -103,7 +103,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
   for (const error of ruleSet.errors()) log.warn("rule file error", { ...error });
   log.info("rules loaded", { rules: ruleSet.rules().length, dirs });
 
-  const engine = createEngine({
+  const ruleEngine = createEngine({
     rules: () => ruleSet.rules(),
     sink,
     // Stored beside the findings (marked rule_error), never handed to the alert listeners.
@@ -111,9 +111,34 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
     log: (level, message, fields) => log[level](message, fields),
     onError: (error) => log.error("evaluation failed", { error: String(error) }),
   });
+  // Judge rules are judged from a durable queue, off the ingest path (docs/judge.md): every
+  // output the engine evaluates is also offered to the judge, which queues what its rules
+  // match and sample. Its verdicts go where the engine's results go.
+  const judge = startJudge(config.judge, store, {
+    rules: () => ruleSet.rules(),
+    emit: async ({ findings, evaluations: evaluated, problems }) => {
+      sink.add(findings, evaluated);
+      results.add(problems);
+      await writeResults();
+    },
+    log: (level, message, fields) => log[level](message, fields),
+    flushMs: settings.resultsFlushMs,
+  });
+  const engine: Engine = {
+    ...ruleEngine,
+    onCommitted(outputs) {
+      ruleEngine.onCommitted(outputs);
+      judge.onOutputs(outputs);
+    },
+    evaluateOutputs(outputs) {
+      judge.onOutputs(outputs);
+      return ruleEngine.evaluateOutputs(outputs);
+    },
+    activity: () => withJudgeActivity(ruleEngine.activity(), judge.activity()),
+  };
   // Everything handed to the writers so far, written: what a checkpoint may count on.
   async function writeResults(): Promise<void> {
-    const written = await Promise.all([results.flush(), evaluations.flush()]);
+    const written = await Promise.all([results.flush(), evaluations.flush(), judge.flush()]);
     if (!written.every(Boolean)) throw new Error("check results not written yet; will retry");
   }
   const traceStore = quietTraceStore(store);
@@ -187,21 +212,14 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
       return {
         ok: true,
         run: (onProgress) =>
-          backtest({
-            rules: loaded.rules,
-            source: backtestSource(store, request.service),
-            sinceMs: request.sinceMs,
-            untilMs: request.untilMs,
-            evaluateWindows: (rule, spec, atsMs) => evaluateWindowRules(store, rule, spec, atsMs),
-            onProgress,
-          }),
+          runBacktest(store, config, { ...request, rules: loaded.rules, onProgress }),
       };
     },
   };
 
   async function flush(): Promise<void> {
     await engine.idle();
-    await Promise.all([results.flush(), evaluations.flush()]);
+    await Promise.all([results.flush(), evaluations.flush(), judge.flush()]);
   }
 
   // Output rules run in memory on committed outputs; a checkpoint says up to when their
@@ -262,6 +280,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
       ruleSet.close();
       await traces.stop();
       await checkpointLoop?.stop();
+      await judge.close();
       await flush();
       await Promise.all([results.close(), evaluations.close()]);
       // Everything is written: the next start has nothing of this run to evaluate again (unless
@@ -287,4 +306,29 @@ function loadBacktestRules(
     else errors.push(...result.errors);
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, rules };
+}
+
+/**
+ * The engine's activity with the judge rules' beside it: a judge rule's counts are its
+ * verdicts, its rule errors its judge errors and budget skips, and it is unhealthy while its
+ * judge is unreachable, rate limited, out of budget, erring or not configured.
+ */
+function withJudgeActivity(
+  engine: ReadonlyMap<string, RuleActivity>,
+  judge: ReturnType<ReturnType<typeof startJudge>["activity"]>,
+): ReadonlyMap<string, RuleActivity> {
+  if (judge.size === 0) return engine;
+  const merged = new Map(engine);
+  for (const [ruleId, activity] of judge) {
+    merged.set(ruleId, {
+      matched: activity.queued,
+      failed: activity.failed,
+      lastMatchedAt: undefined,
+      ruleErrors: activity.errors + activity.budgetSkipped,
+      lastError: activity.lastError,
+      health: activity.state === "ok" ? "ok" : "unhealthy",
+      judge: activity,
+    });
+  }
+  return merged;
 }

@@ -21,6 +21,7 @@ import { migration6 } from "./migrations/006-drift-results.ts";
 import { migration7 } from "./migrations/007-check-outcome.ts";
 import { migration8 } from "./migrations/008-otel-logs.ts";
 import { migration9 } from "./migrations/009-otel-metrics.ts";
+import { migration10 } from "./migrations/010-judge.ts";
 import type { Migration, MigrationContext } from "./migrations/types.ts";
 
 export { tableNames, type SignalTables } from "./migrations/table-names.ts";
@@ -37,6 +38,7 @@ export const MIGRATIONS: Migration[] = [
   migration7,
   migration8,
   migration9,
+  migration10,
 ];
 
 /**

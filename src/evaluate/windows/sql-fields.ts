@@ -72,6 +72,12 @@ const JSON_COLUMNS = {
   "tool.result": "ToolResult",
 } as const;
 
+/**
+ * The judge's results of a row, as a map keyed like the evaluation span attributes: present in
+ * a query only when a read names it, joined from evaluation_scores.
+ */
+export const JUDGED_ATTRIBUTES = "JudgedAttributes";
+
 /** How SQL reads `field` (never a `[*]` path, which has many values: refused at load). */
 export function readSql(field: FieldRef, params: SqlParamsLike): SqlRead {
   const root = field.root;
@@ -86,9 +92,12 @@ export function readSql(field: FieldRef, params: SqlParamsLike): SqlRead {
     return { type: "text", present: `mapContains(${map}, ${key})`, text: `${map}[${key}]` };
   }
   if (root === "evaluation") {
-    // Node: readEvaluation. An absent key reads as "" here, which is absent there too.
+    // Node: readEvaluation. An absent key reads as "" here, which is absent there too. A
+    // result on the span (a gen_ai.evaluation.result event) comes first; else the judge's
+    // verdict, joined in from evaluation_scores (window-queries.ts outputsWithScores).
     const { name, part } = evaluationOf(field);
-    const value = `SpanAttributes[${params.add(evaluationAttributeKey(name, part), "String")}]`;
+    const key = params.add(evaluationAttributeKey(name, part), "String");
+    const value = `if(mapContains(SpanAttributes, ${key}), SpanAttributes[${key}], ${JUDGED_ATTRIBUTES}[${key}])`;
     if (part !== "score") return { type: "text", present: `(${value} != '')`, text: value };
     const number = numericText(value, params);
     return { type: "number", present: `isNotNull(${number})`, number };

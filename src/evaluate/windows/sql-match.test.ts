@@ -19,6 +19,7 @@ import { toNumber } from "../values.ts";
 import { fieldSql } from "./sql-fields.ts";
 import { SqlParams } from "./sql-params.ts";
 import { matchSql } from "./sql-match.ts";
+import { outputsWithScores } from "./window-queries.ts";
 
 const TRICKY = `He said "hi" \\ path C:\\temp {p0:String} it's`;
 
@@ -321,7 +322,8 @@ afterAll(async () => {
 
 async function select<T>(columns: string, where: string, params: SqlParams): Promise<T[]> {
   const result = await store.client.query({
-    query: `SELECT ${columns} FROM ${store.tables.outputs} WHERE ${where} ORDER BY SpanId`,
+    // As window rules read rows: with the judge's scores joined when a read names them.
+    query: `SELECT ${columns} FROM ${outputsWithScores(store, `${columns} ${where}`, "1", params, false)} WHERE ${where} ORDER BY SpanId`,
     query_params: params.values,
     format: "JSONEachRow",
     // inf and nan as text, not as null: a non-finite number must not pass for an absent one.

@@ -7,6 +7,8 @@
  */
 
 import type { Store } from "../../store/store.ts";
+import { EVALUATION_ATTRIBUTE_PREFIX } from "../../rules/field-grammar.ts";
+import { JUDGED_ATTRIBUTES } from "./sql-fields.ts";
 import type { SqlParamsLike } from "./sql-params.ts";
 
 export interface TimeRangeMs {
@@ -98,7 +100,7 @@ function windowsSource(
   const rows = `SELECT ${value} AS raw${single ? ", Timestamp" : ", toUnixTimestamp64Milli(Timestamp) AS t"}${
     excluded.length > 0 ? `, (${excluded.join(" OR ")}) AS excluded` : ""
   }${version}
-  FROM ${store.tables.outputs} FINAL
+  FROM ${outputsWithScores(store, `${value} ${source.match}`, bounds, params)}
   WHERE ${bounds} AND (${source.match})`;
   if (single) {
     return `SELECT 1 AS k, side, assumeNotNull(raw) AS x FROM (
@@ -108,6 +110,37 @@ function windowsSource(
   return `SELECT pair.1 AS k, pair.2 AS side, assumeNotNull(raw) AS x FROM (${rows})
 ARRAY JOIN arrayFilter(p -> p.2 != '', arrayMap(w -> (w, ${side}), range(1, ${windows.length + 1}))) AS pair
 WHERE raw IS NOT NULL`;
+}
+
+/**
+ * agent_outputs (FINAL unless told), and, when `reads` (the query's field and match SQL) names
+ * the judge's results, each row's judge verdicts beside it: evaluation_scores rows of Source
+ * judge within `bounds`, as a map keyed like the evaluation span attributes
+ * (`plumbline.evaluation.<name>.score|label|explanation`), so that sql-fields.ts reads a judge
+ * score exactly as it reads an evaluation event's. Rows without a verdict get an empty map.
+ */
+export function outputsWithScores(
+  store: Store,
+  reads: string,
+  bounds: string,
+  params: SqlParamsLike,
+  final = true,
+): string {
+  const outputs = `${store.tables.outputs}${final ? " FINAL" : ""}`;
+  if (!reads.includes(JUDGED_ATTRIBUTES)) return outputs;
+  const prefix = params.add(EVALUATION_ATTRIBUTE_PREFIX, "String");
+  const keys = ["score", "label", "explanation"].map(
+    (part) => `concat(${prefix}, Name, '.${part}')`,
+  );
+  return `${outputs} LEFT ANY JOIN (
+    SELECT TraceId, SpanId, mapFromArrays(
+      arrayFlatten(groupArray([${keys.join(", ")}])),
+      arrayFlatten(groupArray([ifNull(toString(Score), ''), toString(Label), Explanation]))
+    ) AS ${JUDGED_ATTRIBUTES}
+    FROM ${store.tables.evaluationScores} FINAL
+    WHERE Source = 'judge' AND ${bounds}
+    GROUP BY TraceId, SpanId
+  ) AS judged USING (TraceId, SpanId)`;
 }
 
 /**
@@ -536,7 +569,7 @@ FROM (
   SELECT k, v, lastTs, argMax(v, lastTs) OVER (PARTITION BY k) AS current FROM (
     SELECT k, v, max(ts) AS lastTs FROM (
       SELECT ${column} AS v, Timestamp AS ts, toUnixTimestamp64Milli(Timestamp) AS t
-      FROM ${store.tables.outputs}
+      FROM ${outputsWithScores(store, source.match, `Timestamp < fromUnixTimestamp64Milli(${latest})`, source.params, false)}
       WHERE Timestamp < fromUnixTimestamp64Milli(${latest}) AND (${source.match})
     ) ARRAY JOIN arrayFilter(w -> t < ${ats}[w], range(1, ${atsMs.length + 1})) AS k
     GROUP BY k, v

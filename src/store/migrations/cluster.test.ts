@@ -29,6 +29,15 @@ const SHARDED: [string, string, string][] = [
   ["alert_events", `ReplicatedMergeTree(${SHARD})`, "cityHash64(Fingerprint)"],
   ["alert_deliveries", `ReplicatedMergeTree(${SHARD})`, "cityHash64(Fingerprint)"],
   ["drift_results", `ReplicatedReplacingMergeTree(${SHARD}, EvaluatedAt)`, "cityHash64(RuleId)"],
+  // The judge (migration 10): an item's states meet on its output's shard, a verdict on its
+  // input's, the scores beside the outputs they are about.
+  ["judge_queue", `ReplicatedReplacingMergeTree(${SHARD}, Seq)`, "cityHash64(TraceId, SpanId)"],
+  ["judge_cache", `ReplicatedReplacingMergeTree(${SHARD}, JudgedAt)`, "cityHash64(InputHash)"],
+  [
+    "evaluation_scores",
+    `ReplicatedReplacingMergeTree(${SHARD}, InsertedAt)`,
+    "cityHash64(TraceId)",
+  ],
   // Log records need not have a trace to keep them with; a metric series stays on one shard.
   ["otel_logs", `ReplicatedMergeTree(${SHARD})`, "rand()"],
   ...[
@@ -210,7 +219,7 @@ describe("runMigrations on a cluster", () => {
         void inserts.push({ table, values }),
     } as unknown as ClickHouseClient;
 
-    expect(await runMigrations(client, cluster)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(await runMigrations(client, cluster)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(commands).toEqual([
       ...bootstrapStatements(cluster),
       ...MIGRATIONS.filter((m) => m.version > 1).flatMap((m) => m.statements(cluster)),
@@ -222,7 +231,8 @@ describe("runMigrations on a cluster", () => {
 });
 
 // What every migration runs on a single server (retention 30 days): migrations 1–7 as they ran
-// before clusters existed, then 8 and 9 (the exporter's logs and metrics tables).
+// before clusters existed, then 8 and 9 (the exporter's logs and metrics tables), then 10 (the
+// judge's queue and cache, and evaluation scores).
 // A change here changes the schema of existing deployments: add a migration instead.
 const SINGLE_SERVER_DDL = `CREATE DATABASE IF NOT EXISTS plumbline
 ;
@@ -713,4 +723,58 @@ CREATE TABLE IF NOT EXISTS plumbline.otel_metrics_summary (
 PARTITION BY toDate(TimeUnix)
 ORDER BY (ServiceName, MetricName, toStartOfHour(TimeUnix), cityHash64(Attributes), TimeUnix)
 TTL toDateTime(TimeUnix) + toIntervalDay(30)
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1, merge_max_block_size = 2048`;
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1, merge_max_block_size = 2048
+;
+CREATE TABLE IF NOT EXISTS plumbline.judge_queue (
+  RuleId LowCardinality(String),
+  RuleVersion LowCardinality(String),
+  TraceId String CODEC(ZSTD(1)),
+  SpanId String CODEC(ZSTD(1)),
+  OutputTime DateTime64(9),
+  EnqueuedAt DateTime64(3),
+  State LowCardinality(String),
+  Attempts UInt32,
+  NextAttemptAt DateTime64(3),
+  Seq UInt64,
+  Message String CODEC(ZSTD(1))
+) ENGINE = ReplacingMergeTree(Seq)
+PARTITION BY toYYYYMM(EnqueuedAt)
+ORDER BY (RuleId, TraceId, SpanId)
+TTL toDateTime(EnqueuedAt) + toIntervalDay(30)
+;
+CREATE TABLE IF NOT EXISTS plumbline.judge_cache (
+  RuleId LowCardinality(String),
+  RuleVersion LowCardinality(String),
+  InputHash String,
+  Model LowCardinality(String),
+  Verdict LowCardinality(String),
+  Score Float64,
+  Explanation String CODEC(ZSTD(1)),
+  InputTokens UInt64,
+  OutputTokens UInt64,
+  JudgedAt DateTime64(3)
+) ENGINE = ReplacingMergeTree(JudgedAt)
+PARTITION BY toYYYYMM(JudgedAt)
+ORDER BY (RuleId, RuleVersion, InputHash)
+TTL toDateTime(JudgedAt) + toIntervalDay(30)
+;
+CREATE TABLE IF NOT EXISTS plumbline.evaluation_scores (
+  Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
+  TraceId String CODEC(ZSTD(1)),
+  SpanId String CODEC(ZSTD(1)),
+  Name LowCardinality(String),
+  Source LowCardinality(String),
+  RuleId LowCardinality(String),
+  RuleVersion LowCardinality(String),
+  ServiceName LowCardinality(String),
+  AgentName LowCardinality(String),
+  Model LowCardinality(String),
+  Score Nullable(Float64),
+  Label LowCardinality(String),
+  Explanation String CODEC(ZSTD(1)),
+  InsertedAt DateTime64(3) DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree(InsertedAt)
+PARTITION BY toDate(Timestamp)
+ORDER BY (Name, Timestamp, TraceId, SpanId)
+TTL toDateTime(Timestamp) + toIntervalDay(30)
+SETTINGS ttl_only_drop_parts = 1`;

@@ -38,6 +38,9 @@ export function tableNames(
     deliveries: `${database}.alert_deliveries`,
     silences: `${database}.silences`,
     driftResults: `${database}.drift_results`,
+    judgeQueue: `${database}.judge_queue`,
+    judgeCache: `${database}.judge_cache`,
+    evaluationScores: `${database}.evaluation_scores`,
     migrations: `${database}.plumbline_migrations`,
   };
 }

@@ -24,6 +24,10 @@ export interface TableNames {
   deliveries: string;
   silences: string;
   driftResults: string;
+  /** The judge's queue, its verdict cache, and every evaluation score (migration 10). */
+  judgeQueue: string;
+  judgeCache: string;
+  evaluationScores: string;
   migrations: string;
 }
 

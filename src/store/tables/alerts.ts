@@ -261,3 +261,22 @@ export async function loadSilences(store: Store): Promise<unknown[]> {
   });
   return (await result.json<{ Silence: string }>()).map((r) => JSON.parse(r.Silence) as unknown);
 }
+
+/**
+ * Every silence saved, deleted ones too, with when each was deleted (unix ms, null if it was
+ * not): what a backtest needs to apply the silences that held at each moment of the past.
+ */
+export async function silenceHistory(
+  store: Store,
+): Promise<{ silence: unknown; deletedAtMs: number | null }[]> {
+  const result = await store.client.query({
+    query: `SELECT Silence, Deleted, toUnixTimestamp64Milli(UpdatedAt) AS updatedAt
+FROM ${store.tables.silences} FINAL`,
+    format: "JSONEachRow",
+  });
+  const rows = await result.json<{ Silence: string; Deleted: number; updatedAt: string }>();
+  return rows.map((r) => ({
+    silence: JSON.parse(r.Silence) as unknown,
+    deletedAtMs: Number(r.Deleted) === 1 ? Number(r.updatedAt) : null,
+  }));
+}
