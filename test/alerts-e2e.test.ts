@@ -137,7 +137,7 @@ describe("alerts end to end", () => {
       },
     });
     expect(body.alert.examples[0]).toMatchObject({ traceId: first, field: "output.text" });
-    expect(body.alert.links.plumbline).toContain(`/api/traces/${first}`);
+    expect(body.alert.links.plumbline).toContain(`/traces/${first}?span=`);
 
     // A flood of failures in the same group: no new message while the alert fires.
     await sendReplies(

@@ -78,8 +78,9 @@ describe("buildAlert", () => {
         jaeger:
           "https://jaeger.example.com/trace/4bf92f3577b34da6a3ce929d0e0e4731?uiFind=00f067aa0ba902b1",
         rule: "https://plumbline.example.com/rules/refund-json#e446662850b22854",
-        plumbline: "https://plumbline.example.com/api/traces/4bf92f3577b34da6a3ce929d0e0e4731",
-        alert: "https://plumbline.example.com/api/alerts/e446662850b22854",
+        plumbline:
+          "https://plumbline.example.com/traces/4bf92f3577b34da6a3ce929d0e0e4731?span=00f067aa0ba902b1",
+        alert: "https://plumbline.example.com/alerts/e446662850b22854",
       },
     });
   });
@@ -127,7 +128,7 @@ describe("buildAlert", () => {
     expect(alert.examples).toEqual([]);
     expect(alert.runbook).toBeUndefined();
     expect(Object.keys(alert.links).sort()).toEqual(["alert", "grafana", "rule"]);
-    expect(alert.links.alert).toBe("https://p.example/api/alerts/e446662850b22854");
+    expect(alert.links.alert).toBe("https://p.example/alerts/e446662850b22854");
   });
 
   it("leaves out empty labels and links that need a missing service", () => {

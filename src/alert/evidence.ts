@@ -50,9 +50,11 @@ export function buildAlert(
     if (link !== undefined) links[name] = link;
   }
   const base = externalUrl.replace(/\/+$/, "");
-  if (first !== undefined)
-    links.plumbline = `${base}/api/traces/${encodeURIComponent(first.traceId)}`;
-  links.alert = `${base}/api/alerts/${encodeURIComponent(record.fingerprint)}`;
+  // Plumbline's web UI: the first example's span in its trace, and the alert's page.
+  if (first !== undefined) {
+    links.plumbline = `${base}/traces/${encodeURIComponent(first.traceId)}?span=${encodeURIComponent(first.spanId)}`;
+  }
+  links.alert = `${base}/alerts/${encodeURIComponent(record.fingerprint)}`;
 
   return {
     fingerprint: record.fingerprint,

@@ -19,14 +19,15 @@ export function baseUrl(externalUrl: string): string {
   return externalUrl.replace(/\/+$/, "");
 }
 
-/** Plumbline's own page of the alert: history, evidence and deliveries. */
+/** The alert's page in Plumbline's web UI: history, evidence and deliveries. */
 export function alertUrl(externalUrl: string, alert: Pick<Alert, "fingerprint">): string {
-  return `${baseUrl(externalUrl)}/api/alerts/${encodeURIComponent(alert.fingerprint)}`;
+  return `${baseUrl(externalUrl)}/alerts/${encodeURIComponent(alert.fingerprint)}`;
 }
 
-/** Plumbline's own view of a trace. */
-export function traceUrl(externalUrl: string, traceId: string): string {
-  return `${baseUrl(externalUrl)}/api/traces/${encodeURIComponent(traceId)}`;
+/** A trace in Plumbline's web UI, opened at one span (the failing output) when given. */
+export function traceUrl(externalUrl: string, traceId: string, spanId?: string): string {
+  const span = spanId === undefined || spanId === "" ? "" : `?span=${encodeURIComponent(spanId)}`;
+  return `${baseUrl(externalUrl)}/traces/${encodeURIComponent(traceId)}${span}`;
 }
 
 /** `failed / evaluated` with the share, e.g. `12 of 340 outputs failed (3.5%)`. */

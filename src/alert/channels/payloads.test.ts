@@ -82,7 +82,7 @@ describe("plumblinePayload", () => {
             observed: '{"invoice_id":"INV-2291","currency":"EUR"}',
             message: 'missing property "total"',
             at: "2026-01-05T09:31:47.880Z",
-            url: "https://plumbline.example.com/api/traces/4bf92f3577b34da6a3ce929d0e0e4736",
+            url: "https://plumbline.example.com/traces/4bf92f3577b34da6a3ce929d0e0e4736?span=00f067aa0ba902b7",
           },
           {
             traceId: "a3ce929d0e0e47364bf92f3577b34da6",
@@ -91,14 +91,14 @@ describe("plumblinePayload", () => {
             observed: '"euro"',
             message: 'does not match "^[A-Z]{3}$"',
             at: "2026-01-05T09:29:12.004Z",
-            url: "https://plumbline.example.com/api/traces/a3ce929d0e0e47364bf92f3577b34da6",
+            url: "https://plumbline.example.com/traces/a3ce929d0e0e47364bf92f3577b34da6?span=b7ad6b7169203331",
           },
         ],
         links: {
           grafana:
             "https://grafana.example.com/d/plumbline-rule?var-rule=invoice-extraction-complete",
         },
-        url: "https://plumbline.example.com/api/alerts/3f9c2a61d0b84e17",
+        url: "https://plumbline.example.com/alerts/3f9c2a61d0b84e17",
         measurement: null,
       },
     };
@@ -149,7 +149,7 @@ describe("alertmanagerWebhookPayload", () => {
           annotations: AM_ANNOTATIONS,
           startsAt: "2026-01-05T09:14:03.120Z",
           endsAt: "0001-01-01T00:00:00Z",
-          generatorURL: "https://plumbline.example.com/api/alerts/3f9c2a61d0b84e17",
+          generatorURL: "https://plumbline.example.com/alerts/3f9c2a61d0b84e17",
           fingerprint: "3f9c2a61d0b84e17",
         },
       ],
@@ -265,7 +265,7 @@ describe("alertmanagerApiAlerts", () => {
           annotations: AM_ANNOTATIONS,
           startsAt: "2026-01-05T09:14:03.120Z",
           endsAt: "2026-01-05T09:41:48.250Z",
-          generatorURL: "https://plumbline.example.com/api/alerts/3f9c2a61d0b84e17",
+          generatorURL: "https://plumbline.example.com/alerts/3f9c2a61d0b84e17",
         },
       ],
     );

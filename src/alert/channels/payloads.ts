@@ -101,7 +101,7 @@ export function plumblinePayload(
         observed: example.observed,
         message: example.message,
         at: example.at,
-        url: traceUrl(options.externalUrl, example.traceId),
+        url: traceUrl(options.externalUrl, example.traceId, example.spanId),
       })),
       links: { ...alert.links },
       url: alertUrl(options.externalUrl, alert),

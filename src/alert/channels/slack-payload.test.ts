@@ -49,9 +49,9 @@ describe("slackPayload", () => {
             type: "mrkdwn",
             text:
               "*Examples*" +
-              '\n• <https://plumbline.example.com/api/traces/4bf92f3577b34da6a3ce929d0e0e4736|trace 4bf92f3577b34da6a3ce929d0e0e4736> span `00f067aa0ba902b7` · `output.json`: missing property "total"' +
+              '\n• <https://plumbline.example.com/traces/4bf92f3577b34da6a3ce929d0e0e4736?span=00f067aa0ba902b7|trace 4bf92f3577b34da6a3ce929d0e0e4736> span `00f067aa0ba902b7` · `output.json`: missing property "total"' +
               '\n      observed: `{"invoice_id":"INV-2291","currency":"EUR"}`' +
-              '\n• <https://plumbline.example.com/api/traces/a3ce929d0e0e47364bf92f3577b34da6|trace a3ce929d0e0e47364bf92f3577b34da6> span `b7ad6b7169203331` · `output.json.currency`: does not match "^[A-Z]{3}$"' +
+              '\n• <https://plumbline.example.com/traces/a3ce929d0e0e47364bf92f3577b34da6?span=b7ad6b7169203331|trace a3ce929d0e0e47364bf92f3577b34da6> span `b7ad6b7169203331` · `output.json.currency`: does not match "^[A-Z]{3}$"' +
               '\n      observed: `"euro"`',
           },
         },
@@ -63,7 +63,7 @@ describe("slackPayload", () => {
               text:
                 ":book: <https://wiki.example.com/runbooks/invoices|Runbook>" +
                 "   :link: <https://grafana.example.com/d/plumbline-rule?var-rule=invoice-extraction-complete|grafana>" +
-                "   :mag: <https://plumbline.example.com/api/alerts/3f9c2a61d0b84e17|Open in Plumbline>",
+                "   :mag: <https://plumbline.example.com/alerts/3f9c2a61d0b84e17|Open in Plumbline>",
             },
           ],
         },

@@ -163,7 +163,7 @@ function examplesText(examples: AlertExample[], externalUrl: string): string {
   let shown = 0;
   for (const example of examples) {
     const line =
-      `\n• ${link(traceUrl(externalUrl, example.traceId), `trace ${truncate(example.traceId, MAX_ID)}`)}` +
+      `\n• ${link(traceUrl(externalUrl, example.traceId, example.spanId), `trace ${truncate(example.traceId, MAX_ID)}`)}` +
       ` span ${code(example.spanId, MAX_ID)} · ${code(example.field, MAX_FIELD_PATH)}:` +
       ` ${fit(example.message, MAX_MESSAGE)}` +
       `\n      observed: ${code(example.observed.replace(/\s+/g, " "), MAX_OBSERVED)}`;
