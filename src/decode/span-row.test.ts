@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DecodedResource, DecodedSpan } from "./span.ts";
-import { nanosToDateTime64, toOtelTracesRow } from "./span-row.ts";
+import { sdkSpans } from "../../test/helpers/decode-fixtures.ts";
+import { nanosToDateTime64, encodeOtelTracesRows, toOtelTracesRow } from "./span-row.ts";
 
 const resource: DecodedResource = {
   attributes: { "service.name": "checkout", "host.cpus": 8 },
@@ -110,6 +111,46 @@ describe("toOtelTracesRow", () => {
     const otherResource = { attributes: {}, serviceName: "" };
     const c = toOtelTracesRow(makeSpan({ resource: otherResource }));
     expect([c.ResourceAttributes, c.ServiceName]).toEqual([{}, ""]);
+  });
+});
+
+describe("encodeOtelTracesRows", () => {
+  const lines = (spans: DecodedSpan[]) =>
+    Buffer.concat(encodeOtelTracesRows(spans).chunks as Buffer[])
+      .toString("utf8")
+      .split("\n");
+
+  it("writes each span as the JSON text of its row, key for key, one line each", () => {
+    const spans = [
+      ...sdkSpans().expected,
+      makeSpan({
+        name: 'say "hi"\n\t\u0000 — naïve 🙂 \ud800',
+        statusMessage: "line\r\nbreak",
+        traceState: "",
+        attributes: { 'quote"key': 'va"l', emoji: "🙂", nested: { b: [1, { c: null }], a: 2n } },
+        events: [
+          { timeUnixNano: 1700000000500000000n, name: "retry", attributes: { attempt: 2 } },
+          { timeUnixNano: 0n, name: "", attributes: {} },
+        ],
+        links: [
+          { traceId: "", spanId: "", traceState: "", attributes: { raw: Uint8Array.from([255]) } },
+        ],
+      }),
+      makeSpan({ kind: 9, statusCode: 7, endTimeUnixNano: 1n }),
+    ];
+    expect(lines(spans)).toEqual([...spans.map((s) => JSON.stringify(toOtelTracesRow(s))), ""]);
+  });
+
+  it("stores an attribute named __proto__, which the decoders keep as data", () => {
+    const attributes = {};
+    Object.defineProperty(attributes, "__proto__", { value: "data", enumerable: true });
+    const [line] = lines([makeSpan({ attributes })]);
+    expect(line).toContain('"SpanAttributes":{"__proto__":"data"}');
+  });
+
+  it("counts the rows", () => {
+    expect(encodeOtelTracesRows([makeSpan(), makeSpan()]).rows).toBe(2);
+    expect(encodeOtelTracesRows([])).toEqual({ chunks: [], rows: 0 });
   });
 });
 

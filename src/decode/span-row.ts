@@ -3,9 +3,10 @@
  * contrib clickhouseexporter writes, so dashboards and queries built for it work unchanged.
  */
 
+import { createLineWriter, type EncodedRows } from "../store/json-each-row.ts";
 import type { OtelTracesRow } from "../store/tables/otel-traces.ts";
-import { attrsToStrings } from "./attr-string.ts";
-import type { DecodedResource, DecodedSpan } from "./span.ts";
+import { attrsToStrings, attrToString } from "./attr-string.ts";
+import type { AttrMap, AttrValue, DecodedResource, DecodedSpan } from "./span.ts";
 
 /** pdata `ptrace.SpanKind.String()`; numbers it does not know give "". */
 const SPAN_KIND_NAMES = ["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"];
@@ -53,6 +54,78 @@ export function toOtelTracesRow(span: DecodedSpan): OtelTracesRow {
     "Links.TraceState": links.map((l) => l.traceState),
     "Links.Attributes": links.map((l) => attrsToStrings(l.attributes)),
   };
+}
+
+/**
+ * The spans' `otel_traces` rows as insert text, written straight from the spans: each line is
+ * the JSON of toOtelTracesRow(span), without building that row or its attribute maps (ingest's
+ * path; span-row.test.ts holds the two together). One difference, on purpose: an attribute
+ * named "__proto__", which the decoders keep as data, is stored; the row object's map drops it.
+ */
+export function encodeOtelTracesRows(spans: readonly DecodedSpan[]): EncodedRows {
+  const writer = createLineWriter();
+  for (const span of spans) writer.line(otelTracesLine(span));
+  return writer.done();
+}
+
+/** Resource attributes as JSON text, once per resource (the spans of a request share it). */
+const resourceAttributeJson = new WeakMap<DecodedResource, string>();
+
+const q = JSON.stringify;
+
+/** JSON.stringify(toOtelTracesRow(span)), key for key, in one string built once. */
+function otelTracesLine(span: DecodedSpan): string {
+  const { events, links, resource } = span;
+  let resourceJson = resourceAttributeJson.get(resource);
+  if (resourceJson === undefined) {
+    resourceJson = attrsJson(resource.attributes);
+    resourceAttributeJson.set(resource, resourceJson);
+  }
+  const duration = span.endTimeUnixNano - span.startTimeUnixNano;
+  let eventTimes = "";
+  let eventNames = "";
+  let eventAttributes = "";
+  for (const [i, e] of events.entries()) {
+    const comma = i === 0 ? "" : ",";
+    eventTimes += `${comma}"${nanosToDateTime64(e.timeUnixNano)}"`;
+    eventNames += comma + q(e.name);
+    eventAttributes += comma + attrsJson(e.attributes);
+  }
+  let linkTraceIds = "";
+  let linkSpanIds = "";
+  let linkStates = "";
+  let linkAttributes = "";
+  for (const [i, l] of links.entries()) {
+    const comma = i === 0 ? "" : ",";
+    linkTraceIds += comma + q(l.traceId);
+    linkSpanIds += comma + q(l.spanId);
+    linkStates += comma + q(l.traceState);
+    linkAttributes += comma + attrsJson(l.attributes);
+  }
+  return (
+    `{"Timestamp":"${nanosToDateTime64(span.startTimeUnixNano)}","TraceId":${q(span.traceId)},` +
+    `"SpanId":${q(span.spanId)},"ParentSpanId":${q(span.parentSpanId)},` +
+    `"TraceState":${q(span.traceState)},"SpanName":${q(span.name)},` +
+    `"SpanKind":"${nameOf(SPAN_KIND_NAMES, span.kind)}","ServiceName":${q(resource.serviceName)},` +
+    `"ResourceAttributes":${resourceJson},"ScopeName":${q(span.scope.name)},` +
+    `"ScopeVersion":${q(span.scope.version)},"SpanAttributes":${attrsJson(span.attributes)},` +
+    `"Duration":"${duration > 0n ? duration.toString() : "0"}",` +
+    `"StatusCode":"${nameOf(STATUS_CODE_NAMES, span.statusCode)}",` +
+    `"StatusMessage":${q(span.statusMessage)},"Events.Timestamp":[${eventTimes}],` +
+    `"Events.Name":[${eventNames}],"Events.Attributes":[${eventAttributes}],` +
+    `"Links.TraceId":[${linkTraceIds}],"Links.SpanId":[${linkSpanIds}],` +
+    `"Links.TraceState":[${linkStates}],"Links.Attributes":[${linkAttributes}]}`
+  );
+}
+
+/** JSON.stringify(attrsToStrings(attrs)) without the intermediate map. */
+function attrsJson(attrs: AttrMap): string {
+  let json = "";
+  // Own keys in Object.keys order (an AttrMap has no enumerable inherited ones).
+  for (const key in attrs) {
+    json += `${json === "" ? "" : ","}${q(key)}:${q(attrToString(attrs[key] as AttrValue))}`;
+  }
+  return `{${json}}`;
 }
 
 /**

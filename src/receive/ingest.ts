@@ -1,7 +1,7 @@
 /**
  * The path every OTLP request takes once decoded, whatever its transport: spans become
- * `otel_traces` rows, recognised spans also become `agent_outputs` rows, and all of it is
- * committed together before the request is answered.
+ * `otel_traces` rows, recognised spans also become `agent_outputs` rows, both encoded as insert
+ * text at once, and all of it is committed together before the request is answered.
  */
 
 import type { RejectedSpan } from "../decode/decode-result.ts";
@@ -9,10 +9,11 @@ import { inheritAgentNames } from "../decode/inherit-agent.ts";
 import { normaliseSpans } from "../decode/normalise.ts";
 import { markPending } from "../decode/pending-outputs.ts";
 import type { DecodedSpan } from "../decode/span.ts";
-import { toOtelTracesRow } from "../decode/span-row.ts";
+import { encodeOtelTracesRows } from "../decode/span-row.ts";
 import { rejectedAfterDecode, settleSpanTimes, timeBoundsAt } from "../decode/span-times.ts";
 import type { PlumblineError } from "../errors.ts";
 import type { GroupCommitter } from "../store/group-commit.ts";
+import { encodeJsonRows } from "../store/json-each-row.ts";
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { StatsRecorder } from "../store/stats-recorder.ts";
 import type { IngestStatRow } from "../store/tables/ingest-stats.ts";
@@ -50,7 +51,14 @@ export function createIngest(
     const rejected = [...decodeRejected, ...settled.rejected];
     const { rows: outputs, unrecognised } = normaliseSpans(spans);
     markPending(outputs, inheritAgentNames(outputs, spans));
-    const batch: WriteBatch = { traces: spans.map(toOtelTracesRow), outputs };
+    // Encoded now, a request at a time, rather than at the group commit: the rows become bytes
+    // outside the V8 heap while this request is being handled, and no group commit stalls the
+    // event loop encoding thousands of rows at once.
+    const batch: WriteBatch = {
+      traces: [],
+      outputs: [],
+      encoded: { traces: encodeOtelTracesRows(spans), outputs: encodeJsonRows(outputs) },
+    };
     const result = await committer.submit(batch);
     // A request that was not stored is not counted: its client will send it again.
     if (!result.ok) return result;

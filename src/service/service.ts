@@ -79,8 +79,8 @@ export async function startService(
         const started = performance.now();
         await store.write(batch);
         log.debug("flushed", {
-          spans: batch.traces.length,
-          outputs: batch.outputs.length,
+          spans: batch.traces.length + (batch.encoded?.traces.rows ?? 0),
+          outputs: batch.outputs.length + (batch.encoded?.outputs.rows ?? 0),
           ms: Math.round(performance.now() - started),
         });
       },

@@ -4,7 +4,7 @@
  */
 
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from "@clickhouse/client";
-import { createChdbConnection } from "chdb/connection";
+import { createChdbConnection, type ChdbConnection } from "chdb/connection";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 
@@ -36,6 +36,15 @@ const SETTINGS = {
   input_format_json_try_infer_numbers_from_strings: 0,
 } as const;
 
+// The chDB connection under each embedded client: inserts hand it their bytes directly
+// (insert-json-rows.ts), which the client's insert API cannot.
+const embeddedConnections = new WeakMap<ClickHouseClient, ChdbConnection>();
+
+/** The chDB connection of an embedded client; undefined for a server. */
+export function embeddedConnectionOf(client: ClickHouseClient): ChdbConnection | undefined {
+  return embeddedConnections.get(client);
+}
+
 /** Creates the client for the configured mode. chDB allows one data directory per process. */
 export function createClickHouseClient(options: ClientOptions): ClickHouseClient {
   if (options.url !== undefined) {
@@ -59,9 +68,11 @@ export function createClickHouseClient(options: ClientOptions): ClickHouseClient
   mkdirSync(path, { recursive: true });
   // chdb types its connection against @clickhouse/client-common, which the client now bundles
   // under its own declarations; the shapes are the same, the nominal types are not.
-  const connection = createChdbConnection({ path }) as unknown as ChdbClientConnection;
-  return createClient({
-    connection,
+  const connection = createChdbConnection({ path });
+  const client = createClient({
+    connection: connection as unknown as ChdbClientConnection,
     clickhouse_settings: SETTINGS,
   });
+  embeddedConnections.set(client, connection);
+  return client;
 }

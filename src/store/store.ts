@@ -5,6 +5,14 @@
 
 import { drainPending } from "chdb";
 import type { ClickHouseClient } from "@clickhouse/client";
+import { insertJsonEachRow, insertRows } from "./insert-json-rows.ts";
+import {
+  concatRows,
+  encodeJsonRows,
+  NO_ROWS,
+  recycleRows,
+  type EncodedRows,
+} from "./json-each-row.ts";
 import type { TableNames } from "./migrations.ts";
 import type { IngestStatRow } from "./tables/ingest-stats.ts";
 import { METRIC_TABLES } from "./tables/otel-metrics.ts";
@@ -30,10 +38,11 @@ export function createStore(client: ClickHouseClient, tables: TableNames): Store
     client,
     tables,
     async write(batch) {
-      // Every insert at once: each pays a fixed cost per new part, and they overlap.
-      const inserts: [string, readonly object[]][] = [
-        [tables.traces, batch.traces],
-        [tables.outputs, batch.outputs],
+      // Every insert at once: each pays a fixed cost per new part, and they overlap. Rows that
+      // come as objects are encoded here; encoded ones (ingest's) are the committer's to reuse.
+      const inserts: [string, readonly object[], EncodedRows?][] = [
+        [tables.traces, batch.traces, batch.encoded?.traces ?? NO_ROWS],
+        [tables.outputs, batch.outputs, batch.encoded?.outputs ?? NO_ROWS],
         [tables.logs, batch.logs ?? []],
         ...METRIC_TABLES.map((t): [string, readonly object[]] => [
           tables[t],
@@ -41,23 +50,17 @@ export function createStore(client: ClickHouseClient, tables: TableNames): Store
         ]),
       ];
       await Promise.all(
-        inserts.map(
-          ([table, values]) =>
-            values.length > 0 && client.insert({ table, values, format: "JSONEachRow" }),
-        ),
+        inserts.map(([table, objects, encoded]) => insertTable(client, table, objects, encoded)),
       );
     },
     async writeStats(rows) {
-      await client.insert({ table: tables.ingestStats, values: rows, format: "JSONEachRow" });
+      await insertRows(client, tables.ingestStats, rows);
     },
     async probeWrite() {
       // A cursor nobody reads, "when a write last worked". Not ingest_stats: an all-zero row
-      // there is summed away before any part is written, so it succeeds on a full disk.
-      await client.insert({
-        table: tables.cursors,
-        values: [{ Name: "store.write-probe", Value: Date.now() }],
-        format: "JSONEachRow",
-      });
+      // there is summed away before any part is written, so it succeeds on a full disk. The
+      // same insert path as the rows it stands for.
+      await insertRows(client, tables.cursors, [{ Name: "store.write-probe", Value: Date.now() }]);
     },
     async ping() {
       try {
@@ -76,6 +79,22 @@ export function createStore(client: ClickHouseClient, tables: TableNames): Store
       await drainPending();
     },
   };
+}
+
+/** A table's rows of a batch in one insert: the row objects, encoded now, then `encoded`. */
+async function insertTable(
+  client: ClickHouseClient,
+  table: string,
+  objects: readonly object[],
+  encoded: EncodedRows = NO_ROWS,
+): Promise<void> {
+  if (objects.length === 0) return insertJsonEachRow(client, table, encoded);
+  const fromObjects = encodeJsonRows(objects);
+  try {
+    await insertJsonEachRow(client, table, concatRows([fromObjects, encoded]));
+  } finally {
+    recycleRows(fromObjects);
+  }
 }
 
 function describe(error: unknown): string {

@@ -7,6 +7,7 @@
 
 import { isRuleProblem, type CheckEvaluation, type Finding } from "../../rules/findings.ts";
 import type { Store } from "../store.ts";
+import { insertRows } from "../insert-json-rows.ts";
 
 export interface CheckResultRow {
   /** The output's (or trace's) time, DateTime64(9) text. */
@@ -88,11 +89,7 @@ function minuteOf(time: string): number {
 
 export async function writeFindings(store: Store, findings: readonly Finding[]): Promise<void> {
   if (findings.length === 0) return;
-  await store.client.insert({
-    table: store.tables.checkResults,
-    values: findings.map(checkResultRow),
-    format: "JSONEachRow",
-  });
+  await insertRows(store.client, store.tables.checkResults, findings.map(checkResultRow));
 }
 
 export async function writeCheckEvaluations(
@@ -100,11 +97,12 @@ export async function writeCheckEvaluations(
   evaluations: readonly CheckEvaluation[],
 ): Promise<void> {
   if (evaluations.length === 0) return;
-  await store.client.insert({
-    table: store.tables.checkEvaluations,
-    values: evaluations.map(checkEvaluationRow),
-    format: "JSONEachRow",
-  });
+  // One row per evaluated output and rule: as many rows as ingest writes, the same insert path.
+  await insertRows(
+    store.client,
+    store.tables.checkEvaluations,
+    evaluations.map(checkEvaluationRow),
+  );
 }
 
 export type CheckOrder = "asc" | "desc";
