@@ -49,7 +49,8 @@ import { markPending } from "../src/decode/pending-outputs.ts";
 import { encodeOtelTracesRows } from "../src/decode/span-row.ts";
 import { createClickHouseClient } from "../src/store/client.ts";
 import { insertJsonEachRow } from "../src/store/insert-json-rows.ts";
-import { concatRows, encodeJsonRows } from "../src/store/json-each-row.ts";
+import { concatRows } from "../src/store/json-each-row.ts";
+import { encodeAgentOutputRows } from "../src/store/tables/agent-outputs.ts";
 import { runMigrations, tableNames } from "../src/store/migrations.ts";
 import type { EncodedSpans } from "../src/store/write-batch.ts";
 import { emitAgentRun } from "../test/helpers/agent-traffic.ts";
@@ -71,7 +72,7 @@ const REQUESTS = Number(args.requests);
 const SPANS_PER_REQUEST = 512;
 
 /** Ceiling shapes: rows per insert (whole requests, so about) × inserts in flight. */
-const SHAPES = [2_500, 5_000, 10_000, 20_000].flatMap((batchSpans) =>
+const SHAPES = [5_000, 10_000, 20_000].flatMap((batchSpans) =>
   [1, 2, 3].map((inFlight) => ({ batchSpans, inFlight })),
 );
 type Shape = (typeof SHAPES)[number];
@@ -145,7 +146,7 @@ function encodedRequests(bodies: Uint8Array[]): EncodedSpans[] {
     if (!decoded.ok) throw new Error(decoded.message);
     const { rows: outputs } = normaliseSpans(decoded.spans);
     markPending(outputs, inheritAgentNames(outputs, decoded.spans));
-    return { traces: encodeOtelTracesRows(decoded.spans), outputs: encodeJsonRows(outputs) };
+    return { traces: encodeOtelTracesRows(decoded.spans), outputs: encodeAgentOutputRows(outputs) };
   });
 }
 
@@ -214,6 +215,9 @@ async function ceiling(bodies: Uint8Array[]): Promise<CeilingRates> {
         await emptyAndSettled(client, tables);
         const rate = await insertRate(client, tables, batches, shape.inFlight, outputsToo);
         into.set(shape, [...(into.get(shape) ?? []), rate]);
+        process.stderr.write(
+          `  ceiling round ${r + 1}, ${shapeName(shape)}, ${outputsToo ? "both tables" : "otel_traces"}: ${rate.toFixed(0)} spans/s\n`,
+        );
       }
     }
   }

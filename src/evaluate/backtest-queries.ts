@@ -1,6 +1,11 @@
 /** The SQL of backtests: the outputs and traces of a past time range, oldest first. */
 
-import { outputsOfTraces, type AgentOutputRow } from "../store/tables/agent-outputs.ts";
+import {
+  outputsOfTraces,
+  SPAN_JOIN_SETTINGS,
+  withSpanAttributes,
+  type AgentOutputRow,
+} from "../store/tables/agent-outputs.ts";
 import { UNIX_TIMESTAMPS } from "../store/read-settings.ts";
 import type { Store } from "../store/store.ts";
 import type { BacktestSource } from "./backtest.ts";
@@ -22,13 +27,15 @@ export async function outputsInWindow(
   service?: string,
 ): Promise<AgentOutputRow[]> {
   const result = await store.client.query({
-    query: `SELECT * EXCEPT InsertedAt FROM ${store.tables.outputs} FINAL
+    query: `${withSpanAttributes(
+      store,
+      `SELECT * EXCEPT InsertedAt FROM ${store.tables.outputs} FINAL
 WHERE Timestamp >= fromUnixTimestamp64Milli({from:Int64}) AND Timestamp < fromUnixTimestamp64Milli({to:Int64})
-  AND ({service:String} = '' OR ServiceName = {service:String})
-ORDER BY Timestamp`,
+  AND ({service:String} = '' OR ServiceName = {service:String})`,
+    )} ORDER BY Timestamp`,
     query_params: { from: fromMs, to: toMs, service: service ?? "" },
     format: "JSONEachRow",
-    clickhouse_settings: UNIX_TIMESTAMPS,
+    clickhouse_settings: { ...UNIX_TIMESTAMPS, ...SPAN_JOIN_SETTINGS },
   });
   return result.json<AgentOutputRow>();
 }

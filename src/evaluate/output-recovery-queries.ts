@@ -2,7 +2,11 @@
 
 import { UNIX_TIMESTAMPS } from "../store/read-settings.ts";
 import type { Store } from "../store/store.ts";
-import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
+import {
+  SPAN_JOIN_SETTINGS,
+  withSpanAttributes,
+  type AgentOutputRow,
+} from "../store/tables/agent-outputs.ts";
 import { readCursor, writeCursor } from "../store/tables/cursors.ts";
 import type { InsertKey, OutputRecoveryStore } from "./output-recovery.ts";
 
@@ -26,13 +30,17 @@ export async function outputsInserted(
   limit: number,
 ): Promise<{ row: AgentOutputRow; key: InsertKey }[]> {
   const result = await store.client.query({
-    query: `SELECT * EXCEPT InsertedAt, toUnixTimestamp64Milli(InsertedAt) AS InsertedAtMs
+    query: `${withSpanAttributes(
+      store,
+      `SELECT * EXCEPT InsertedAt, toUnixTimestamp64Milli(InsertedAt) AS InsertedAtMs
 FROM ${store.tables.outputs}
 WHERE InsertedAt > fromUnixTimestamp64Milli({after:Int64})
   AND InsertedAt <= fromUnixTimestamp64Milli({upto:Int64})
   AND (toUnixTimestamp64Milli(InsertedAt), TraceId, SpanId) > ({fromMs:Int64}, {fromTrace:String}, {fromSpan:String})
 ORDER BY InsertedAt, TraceId, SpanId
 LIMIT {limit:UInt32}`,
+    )}
+ORDER BY InsertedAtMs, TraceId, SpanId`,
     query_params: {
       after: afterMs,
       upto: uptoMs,
@@ -42,7 +50,7 @@ LIMIT {limit:UInt32}`,
       limit,
     },
     format: "JSONEachRow",
-    clickhouse_settings: UNIX_TIMESTAMPS,
+    clickhouse_settings: { ...UNIX_TIMESTAMPS, ...SPAN_JOIN_SETTINGS },
   });
   const rows = await result.json<AgentOutputRow & { InsertedAtMs: string }>();
   return rows.map(({ InsertedAtMs, ...row }) => ({

@@ -13,8 +13,7 @@ import { encodeOtelTracesRows } from "../decode/span-row.ts";
 import { rejectedAfterDecode, settleSpanTimes, timeBoundsAt } from "../decode/span-times.ts";
 import type { PlumblineError } from "../errors.ts";
 import type { GroupCommitter } from "../store/group-commit.ts";
-import { encodeJsonRows } from "../store/json-each-row.ts";
-import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
+import { encodeAgentOutputRows, type AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { StatsRecorder } from "../store/stats-recorder.ts";
 import type { IngestStatRow } from "../store/tables/ingest-stats.ts";
 import type { WriteBatch } from "../store/write-batch.ts";
@@ -57,7 +56,7 @@ export function createIngest(
     const batch: WriteBatch = {
       traces: [],
       outputs: [],
-      encoded: { traces: encodeOtelTracesRows(spans), outputs: encodeJsonRows(outputs) },
+      encoded: { traces: encodeOtelTracesRows(spans), outputs: encodeAgentOutputRows(outputs) },
     };
     const result = await committer.submit(batch);
     // A request that was not stored is not counted: its client will send it again.

@@ -14,6 +14,7 @@ import {
   type EncodedRows,
 } from "./json-each-row.ts";
 import type { TableNames } from "./migrations.ts";
+import { storedOutputRow } from "./tables/agent-outputs.ts";
 import type { IngestStatRow } from "./tables/ingest-stats.ts";
 import { METRIC_TABLES } from "./tables/otel-metrics.ts";
 import type { WriteBatch } from "./write-batch.ts";
@@ -42,7 +43,7 @@ export function createStore(client: ClickHouseClient, tables: TableNames): Store
       // come as objects are encoded here; encoded ones (ingest's) are the committer's to reuse.
       const inserts: [string, readonly object[], EncodedRows?][] = [
         [tables.traces, batch.traces, batch.encoded?.traces ?? NO_ROWS],
-        [tables.outputs, batch.outputs, batch.encoded?.outputs ?? NO_ROWS],
+        [tables.outputs, batch.outputs.map(storedOutputRow), batch.encoded?.outputs ?? NO_ROWS],
         [tables.logs, batch.logs ?? []],
         ...METRIC_TABLES.map((t): [string, readonly object[]] => [
           tables[t],

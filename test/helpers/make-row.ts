@@ -6,6 +6,7 @@
 
 import type { Rule } from "../../src/rules/rule.ts";
 import type { AgentOutputRow } from "../../src/store/tables/agent-outputs.ts";
+import type { OtelTracesRow } from "../../src/store/tables/otel-traces.ts";
 
 export function makeRow(overrides: Partial<AgentOutputRow> = {}): AgentOutputRow {
   const outputText = overrides.OutputText ?? "Your order #4411 shipped yesterday.";
@@ -83,3 +84,35 @@ export const TEST_RULE_DEFAULTS: Omit<Rule, "id" | "match" | "check"> = {
   },
   window: undefined,
 };
+
+/**
+ * The otel_traces rows of these outputs' spans, carrying their attribute maps: agent_outputs
+ * stores only the keys Plumbline derives and reads the rest from the span (storedOutputRow), so
+ * a test that writes output rows directly writes their spans too.
+ */
+export function spanRowsFor(outputs: readonly AgentOutputRow[]): OtelTracesRow[] {
+  return outputs.map((o) => ({
+    Timestamp: o.Timestamp,
+    TraceId: o.TraceId,
+    SpanId: o.SpanId,
+    ParentSpanId: o.ParentSpanId,
+    TraceState: "",
+    SpanName: o.SpanName,
+    SpanKind: "Client",
+    ServiceName: o.ServiceName,
+    ResourceAttributes: o.ResourceAttributes,
+    ScopeName: "",
+    ScopeVersion: "",
+    SpanAttributes: o.SpanAttributes,
+    Duration: o.DurationNs,
+    StatusCode: o.StatusCode,
+    StatusMessage: o.StatusMessage,
+    "Events.Timestamp": [],
+    "Events.Name": [],
+    "Events.Attributes": [],
+    "Links.TraceId": [],
+    "Links.SpanId": [],
+    "Links.TraceState": [],
+    "Links.Attributes": [],
+  }));
+}

@@ -7,7 +7,11 @@
 
 import { UNIX_TIMESTAMPS } from "../../store/read-settings.ts";
 import type { Store } from "../../store/store.ts";
-import type { AgentOutputRow } from "../../store/tables/agent-outputs.ts";
+import {
+  SPAN_JOIN_SETTINGS,
+  withSpanAttributes,
+  type AgentOutputRow,
+} from "../../store/tables/agent-outputs.ts";
 import {
   cachedVerdicts,
   judgeTokensSince,
@@ -28,14 +32,17 @@ export function judgeStore(store: Store): JudgeWorkerStore {
     async outputs(items) {
       if (items.length === 0) return [];
       const result = await store.client.query({
-        query: `SELECT * EXCEPT InsertedAt FROM ${store.tables.outputs} FINAL
+        query: withSpanAttributes(
+          store,
+          `SELECT * EXCEPT InsertedAt FROM ${store.tables.outputs} FINAL
 WHERE TraceId IN {traces:Array(String)} AND concat(TraceId, '/', SpanId) IN {keys:Array(String)}`,
+        ),
         query_params: {
           traces: [...new Set(items.map((i) => i.traceId))],
           keys: items.map((i) => `${i.traceId}/${i.spanId}`),
         },
         format: "JSONEachRow",
-        clickhouse_settings: UNIX_TIMESTAMPS,
+        clickhouse_settings: { ...UNIX_TIMESTAMPS, ...SPAN_JOIN_SETTINGS },
       });
       return result.json<AgentOutputRow>();
     },

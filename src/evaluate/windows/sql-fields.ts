@@ -78,6 +78,16 @@ const JSON_COLUMNS = {
  */
 export const JUDGED_ATTRIBUTES = "JudgedAttributes";
 
+/**
+ * The span's own attribute maps of a row, joined from otel_traces when a read names them
+ * (window-queries.ts outputsWithScores): agent_outputs keeps only the keys Plumbline derives
+ * (tables/agent-outputs.ts storedOutputRow).
+ */
+export const SPAN_ATTRIBUTES_OF_SPAN = {
+  attributes: "SpanAttributesOfSpan",
+  resource: "ResourceAttributesOfSpan",
+} as const;
+
 /** How SQL reads `field` (never a `[*]` path, which has many values: refused at load). */
 export function readSql(field: FieldRef, params: SqlParamsLike): SqlRead {
   const root = field.root;
@@ -85,11 +95,17 @@ export function readSql(field: FieldRef, params: SqlParamsLike): SqlRead {
     throw new Error(`window rules cannot read "${field.text}", a [*] path`);
   }
   if (root === "attributes" || root === "resource") {
-    const map = root === "attributes" ? "SpanAttributes" : "ResourceAttributes";
+    const own = root === "attributes" ? "SpanAttributes" : "ResourceAttributes";
+    const ofSpan = SPAN_ATTRIBUTES_OF_SPAN[root];
     const step = field.path[0];
     const key = params.add(step?.type === "key" ? step.key : "", "String");
-    // Node: Object.hasOwn(map, key), so a key set to "" is present.
-    return { type: "text", present: `mapContains(${map}, ${key})`, text: `${map}[${key}]` };
+    // Node: Object.hasOwn(map, key), so a key set to "" is present. The row's own map first
+    // (derived keys, and rows stored with whole maps), as withSpanAttributes merges them.
+    return {
+      type: "text",
+      present: `(mapContains(${own}, ${key}) OR mapContains(${ofSpan}, ${key}))`,
+      text: `if(mapContains(${own}, ${key}), ${own}[${key}], ${ofSpan}[${key}])`,
+    };
   }
   if (root === "evaluation") {
     // Node: readEvaluation. An absent key reads as "" here, which is absent there too. A

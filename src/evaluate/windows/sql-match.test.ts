@@ -5,13 +5,13 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestStore } from "../../../test/helpers/store.ts";
-import type { AgentOutputRow } from "../../store/tables/agent-outputs.ts";
+import { withSpanAttributes, type AgentOutputRow } from "../../store/tables/agent-outputs.ts";
 import type { Store } from "../../store/store.ts";
 import { compiled } from "../../../test/helpers/rules.ts";
 import { parseTestRule } from "../../../test/helpers/rules.ts";
 import { readField } from "../fields.ts";
 import { parseField, type FieldRef } from "../../rules/field-grammar.ts";
-import { makeRow } from "../../../test/helpers/make-row.ts";
+import { makeRow, spanRowsFor } from "../../../test/helpers/make-row.ts";
 import { compileMatch } from "../match.ts";
 import { MAX_MATCH_CHARS } from "../operators.ts";
 import type { MatchSpec, WhereClause } from "../../rules/rule.ts";
@@ -312,9 +312,13 @@ let rows: AgentOutputRow[];
 
 beforeAll(async () => {
   store = await openTestStore();
-  await store.write({ traces: [], outputs: ROWS });
-  // Node reads the rows as the engine does: back from the store.
-  rows = await select<AgentOutputRow>("*", "1", new SqlParams());
+  await store.write({ traces: spanRowsFor(ROWS), outputs: ROWS });
+  // Node reads the rows as the engine does: back from the store, with their span's attributes.
+  const result = await store.client.query({
+    query: `${withSpanAttributes(store, `SELECT * EXCEPT InsertedAt FROM ${store.tables.outputs}`)} ORDER BY SpanId`,
+    format: "JSONEachRow",
+  });
+  rows = await result.json<AgentOutputRow>();
 });
 afterAll(async () => {
   await store?.close();

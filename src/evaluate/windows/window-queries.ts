@@ -8,7 +8,8 @@
 
 import type { Store } from "../../store/store.ts";
 import { EVALUATION_ATTRIBUTE_PREFIX } from "../../rules/field-grammar.ts";
-import { JUDGED_ATTRIBUTES } from "./sql-fields.ts";
+import { SPAN_JOIN_SETTINGS } from "../../store/tables/agent-outputs.ts";
+import { JUDGED_ATTRIBUTES, SPAN_ATTRIBUTES_OF_SPAN } from "./sql-fields.ts";
 import type { SqlParamsLike } from "./sql-params.ts";
 
 export interface TimeRangeMs {
@@ -118,6 +119,8 @@ WHERE raw IS NOT NULL`;
  * judge within `bounds`, as a map keyed like the evaluation span attributes
  * (`plumbline.evaluation.<name>.score|label|explanation`), so that sql-fields.ts reads a judge
  * score exactly as it reads an evaluation event's. Rows without a verdict get an empty map.
+ * Likewise, when `reads` names a span attribute or resource attribute, the span's maps from
+ * otel_traces within `bounds` (agent_outputs stores only the keys Plumbline derives).
  */
 export function outputsWithScores(
   store: Store,
@@ -126,7 +129,19 @@ export function outputsWithScores(
   params: SqlParamsLike,
   final = true,
 ): string {
-  const outputs = `${store.tables.outputs}${final ? " FINAL" : ""}`;
+  let outputs = `${store.tables.outputs}${final ? " FINAL" : ""}`;
+  if (
+    reads.includes(SPAN_ATTRIBUTES_OF_SPAN.attributes) ||
+    reads.includes(SPAN_ATTRIBUTES_OF_SPAN.resource)
+  ) {
+    // One copy per span: a span a client sent twice is in otel_traces twice.
+    outputs += ` LEFT ANY JOIN (
+    SELECT TraceId, SpanId, SpanAttributes AS ${SPAN_ATTRIBUTES_OF_SPAN.attributes},
+      ResourceAttributes AS ${SPAN_ATTRIBUTES_OF_SPAN.resource}
+    FROM ${store.tables.traces}
+    WHERE ${bounds}
+  ) AS spans USING (TraceId, SpanId)`;
+  }
   if (!reads.includes(JUDGED_ATTRIBUTES)) return outputs;
   const prefix = params.add(EVALUATION_ATTRIBUTE_PREFIX, "String");
   const keys = ["score", "label", "explanation"].map(
@@ -159,6 +174,7 @@ async function rowsOf<T>(store: Store, query: string, params: SqlParamsLike): Pr
     query,
     query_params: params.values,
     format: "JSONEachRow",
+    clickhouse_settings: SPAN_JOIN_SETTINGS,
   });
   return result.json<T>();
 }

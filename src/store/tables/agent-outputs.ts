@@ -4,6 +4,7 @@
  * "<unix seconds>.<9 digits>" text, which ClickHouse parses without loss.
  */
 
+import { createLineWriter, type EncodedRows } from "../json-each-row.ts";
 import { localName } from "../migrations/ddl.ts";
 import { UNIX_TIMESTAMPS } from "../read-settings.ts";
 import type { Store } from "../store.ts";
@@ -51,6 +52,62 @@ export interface AgentOutputRow {
   ResourceAttributes: Record<string, string>;
 }
 
+/**
+ * Attribute keys Plumbline derives itself: the evaluation results read from span events
+ * (`plumbline.evaluation.*`) and the pending mark. They are the only attributes an
+ * agent_outputs row stores: the span's own attribute maps are in otel_traces already, and a
+ * second copy made the outputs table larger than the spans table (2.4 KB against 1.6 KB of
+ * JSON per row on the bench's traffic). Reads that need the maps join them back
+ * (withSpanAttributes here, sql-fields.ts for window rules).
+ */
+export const DERIVED_ATTRIBUTE_PREFIX = "plumbline.";
+
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** The row as agent_outputs stores it: its attribute maps cut down to the derived keys. */
+export function storedOutputRow(row: AgentOutputRow): AgentOutputRow {
+  let derived: Record<string, string> | undefined;
+  for (const key in row.SpanAttributes) {
+    if (key.startsWith(DERIVED_ATTRIBUTE_PREFIX)) {
+      (derived ??= {})[key] = row.SpanAttributes[key] as string;
+    }
+  }
+  return { ...row, SpanAttributes: derived ?? NO_ATTRIBUTES, ResourceAttributes: NO_ATTRIBUTES };
+}
+
+/** Output rows as the JSONEachRow text of their insert, as agent_outputs stores them. */
+export function encodeAgentOutputRows(rows: readonly AgentOutputRow[]): EncodedRows {
+  const writer = createLineWriter();
+  for (const row of rows) writer.line(JSON.stringify(storedOutputRow(row)));
+  return writer.done();
+}
+
+/**
+ * Query settings of reads that join otel_traces to agent_outputs. On a cluster both tables are
+ * sharded by cityHash64(TraceId) (migrations 1 and 2), so each shard joins its own local
+ * tables: "local" says so, where the default would refuse the Distributed table inside the
+ * join as a double-distributed subquery. Without Distributed tables it changes nothing.
+ */
+export const SPAN_JOIN_SETTINGS = { distributed_product_mode: "local" } as const;
+
+/**
+ * The rows of `outputs` (a query of agent_outputs columns, InsertedAt left out) with their
+ * span's attribute maps from otel_traces: the span's SpanAttributes updated with the row's own
+ * derived keys, and its ResourceAttributes. Rows stored before outputs stopped copying the maps
+ * keep their own; a row whose span is not (or no longer) stored reads its derived keys alone.
+ * Rows come in no particular order.
+ */
+export function withSpanAttributes(store: Store, outputs: string): string {
+  return `SELECT o.* EXCEPT (SpanAttributes, ResourceAttributes),
+  mapUpdate(s.SpanAttributes, o.SpanAttributes) AS SpanAttributes,
+  if(empty(o.ResourceAttributes), s.ResourceAttributes, o.ResourceAttributes) AS ResourceAttributes
+FROM (${outputs}) AS o
+LEFT ANY JOIN (
+  SELECT TraceId, SpanId, SpanAttributes, ResourceAttributes FROM ${store.tables.traces}
+  WHERE TraceId IN (SELECT TraceId FROM (${outputs}))
+) AS s USING (TraceId, SpanId)`;
+}
+
 // The bulky columns, left out when the rules reading the rows never look at them; they then
 // read as empty (no attributes, no input text).
 const BULKY = "InputText, SpanAttributes, ResourceAttributes";
@@ -65,15 +122,15 @@ export async function outputsOfTraces(
   lean = false,
 ): Promise<AgentOutputRow[]> {
   if (traceIds.length === 0) return [];
-  const columns = lean
-    ? `* EXCEPT (InsertedAt, ${BULKY}), '' AS InputText, map() AS SpanAttributes, map() AS ResourceAttributes`
-    : "* EXCEPT InsertedAt";
+  const of = `FROM ${store.tables.outputs} FINAL WHERE TraceId IN {traceIds:Array(String)}`;
+  const query = lean
+    ? `SELECT * EXCEPT (InsertedAt, ${BULKY}), '' AS InputText, map() AS SpanAttributes, map() AS ResourceAttributes ${of}`
+    : withSpanAttributes(store, `SELECT * EXCEPT InsertedAt ${of}`);
   const result = await store.client.query({
-    query: `SELECT ${columns} FROM ${store.tables.outputs} FINAL
-WHERE TraceId IN {traceIds:Array(String)} ORDER BY TraceId, Timestamp`,
+    query: `${query} ORDER BY TraceId, Timestamp`,
     query_params: { traceIds },
     format: "JSONEachRow",
-    clickhouse_settings: UNIX_TIMESTAMPS,
+    clickhouse_settings: { ...UNIX_TIMESTAMPS, ...SPAN_JOIN_SETTINGS },
   });
   return result.json<AgentOutputRow>();
 }
@@ -112,12 +169,14 @@ export async function listOutputs(store: Store, filter: OutputFilter): Promise<u
     where.push("Timestamp < fromUnixTimestamp64Milli({until:Int64})");
     params["until"] = filter.until;
   }
-  const result = await store.client.query({
-    query: `SELECT * EXCEPT InsertedAt FROM ${store.tables.outputs} FINAL
+  const newest = `SELECT * EXCEPT InsertedAt FROM ${store.tables.outputs} FINAL
 ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-ORDER BY Timestamp DESC LIMIT {limit:UInt32}`,
+ORDER BY Timestamp DESC LIMIT {limit:UInt32}`;
+  const result = await store.client.query({
+    query: `${withSpanAttributes(store, newest)} ORDER BY Timestamp DESC`,
     query_params: params,
     format: "JSONEachRow",
+    clickhouse_settings: SPAN_JOIN_SETTINGS,
   });
   return result.json();
 }
@@ -137,9 +196,13 @@ export async function getTrace(
       .then((r) => r.json()),
     store.client
       .query({
-        query: `SELECT * EXCEPT InsertedAt FROM ${store.tables.outputs} FINAL WHERE TraceId = {traceId:String} ORDER BY Timestamp`,
+        query: `${withSpanAttributes(
+          store,
+          `SELECT * EXCEPT InsertedAt FROM ${store.tables.outputs} FINAL WHERE TraceId = {traceId:String}`,
+        )} ORDER BY Timestamp`,
         query_params: { traceId },
         format: "JSONEachRow",
+        clickhouse_settings: SPAN_JOIN_SETTINGS,
       })
       .then((r) => r.json()),
   ]);
