@@ -12,11 +12,11 @@
  *                 (512 GenAI spans each, as the OTel JS SDK batches them) to `plumbline serve`
  *                 running as a child process, as fast as it acknowledges them;
  *   3. half     — the same at half the maximum rate (open loop), for p50/p99 latency.
- * Each phase runs `--rounds` times (default 3; the ceiling's shapes interleaved round by round)
- * and the medians are printed.
+ * Each phase runs `--rounds` times (default 3), a ceiling round (every shape) before each
+ * maximum round, and the medians are printed.
  *
  * Options: --rounds N, --concurrency N (default 8), --requests N per round (default 120),
- * --cpu-prof DIR (the service writes a V8 CPU profile there when it stops), --node-flags "…"
+ * --storage-only (only the bytes on disk per million spans of each table), --cpu-prof DIR (the service writes a V8 CPU profile there when it stops), --node-flags "…"
  * (more flags for the service's node, after `npm start`'s), --rules DIR (instead: the CPU cost
  * of 100 rules made from DIR's, see rulesCost).
  */
@@ -49,7 +49,7 @@ import { markPending } from "../src/decode/pending-outputs.ts";
 import { encodeOtelTracesRows } from "../src/decode/span-row.ts";
 import { createClickHouseClient } from "../src/store/client.ts";
 import { insertJsonEachRow } from "../src/store/insert-json-rows.ts";
-import { concatRows } from "../src/store/json-each-row.ts";
+import { byteLengthOf, concatRows, type EncodedRows } from "../src/store/json-each-row.ts";
 import { encodeAgentOutputRows } from "../src/store/tables/agent-outputs.ts";
 import { runMigrations, tableNames } from "../src/store/migrations.ts";
 import type { EncodedSpans } from "../src/store/write-batch.ts";
@@ -64,6 +64,7 @@ const { values: args } = parseArgs({
     rules: { type: "string" },
     "cpu-prof": { type: "string" },
     "node-flags": { type: "string", default: "" },
+    "storage-only": { type: "boolean", default: false },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -198,34 +199,56 @@ interface CeilingRates {
   tracesOnly: Map<Shape, number[]>;
 }
 
-async function ceiling(bodies: Uint8Array[]): Promise<CeilingRates> {
+interface CeilingStore {
+  client: ReturnType<typeof createClickHouseClient>;
+  tables: ReturnType<typeof tableNames>;
+  dir: string;
+  requests: EncodedSpans[];
+  rates: CeilingRates;
+}
+
+/** An embedded store of this process for the ceiling, and the requests' rows encoded. */
+async function openCeiling(bodies: Uint8Array[]): Promise<CeilingStore> {
   const dir = mkdtempSync(join(tmpdir(), "plumbline-bench-ceiling-"));
   const client = createClickHouseClient({ dataDir: dir, user: "default", password: "" });
   const tables = tableNames("plumbline", "otel_traces");
   await runMigrations(client, { tables, retentionDays: 0 });
   const requests = encodedRequests(bodies);
-  const rates: CeilingRates = { both: new Map(), tracesOnly: new Map() };
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const shape of SHAPES) {
-      const batches = batchesOf(requests, shape.batchSpans);
-      for (const [into, outputsToo] of [
-        [rates.both, true],
-        [rates.tracesOnly, false],
-      ] as const) {
-        await emptyAndSettled(client, tables);
-        const rate = await insertRate(client, tables, batches, shape.inFlight, outputsToo);
-        into.set(shape, [...(into.get(shape) ?? []), rate]);
-        process.stderr.write(
-          `  ceiling round ${r + 1}, ${shapeName(shape)}, ${outputsToo ? "both tables" : "otel_traces"}: ${rate.toFixed(0)} spans/s\n`,
-        );
-      }
+  return { client, tables, dir, requests, rates: { both: new Map(), tracesOnly: new Map() } };
+}
+
+/** One round of every shape, into both tables and into otel_traces alone. */
+async function ceilingRound(c: CeilingStore, round: number): Promise<void> {
+  for (const shape of SHAPES) {
+    const batches = batchesOf(c.requests, shape.batchSpans);
+    for (const [into, outputsToo] of [
+      [c.rates.both, true],
+      [c.rates.tracesOnly, false],
+    ] as const) {
+      await emptyAndSettled(c.client, c.tables);
+      const rate = await insertRate(c.client, c.tables, batches, shape.inFlight, outputsToo);
+      into.set(shape, [...(into.get(shape) ?? []), rate]);
+      process.stderr.write(
+        `  ceiling round ${round + 1}, ${shapeName(shape)}, ${outputsToo ? "both tables" : "otel_traces"}: ${rate.toFixed(0)} spans/s\n`,
+      );
     }
   }
-  storage = await storagePerMillionSpans(client, requests);
-  await client.close();
+  // Nothing of the ceiling's left running while the service is measured.
+  await emptyAndSettled(c.client, c.tables);
+}
+
+/** Storage per million spans from the ceiling's store, then the store closed and removed. */
+async function closeCeiling(c: CeilingStore): Promise<void> {
+  storage = await storagePerMillionSpans(c.client, c.requests);
+  const textPerRow = (rows: EncodedRows[]) =>
+    rows.reduce((n, r) => n + byteLengthOf(r), 0) / rows.reduce((n, r) => n + r.rows, 0);
+  insertText = {
+    traces: textPerRow(c.requests.map((r) => r.traces)),
+    outputs: textPerRow(c.requests.map((r) => r.outputs)),
+  };
+  await c.client.close();
   await drainPending();
-  rmSync(dir, { recursive: true, force: true });
-  return rates;
+  rmSync(c.dir, { recursive: true, force: true });
 }
 
 /**
@@ -261,6 +284,7 @@ function best(rates: Map<Shape, number[]>): { shape: Shape; rate: number } {
 }
 
 /** Bytes on disk per million spans, of each table, after merging (docs/scaling.md sizing). */
+let insertText = { traces: NaN, outputs: NaN };
 let storage: { table: string; rows: number; bytesPerMillionSpans: number }[] = [];
 
 /** Every request's rows written once into a database of their own, merged, measured. */
@@ -512,8 +536,17 @@ async function main(): Promise<void> {
     await rulesCost(args.rules, bodies);
     return;
   }
+  if (args["storage-only"]) {
+    const c = await openCeiling(bodies);
+    await closeCeiling(c);
+    printStorage();
+    return;
+  }
 
-  const ceilingRates = await ceiling(bodies);
+  // Ceiling and end-to-end rounds alternate, so that a machine whose load changes during the
+  // run changes both alike: the ratio is of figures measured minutes apart, not ten.
+  const ceilingStore = await openCeiling(bodies);
+  const ceilingRates = ceilingStore.rates;
   const distinctOutputs = encodedRequests(bodies).reduce((n, r) => n + r.outputs.rows, 0);
 
   // A default install: the built-in detectors, no rules of the user's.
@@ -526,6 +559,7 @@ async function main(): Promise<void> {
   let rss = NaN;
   try {
     for (let r = 0; r < ROUNDS; r++) {
+      await ceilingRound(ceilingStore, r);
       const cpuBefore = cpuMs(service.pid);
       const started = performance.now();
       maxRates.push(await maximum(service.url, bodies));
@@ -541,6 +575,8 @@ async function main(): Promise<void> {
     rss = peakRssMb(service.pid);
   } finally {
     await service.stop(true);
+    // Closed before storedRows opens the service's directory: chDB binds one per process.
+    await closeCeiling(ceilingStore);
   }
   const stored = await storedRows(service.dataDir);
   rmSync(service.dataDir, { recursive: true, force: true });
@@ -580,9 +616,16 @@ async function main(): Promise<void> {
     `export latency at ${(maxMedian / 2).toFixed(0)} spans/s   p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms`,
   );
   console.log(`peak RSS of the service               ${rss.toFixed(0)} MB`);
+  printStorage();
+}
+
+function printStorage(): void {
+  console.log(
+    `insert text per row (JSONEachRow)     otel_traces ${insertText.traces.toFixed(0)} B, agent_outputs ${insertText.outputs.toFixed(0)} B`,
+  );
   for (const t of storage) {
     console.log(
-      `storage per million spans, ${t.table.padEnd(13)} ${(t.bytesPerMillionSpans / 2 ** 20).toFixed(0)} MiB on disk (${t.rows} rows, merged)`,
+      `storage per million spans, ${t.table.padEnd(13)} ${(t.bytesPerMillionSpans / 2 ** 20).toFixed(1)} MiB on disk (${t.rows} rows, merged)`,
     );
   }
 }
