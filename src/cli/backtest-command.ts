@@ -160,10 +160,14 @@ export async function backtestCommand(
   const [report, other] = reports;
   if (report === undefined) return 1;
   if (judgeRules > 0 && !confirm) {
-    // The plan only: the other rules' report comes with the run.
-    io.out(
-      "nothing was sent to the judge: pass --yes to judge the sample (and see every rule's report)",
-    );
+    // The plan only: the other rules' report comes with the run (--json: the report, whose
+    // judge rules hold their plan).
+    const notice =
+      "nothing was sent to the judge: pass --yes to judge the sample (and see every rule's report)";
+    if (options.json) {
+      io.out(JSON.stringify(other === undefined ? report : { ...report, compare: other }, null, 2));
+      io.err(notice);
+    } else io.out(notice);
     return 0;
   }
   if (options.json) {
