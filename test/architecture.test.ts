@@ -81,6 +81,7 @@ export const PUBLIC: Record<string, readonly string[]> = {
     "evaluate/windows/evaluate-window.ts",
     "evaluate/windows/scheduler.ts",
     "evaluate/judge/start-judge.ts",
+    "evaluate/judge/judge-backtest.ts",
   ],
   alert: [
     "alert/alert-manager.ts",

@@ -55,6 +55,12 @@ export interface BacktestRequest {
   silences: boolean;
   /** The service's own settings unless given: to replay a differently configured service. */
   timing: Partial<BacktestReplayTiming>;
+  /** Judge rules: the sample per rule, whether to judge it (else only the plan), the price. */
+  judge: {
+    sample?: number | undefined;
+    confirm: boolean;
+    price?: { promptPerMillion: number; replyPerMillion: number } | undefined;
+  };
 }
 
 /** When things happen in the replay: the live service's config values by default. */
@@ -105,7 +111,14 @@ export interface BacktestRule {
 }
 
 export type BacktestStart =
-  | { ok: true; run(onProgress: (done: number, total: number) => void): Promise<BacktestReport> }
+  | {
+      ok: true;
+      run(
+        onProgress: (done: number, total: number) => void,
+        /** Judge rules: their plan (JudgeRuleResult[]), before anything is sent. */
+        onJudgePlan?: (plan: readonly unknown[]) => void,
+      ): Promise<BacktestReport>;
+    }
   | { ok: false; errors: RuleFileError[] };
 
 /**
@@ -174,6 +187,19 @@ const backtestBody = z.object({
       windowSettleMs: z.number().int().min(0).optional(),
     })
     .default({}),
+  // Judging history costs money: without confirm, judge rules get their plan, nothing is sent.
+  judge: z
+    .strictObject({
+      sample: z.number().int().min(1).max(100_000).optional(),
+      confirm: z.boolean().default(false),
+      price: z
+        .strictObject({
+          promptPerMillion: z.number().min(0),
+          replyPerMillion: z.number().min(0),
+        })
+        .optional(),
+    })
+    .default({ confirm: false }),
 });
 
 export function rulesRoutes(deps: RulesApiDeps): Hono {
@@ -275,7 +301,8 @@ export function rulesRoutes(deps: RulesApiDeps): Hono {
   });
 
   // A rule with problems: 422 with every problem of every rule, as /api/rules/validate answers.
-  // Else NDJSON: {"progress":{"done":n,"total":m}} lines, then {"result":{…}} (a
+  // Else NDJSON: {"progress":{"done":n,"total":m}} lines, with judge rules one
+  // {"judgePlan":[…]} line before anything is sent to the judge, then {"result":{…}} (a
   // BacktestReport) or {"error":{…}}.
   app.post("/api/backtest", async (c) => {
     const json = await c.req.json().catch(() => {
@@ -300,6 +327,7 @@ export function rulesRoutes(deps: RulesApiDeps): Hono {
       timing: Object.fromEntries(
         Object.entries(body.timing).filter(([, value]) => value !== undefined),
       ),
+      judge: body.judge,
     });
     if (!started.ok) return c.json({ ok: false, errors: started.errors }, 422);
     const encoder = new TextEncoder();
@@ -308,7 +336,11 @@ export function rulesRoutes(deps: RulesApiDeps): Hono {
         const send = (value: unknown) =>
           controller.enqueue(encoder.encode(JSON.stringify(value) + "\n"));
         try {
-          const result = await started.run((done, total) => send({ progress: { done, total } }));
+          const result = await started.run(
+            (done, total) => send({ progress: { done, total } }),
+            // Judge rules: the plan goes out before anything is sent to the judge.
+            (plan) => send({ judgePlan: plan }),
+          );
           send({ result });
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);

@@ -1,9 +1,10 @@
 /**
  * `plumbline backtest --rules <dir|file> --since 7d [--until …] [--service x] [--url …]
- * [--silences] [--json] [--compare <dir|file>]`: replays rules and their alerts over stored
- * history, through the running service when it owns the store (POST /api/backtest), else by
- * reading the store here. `--compare` replays a second rule set over the same period and shows
- * both side by side.
+ * [--silences] [--json] [--compare <dir|file>] [--sample N] [--price p,r] [--yes]`: replays
+ * rules and their alerts over stored history, through the running service when it owns the
+ * store (POST /api/backtest), else by reading the store here. `--compare` replays a second rule
+ * set over the same period and shows both side by side. Judge rules cost money: their plan
+ * (sample, calls, tokens, cost) is printed first, and without `--yes` nothing is sent.
  */
 
 import { readFileSync, statSync } from "node:fs";
@@ -16,7 +17,13 @@ import { loadRuleFile } from "../rules/load-rule.ts";
 import type { RuleFileError } from "../rules/rule.ts";
 import { createRuleSet } from "../rules/rule-set.ts";
 import type { Store } from "../store/store.ts";
-import { printComparison, printReport } from "./backtest-print.ts";
+import {
+  DEFAULT_JUDGE_PRICE,
+  DEFAULT_JUDGE_SAMPLE,
+  type JudgePrice,
+  type JudgeRuleResult,
+} from "../evaluate/judge/judge-backtest.ts";
+import { printComparison, printJudgePlan, printReport } from "./backtest-print.ts";
 import { formatError, stdio, type Out } from "./rules-commands.ts";
 
 export interface BacktestCommandOptions {
@@ -32,6 +39,12 @@ export interface BacktestCommandOptions {
   compare: string | undefined;
   /** Apply the silences that held at each moment. */
   silences: boolean;
+  /** Judge rules: outputs sampled per rule (default 200). */
+  sample?: string | undefined;
+  /** Judge rules: US$ per million prompt and reply tokens, "0.15,0.60". */
+  price?: string | undefined;
+  /** Judge rules: judge the sample (without it, only the plan is printed). */
+  yes?: boolean;
 }
 
 /** A rule loaded here, and what is sent to the service for it. */
@@ -45,6 +58,7 @@ interface Period {
   untilMs: number;
   service: string | undefined;
   silences: boolean;
+  judge: { sample: number; confirm: boolean; price: JudgePrice };
 }
 
 /** Replays rules over stored outputs; through the running service when it owns the store. */
@@ -67,6 +81,16 @@ export async function backtestCommand(
     );
     return 2;
   }
+  const sample = options.sample === undefined ? DEFAULT_JUDGE_SAMPLE : Number(options.sample);
+  if (!Number.isInteger(sample) || sample < 1 || sample > 100_000) {
+    io.err(`--sample "${options.sample}": a whole number of outputs per judge rule, 1 to 100000`);
+    return 2;
+  }
+  const price = options.price === undefined ? DEFAULT_JUDGE_PRICE : parsePrice(options.price);
+  if (price === undefined) {
+    io.err(`--price "${options.price}": US$ per million prompt and reply tokens, like 0.15,0.60`);
+    return 2;
+  }
   const sets = [options.rules, ...(options.compare === undefined ? [] : [options.compare])];
   const loaded: LocalRule[][] = [];
   for (const target of sets) {
@@ -78,12 +102,18 @@ export async function backtestCommand(
     }
     loaded.push(result.rules);
   }
-  const period = {
+  const judgeRules = loaded.flat().filter((r) => r.rule.scope === "judge").length;
+  const confirm = options.yes === true;
+  const period: Period = {
     sinceMs,
     untilMs,
     service: options.service,
     silences: options.silences,
+    judge: { sample, confirm, price },
   };
+  // The plan goes to stdout as text, or to stderr beside --json, before anything is sent.
+  const onJudgePlan = (plan: readonly JudgeRuleResult[]) =>
+    printJudgePlan(plan, options.json ? { out: io.err, err: io.err } : io);
   const base =
     options.url ??
     `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${config.port}`;
@@ -93,7 +123,7 @@ export async function backtestCommand(
   try {
     for (const rules of loaded) {
       if (store === undefined) {
-        const answer = await viaService(base, rules, period, config.apiKey);
+        const answer = await viaService(base, rules, period, config.apiKey, onJudgePlan);
         if (answer.kind === "failed") {
           for (const line of answer.lines) io.err(line);
           return 1;
@@ -111,6 +141,7 @@ export async function backtestCommand(
             ...period,
             rules: rules.map((r) => r.rule),
             onProgress: progressBar,
+            onJudgePlan,
           }),
         );
       } catch (error) {
@@ -128,6 +159,17 @@ export async function backtestCommand(
 
   const [report, other] = reports;
   if (report === undefined) return 1;
+  if (judgeRules > 0 && !confirm) {
+    // The plan only: the other rules' report comes with the run (--json: the report, whose
+    // judge rules hold their plan).
+    const notice =
+      "nothing was sent to the judge: pass --yes to judge the sample (and see every rule's report)";
+    if (options.json) {
+      io.out(JSON.stringify(other === undefined ? report : { ...report, compare: other }, null, 2));
+      io.err(notice);
+    } else io.out(notice);
+    return 0;
+  }
   if (options.json) {
     io.out(JSON.stringify(other === undefined ? report : { ...report, compare: other }, null, 2));
   } else if (other === undefined) {
@@ -214,6 +256,7 @@ async function viaService(
   rules: readonly LocalRule[],
   period: Period,
   apiKey: string | undefined,
+  onJudgePlan: (plan: readonly JudgeRuleResult[]) => void,
 ): Promise<ServiceAnswer> {
   const failed = (...lines: string[]): ServiceAnswer => ({ kind: "failed", lines });
   let res: Response;
@@ -230,6 +273,7 @@ async function viaService(
         until: String(period.untilMs),
         service: period.service,
         silences: period.silences,
+        judge: period.judge,
       }),
     });
   } catch (error) {
@@ -260,9 +304,11 @@ async function viaService(
           progress?: { done: number; total: number };
           result?: BacktestReport;
           error?: { message: string };
+          judgePlan?: JudgeRuleResult[];
         };
         buffered = buffered.slice(newline + 1);
         if (message.progress) progressBar(message.progress.done, message.progress.total);
+        if (message.judgePlan) onJudgePlan(message.judgePlan);
         if (message.error) return failed(`the backtest failed: ${message.error.message}`);
         if (message.result) result = message.result;
       }
@@ -297,6 +343,13 @@ async function openStore(config: Config, io: Out): Promise<Store> {
       metricsTable: config.clickhouse.metricsTable,
     }),
   );
+}
+
+/** "0.15,0.60": US$ per million prompt tokens, then reply tokens. */
+function parsePrice(text: string): JudgePrice | undefined {
+  const parts = text.split(",").map((p) => p.trim());
+  if (parts.length !== 2 || parts.some((p) => !/^\d+(\.\d+)?$/.test(p))) return undefined;
+  return { promptPerMillion: Number(parts[0]), replyPerMillion: Number(parts[1]) };
 }
 
 function isConnectionRefused(error: unknown): boolean {

@@ -6,6 +6,7 @@
 
 import type { NotificationCounts } from "../alert/alert-replay.ts";
 import type { BacktestReport, BacktestRuleReport } from "../api/rules-routes.ts";
+import type { JudgeRuleResult } from "../evaluate/judge/judge-backtest.ts";
 import type { Out } from "./rules-commands.ts";
 
 /** Episodes printed per rule; --json has them all. */
@@ -34,6 +35,47 @@ function printFindings(s: BacktestRuleReport, io: Out): void {
   for (const e of s.examples)
     io.out(`  e.g. trace ${e.traceId} span ${e.spanId}: ${e.code} ${e.field}: ${e.message}`);
   if (s.windows !== undefined) printWindows(s.windows, io);
+  const run = s.judge?.run;
+  if (s.judge !== undefined && run !== undefined) {
+    io.out(
+      `  judged a sample of ${s.judge.sampled} of ${s.judge.matched} matched output(s): ${run.called} call(s), ${run.fromCache} from the cache (free), ${run.errors} judge error(s), ${run.budgetSkipped} over budget; ${count(run.tokens)} tokens, ${dollars(run.costUsd)}`,
+    );
+    if (run.lastError !== undefined) io.out(`  last judge error: ${run.lastError}`);
+  }
+}
+
+/**
+ * Judge rules' plan, before anything is sent: per rule what matched, what is sampled, what
+ * the cache answers for free, and the calls, tokens and cost of the rest.
+ */
+export function printJudgePlan(plan: readonly JudgeRuleResult[], io: Out): void {
+  const first = plan[0]?.summary;
+  if (first === undefined) return;
+  const { promptPerMillion, replyPerMillion } = first.price;
+  io.out(
+    `judge plan (nothing sent yet), at $${promptPerMillion} / $${replyPerMillion} per million prompt / reply tokens:`,
+  );
+  let calls = 0;
+  let tokens = 0;
+  let cost = 0;
+  for (const { ruleId, summary: p } of plan) {
+    calls += p.calls;
+    tokens += p.promptTokens + p.replyTokens;
+    cost += p.costUsd;
+    io.out(
+      `  ${ruleId}: ${count(p.matched)} output(s) matched, ${count(p.inRuleSample)} in the rule's sample, ${count(p.sampled)} to judge; ${count(p.cached)} cached (free), ${count(p.calls)} call(s) of ${p.model === "" ? "(no model set)" : p.model}, ~${count(p.promptTokens)} prompt + ~${count(p.replyTokens)} reply tokens, ~${dollars(p.costUsd)}${p.minutes > 0 ? `, ~${p.minutes} min at the calls-per-minute limit` : ""}`,
+    );
+  }
+  io.out(`  in all: ${count(calls)} call(s), ~${count(tokens)} tokens, ~${dollars(cost)}`);
+}
+
+function count(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/** $0.0123: cents matter at these prices. */
+function dollars(usd: number): string {
+  return `$${usd < 1 ? usd.toFixed(4) : usd.toFixed(2)}`;
 }
 
 /** Window rules: how many evaluations drifted, were insufficient, and the drifted ones. */

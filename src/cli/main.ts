@@ -49,7 +49,7 @@ outcome differs from its expectation.`,
   },
   {
     name: "backtest",
-    args: "--rules <dir|file> [--since 7d] [--until t] [--service s] [--compare <dir|file>] [--json]",
+    args: "--rules <dir|file> [--since 7d] [--until t] [--service s] [--compare <dir|file>] [--json] [--sample N] [--yes]",
     summary: "replay rules and their alerts over stored outputs: what would have fired",
     details: `Replays the rules over the outputs stored in the period and prints, for each rule, what
 it would have found and the alerts it would have raised: a timeline of each alert's episodes
@@ -60,6 +60,12 @@ written and no alert is sent. Runs through the service at --url (default: the co
 and port), which owns an embedded store; when nothing listens there, reads the store directly.
 Exits 1 naming file, pointer and problem when a rule is wrong.
 
+Judge rules cost money: each is replayed on a sample of its matching outputs (--sample), and
+first a plan is printed — per judge rule the outputs matched, the sample, the verdicts the cache
+already has (free), and the calls, tokens and cost of the rest at --price. Without --yes nothing
+is sent and the command stops after the plan (exit 0); with --yes the sample is judged through
+the configured judge, within its limits, and its failures are reported as findings.
+
 options:
   --rules <dir|file>    a rules directory (its enabled rules), or one rule file (required)
   --since <time>        start: ISO 8601, unix ms, or a duration ago like 24h, 7d (default 7d)
@@ -69,6 +75,9 @@ options:
   --silences            hold back the notifications that silences held then
   --json                print one JSON document: rules[] (findings, windows, alerts[]), summary
   --url <url>           the running service (default: http://<PLUMBLINE_HOST>:<PLUMBLINE_PORT>)
+  --sample <n>          judge rules: outputs judged per rule, at most (default 200)
+  --price <p,r>         judge rules: US$ per million prompt, reply tokens (default 0.15,0.60)
+  --yes                 judge rules: judge the sample (without it: the plan only, nothing sent)
   -h, --help            this text`,
   },
   {
@@ -120,6 +129,9 @@ const BACKTEST_OPTIONS = {
   compare: { type: "string" },
   silences: { type: "boolean", default: false },
   json: { type: "boolean", default: false },
+  sample: { type: "string" },
+  price: { type: "string" },
+  yes: { type: "boolean", default: false },
 } as const;
 
 const isHelp = (arg: string) => arg === "--help" || arg === "-h";
@@ -215,11 +227,12 @@ async function main(argv: string[]): Promise<number> {
         () => parseArgs({ args, options: BACKTEST_OPTIONS, strict: true }).values,
       );
       if (!parsed.ok) return parsed.code;
-      const { rules, since, until, service, url, compare, silences, json } = parsed.value;
+      const { rules, since, until, service, url, compare, silences, json, sample, price, yes } =
+        parsed.value;
       if (rules === undefined) return usageError(name, "--rules <dir or file> is required");
       const { backtestCommand } = await import("./backtest-command.ts");
       return backtestCommand(
-        { rules, since, until, service, url, compare, silences, json },
+        { rules, since, until, service, url, compare, silences, json, sample, price, yes },
         loadConfig(process.env),
       );
     }

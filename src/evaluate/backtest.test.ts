@@ -171,3 +171,74 @@ describe("backtest timeline", () => {
     expect(calls.every(([, t]) => t <= SINCE + 2 * HOUR)).toBe(true);
   });
 });
+
+describe("a backtest with a judge rule", () => {
+  const judgeRule = rule({
+    id: "judged",
+    match: { kind: "llm" },
+    check: { type: "judge", prompt: "Reply: {{output.text}}", criteria: "says shipped" },
+  });
+  const rows = [0, 1, 2].map((i) =>
+    makeRow({
+      TraceId: String(i).padStart(32, "0"),
+      Timestamp: String(SINCE / 1000 + 60 * i),
+      OutputText: i === 1 ? "lost" : "shipped",
+    }),
+  );
+  const source: BacktestSource = {
+    outputsInWindow: async (from) => (from === SINCE ? rows : []),
+    tracesStartingInWindow: async () => [],
+    outputsOfTraces: async () => [],
+  };
+  const run = async (confirm: boolean, events: string[]) =>
+    backtest({
+      rules: [judgeRule, perOutput],
+      source,
+      sinceMs: SINCE,
+      untilMs: SINCE + 2 * HOUR,
+      judge: {
+        sample: 2,
+        confirm,
+        price: { promptPerMillion: 1, replyPerMillion: 1 },
+        store: {
+          context: async () => new Map(),
+          cached: async () => new Map(),
+          saveVerdict: async () => undefined,
+          tokensSince: async () => new Map(),
+        },
+        call: async (request) => {
+          events.push("call");
+          const failed = request.user.includes("lost");
+          return {
+            type: "verdict",
+            verdict: { verdict: failed ? "fail" : "pass", score: failed ? 0 : 1, explanation: "x" },
+            model: "m",
+            usage: { inputTokens: 10, outputTokens: 5 },
+          };
+        },
+        model: "m",
+        settings: { concurrency: 1, maxTokens: 50, backoffMs: 1, maxBackoffMs: 1 },
+        onPlan: (plan) => void events.push(`plan ${plan.map((p) => p.summary.calls).join()}`),
+      },
+    });
+
+  it("hands on the plan and judges nothing unless confirmed", async () => {
+    const events: string[] = [];
+    const summaries = await run(false, events);
+    expect(events).toEqual(["plan 2"]);
+    const judged = summaries.find((s) => s.ruleId === "judged");
+    expect(judged).toMatchObject({ evaluated: 0, findings: 0, judge: { matched: 3, sampled: 2 } });
+    expect(summaries.find((s) => s.ruleId === "non-empty")?.evaluated).toBe(3);
+  });
+
+  it("plans first, then judges the sample into the rule's summary", async () => {
+    const events: string[] = [];
+    const summaries = await run(true, events);
+    expect(events).toEqual(["plan 2", "call", "call"]);
+    const judged = summaries.find((s) => s.ruleId === "judged");
+    expect(judged?.evaluated).toBe(2);
+    expect(judged?.judge).toMatchObject({ judged: true, run: { verdicts: 2, called: 2 } });
+    expect(judged?.failed).toBe(judged?.findings);
+    expect(judged?.examples.every((e) => e.code === "judge_failed")).toBe(true);
+  });
+});

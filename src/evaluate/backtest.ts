@@ -11,6 +11,12 @@
  * been quiet for `traceQuietMs` after its last span ended, a window evaluation `windowSettleMs`
  * after its window ended (when the scheduler runs it). The alert stage replays its alerts on
  * that (alert/alert-replay.ts); nothing after `untilMs` is handed on.
+ *
+ * Judge rules cost money: given `judge`, the backtest samples each judge rule's outputs while
+ * it reads the period, hands the plan (calls, tokens, cost) to `judge.onPlan` once the period is
+ * read, and judges the sample only when `judge.confirm` (judge/judge-backtest.ts). Their
+ * findings are the sample's, reported like any rule's; they are not replayed as alerts (a
+ * sample's alerts are not the live ones). Without `judge`, judge rules find nothing.
  */
 
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
@@ -23,6 +29,14 @@ import type { CheckEvaluation, Finding, WindowEvaluation } from "../rules/findin
 import { evaluateInBatches } from "./windows/batches.ts";
 import { SCHEDULER_DEFAULTS, windowRules } from "./windows/scheduler.ts";
 import type { WindowSpec } from "../rules/window-spec.ts";
+import {
+  createJudgeBacktest,
+  judgeRulesOf,
+  type JudgeBacktestDeps,
+  type JudgeBacktestOptions,
+  type JudgeBacktestSummary,
+  type JudgeRuleResult,
+} from "./judge/judge-backtest.ts";
 
 export interface BacktestSource {
   outputsInWindow(fromMs: number, toMs: number): Promise<AgentOutputRow[]>;
@@ -43,6 +57,8 @@ export interface RuleSummary {
   examples: { traceId: string; spanId: string; code: string; field: string; message: string }[];
   /** Window rules: every evaluation in the range, oldest first. */
   windows?: BacktestWindow[];
+  /** Judge rules: the plan, and what the sample gave when it was judged. */
+  judge?: JudgeBacktestSummary;
 }
 
 /** One evaluation of a window rule in a backtest. */
@@ -103,6 +119,12 @@ export interface BacktestOptions {
   /** Also hands every finding, evaluation and window evaluation on, in simulated time. */
   timeline?: BacktestTimeline;
   timing?: BacktestTiming;
+  /** Judge rules: sample, plan and (with `confirm`) judge; without it they find nothing. */
+  judge?: JudgeBacktestOptions &
+    JudgeBacktestDeps & {
+      /** The plan, before anything is sent. */
+      onPlan?: (plan: readonly JudgeRuleResult[]) => void | Promise<void>;
+    };
 }
 
 export async function backtest(options: BacktestOptions): Promise<RuleSummary[]> {
@@ -137,12 +159,17 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
   const total = Math.max(1, chunks + scheduled.reduce((sum, times) => sum + times.length, 0));
   const progress = { done: 0, total };
   const traceRules = engine.traceRulesRead().any;
+  const judge =
+    options.judge !== undefined && judgeRulesOf(options.rules).length > 0
+      ? createJudgeBacktest(options.rules, options.judge, options.judge)
+      : undefined;
   // Window rules first: their evaluations then join the outputs' results in time order.
   await backtestWindows(options, windowed, scheduled, summaries, progress, timeline);
   for (let from = options.sinceMs; outputRules && from < options.untilMs; from += windowMs) {
     const to = Math.min(from + windowMs, options.untilMs);
     const outputs = await options.source.outputsInWindow(from, to);
     const perOutput = await engine.evaluateOutputs(outputs);
+    judge?.offer(outputs);
     timeline?.outputs(outputs, perOutput);
     // Without trace rules there is nothing to read traces for (two queries an hour saved).
     const traceIds = traceRules ? await options.source.tracesStartingInWindow(from, to) : [];
@@ -161,20 +188,7 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
       }
       for (const finding of result.findings) {
         const summary = summaries.get(finding.ruleId);
-        if (summary === undefined) continue;
-        summary.findings++;
-        const at = isoOf(finding.time);
-        if (summary.firstAt === undefined || at < summary.firstAt) summary.firstAt = at;
-        if (summary.lastAt === undefined || at > summary.lastAt) summary.lastAt = at;
-        if (summary.examples.length < examples) {
-          summary.examples.push({
-            traceId: finding.traceId,
-            spanId: finding.spanId,
-            code: finding.code,
-            field: finding.path,
-            message: finding.message,
-          });
-        }
+        if (summary !== undefined) addFindings(summary, [finding], examples);
       }
     }
     // Later hours hold outputs that started at `to` or after: their results come no earlier.
@@ -183,7 +197,45 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
   }
   await timeline?.release(Number.POSITIVE_INFINITY);
   if (progress.done === 0) options.onProgress?.(total, total);
+  if (judge !== undefined && options.judge !== undefined) {
+    const plan = await judge.plan();
+    await options.judge.onPlan?.(plan);
+    const results = options.judge.confirm ? await judge.judge() : plan;
+    for (const result of results) addJudgeResult(summaries, result, examples);
+  }
   return [...summaries.values()];
+}
+
+/** A judge rule's sample in its summary: its findings, evaluations and plan. */
+function addJudgeResult(
+  summaries: Map<string, RuleSummary>,
+  result: JudgeRuleResult,
+  examples: number,
+): void {
+  const summary = summaries.get(result.ruleId);
+  if (summary === undefined) return;
+  summary.judge = result.summary;
+  summary.evaluated += result.evaluations.length;
+  summary.failed += result.evaluations.filter((e) => e.failed).length;
+  addFindings(summary, result.findings, examples);
+}
+
+function addFindings(summary: RuleSummary, findings: readonly Finding[], examples: number): void {
+  for (const finding of findings) {
+    summary.findings++;
+    const at = isoOf(finding.time);
+    if (summary.firstAt === undefined || at < summary.firstAt) summary.firstAt = at;
+    if (summary.lastAt === undefined || at > summary.lastAt) summary.lastAt = at;
+    if (summary.examples.length < examples) {
+      summary.examples.push({
+        traceId: finding.traceId,
+        spanId: finding.spanId,
+        code: finding.code,
+        field: finding.path,
+        message: finding.message,
+      });
+    }
+  }
 }
 
 /** The times a window rule runs in (since, until]: each multiple of its `every`. */

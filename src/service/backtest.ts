@@ -4,6 +4,8 @@
  * stage's replay of the alert manager, set up as this service's alerting is — its routes, its
  * channels' resends, its tick and evaluation timing, and, when asked, the silences that held
  * at each moment. The answer is one report: per rule what it found and what its alerts did.
+ * Judge rules are sampled and planned, and judged only when confirmed, through the configured
+ * judge and within its limits (the live judge's ledger when this process runs one).
  */
 
 import { addCounts, createAlertReplay, type RuleAlerts } from "../alert/alert-replay.ts";
@@ -20,6 +22,14 @@ import { backtest, type RuleSummary } from "../evaluate/backtest.ts";
 import { backtestSource } from "../evaluate/backtest-queries.ts";
 import type { CompiledRule } from "../evaluate/compile-rule.ts";
 import { evaluateWindowRules } from "../evaluate/windows/evaluate-window.ts";
+import {
+  DEFAULT_JUDGE_PRICE,
+  DEFAULT_JUDGE_SAMPLE,
+  judgeBacktestDeps,
+  type JudgePrice,
+  type JudgeRuleResult,
+} from "../evaluate/judge/judge-backtest.ts";
+import type { Judge } from "../evaluate/judge/start-judge.ts";
 import type { Severity } from "../rules/rule.ts";
 import type { Store } from "../store/store.ts";
 import { silenceHistory } from "../store/tables/alerts.ts";
@@ -35,6 +45,19 @@ export interface BacktestRunOptions {
   /** Overrides of the config's timing. */
   timing?: Partial<BacktestReplayTiming>;
   onProgress?: (done: number, total: number) => void;
+  /** Judge rules: how many outputs to sample, whether to judge them, at what price. */
+  judge?: BacktestJudgeRequest;
+  /** The judge's plan, before anything is sent (judge rules only). */
+  onJudgePlan?: (plan: readonly JudgeRuleResult[]) => void | Promise<void>;
+  /** The live judge's limits, when this process runs one: a backtest spends from them too. */
+  judgeLimits?: Judge["limits"];
+}
+
+/** What a backtest does with judge rules (defaults: 200 per rule, plan only, gpt-4o-mini's price). */
+export interface BacktestJudgeRequest {
+  sample?: number | undefined;
+  confirm?: boolean | undefined;
+  price?: JudgePrice | undefined;
 }
 
 /** Replays the rules and their alerts over [since, until]; nothing is written or sent. */
@@ -72,6 +95,13 @@ export async function runBacktest(
     ...(options.onProgress && { onProgress: options.onProgress }),
     timeline: replay,
     timing,
+    judge: {
+      sample: options.judge?.sample ?? DEFAULT_JUDGE_SAMPLE,
+      confirm: options.judge?.confirm ?? false,
+      price: options.judge?.price ?? DEFAULT_JUDGE_PRICE,
+      ...judgeBacktestDeps(store, config.judge, options.judgeLimits),
+      ...(options.onJudgePlan && { onPlan: options.onJudgePlan }),
+    },
   });
   const alerts = await replay.finish(options.untilMs);
   return {

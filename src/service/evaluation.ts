@@ -211,8 +211,14 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
       if (!loaded.ok) return loaded;
       return {
         ok: true,
-        run: (onProgress) =>
-          runBacktest(store, config, { ...request, rules: loaded.rules, onProgress }),
+        run: (onProgress, onJudgePlan) =>
+          runBacktest(store, config, {
+            ...request,
+            rules: loaded.rules,
+            onProgress,
+            judgeLimits: judge.limits,
+            ...(onJudgePlan && { onJudgePlan }),
+          }),
       };
     },
   };

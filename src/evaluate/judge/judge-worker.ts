@@ -40,6 +40,7 @@ import {
   createJudgeLimits,
   dayStart,
   estimateTokens,
+  type JudgeLimits,
   type JudgeLimitSettings,
 } from "./judge-limits.ts";
 
@@ -104,6 +105,8 @@ export interface JudgeWorkerOptions {
   emit(results: JudgeResults): Promise<void>;
   log?: EngineLog;
   now?: () => number;
+  /** The ledger of the limits (default: a new one); shared with backtests run in-process. */
+  limits?: JudgeLimits;
 }
 
 export interface JudgeWorker {
@@ -120,10 +123,12 @@ export function createJudgeWorker(options: JudgeWorkerOptions): JudgeWorker {
   const now = options.now ?? Date.now;
   const log: EngineLog = options.log ?? (() => {});
   const settings = options.settings;
-  const limits = createJudgeLimits(
-    { callsPerMinute: settings.callsPerMinute, tokensPerDay: settings.tokensPerDay },
-    now,
-  );
+  const limits =
+    options.limits ??
+    createJudgeLimits(
+      { callsPerMinute: settings.callsPerMinute, tokensPerDay: settings.tokensPerDay },
+      now,
+    );
   const health = createJudgeHealth(log, now);
   let seededDay: number | undefined;
   /** Every call waits until then (a 429's Retry-After, or the backoff of a judge that is down). */

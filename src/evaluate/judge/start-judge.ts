@@ -18,6 +18,7 @@ import type { CompiledRule } from "../compile-rule.ts";
 import type { EngineLog } from "../engine.ts";
 import { eventScoresOf } from "./event-scores.ts";
 import { createJudgeClient } from "./judge-client.ts";
+import { createJudgeLimits, type JudgeLimits } from "./judge-limits.ts";
 import { judgeStore } from "./judge-queries.ts";
 import {
   createJudgeWorker,
@@ -56,6 +57,8 @@ export interface Judge {
   /** Runs a pass now (after the one in progress). */
   passNow(): Promise<number>;
   activity(): ReadonlyMap<string, JudgeActivity>;
+  /** The ledger of the limits, which a backtest in this process spends from too. */
+  limits: JudgeLimits;
   close(): Promise<void>;
 }
 
@@ -83,7 +86,12 @@ export function startJudge(config: JudgeConfig, store: Store, options: StartJudg
           ...(options.fetch !== undefined && { fetch: options.fetch }),
           ...(options.now !== undefined && { now: options.now }),
         });
+  const limits = createJudgeLimits(
+    { callsPerMinute: config.callsPerMinute, tokensPerDay: config.tokensPerDay },
+    options.now ?? Date.now,
+  );
   const worker = createJudgeWorker({
+    limits,
     rules: options.rules,
     store: options.workerStore ?? judgeStore(store),
     call,
@@ -117,6 +125,7 @@ export function startJudge(config: JudgeConfig, store: Store, options: StartJudg
     },
     passNow: () => loop.readNow(),
     activity: () => worker.activity(),
+    limits,
     async close() {
       await loop.stop();
       await Promise.all([queue.close(), scores.close()]);
