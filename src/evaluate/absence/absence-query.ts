@@ -2,7 +2,7 @@
  * The SQL of absence rules (docs/silence.md): one query for every entity of a rule. For each
  * entity (the check's groupBy columns) it counts the matching outputs in the current window
  * [t − w, t) and in the same window on each of the `days` previous days, and finds its first
- * and last output in the history read, [t − days·24h − w, t). Rows are read without FINAL: a
+ * and last output in the history read, [t − days·24h − 2w, t). Rows are read without FINAL: a
  * span a client re-sent counts twice, which only raises a count, and a count far from zero is
  * all the test needs to know; not merging parts keeps a 7-day read cheap.
  */
@@ -52,7 +52,9 @@ export function absenceSql(
   const at = params.add(q.atMs, "Int64");
   const day = params.add(DAY_MS, "Int64");
   const window = params.add(q.windowMs, "Int64");
-  const from = params.add(q.atMs - q.days * DAY_MS - q.windowMs, "Int64");
+  // One window more than the earliest day's: an entity that sent in it existed before that
+  // day's window began, so the day counts even when its first output in the window came late.
+  const from = params.add(q.atMs - q.days * DAY_MS - 2 * q.windowMs, "Int64");
   const bounds = `(Timestamp >= fromUnixTimestamp64Milli(${from}) AND Timestamp < fromUnixTimestamp64Milli(${at}))`;
   const columns = q.groupBy.map((label, i) => `${ENTITY_COLUMNS[label]} AS g${i}`);
   const keys = q.groupBy.map((_, i) => `g${i}`);
