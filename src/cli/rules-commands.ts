@@ -51,7 +51,11 @@ export async function rulesTest(
     for (const error of loaded.errors) io.err(formatError(error));
     return 1;
   }
-  if (loaded.rule.check.type === "rate" || loaded.rule.check.type === "drift") {
+  if (
+    loaded.rule.check.type === "rate" ||
+    loaded.rule.check.type === "drift" ||
+    loaded.rule.check.type === "absent"
+  ) {
     io.err(
       `${ruleFile}: a ${loaded.rule.check.type} rule compares time windows, not single outputs; replay it over stored history with: plumbline backtest --rules ${ruleFile} --since 7d`,
     );

@@ -72,7 +72,7 @@ export function compileRule(rule: Rule, issues: RuleIssues): CompiledRule {
     };
   }
 
-  if (check.type === "rate" || check.type === "drift") {
+  if (check.type === "rate" || check.type === "drift" || check.type === "absent") {
     // Evaluated as SQL (src/evaluate/windows/); Node's compile catches the same mistakes in
     // the rate's share conditions as in any match.
     if (check.type === "rate") compileWhere(check.share ?? [], issues.at("/check/share"));

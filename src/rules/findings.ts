@@ -89,11 +89,32 @@ export interface CheckEvaluation {
   failed: boolean;
 }
 
-/** One evaluation of a drift or rate rule over its window. Times are unix milliseconds. */
+/**
+ * One entity's part of an absence evaluation (docs/silence.md): its outputs in the window
+ * against the count expected from the same window of earlier days.
+ */
+export interface AbsenceGroup {
+  /** The entity: the check's groupBy labels (service, agent …) and their values. */
+  labels: Record<string, string>;
+  /** drift: silent; ok: sending as expected; insufficient: too sparse to tell. */
+  status: "ok" | "drift" | "insufficient";
+  observed: number;
+  /** Mean count of the same window on the counted earlier days. */
+  expected: number;
+  /** How many earlier days counted (those since its first output in the history read). */
+  days: number;
+  /** P(X ≤ observed) for X ~ Poisson(expected). */
+  pValue: number;
+  /** Its latest output (unix ms), or null when none in the history read. */
+  lastSeenMs: number | null;
+  message: string;
+}
+
+/** One evaluation of a drift, rate or absent rule over its window. Times are unix milliseconds. */
 export interface WindowEvaluation {
   ruleId: string;
   ruleVersion: string;
-  checkType: "drift" | "rate";
+  checkType: "drift" | "rate" | "absent";
   evaluatedAt: number;
   windowStart: number;
   windowEnd: number;
@@ -113,4 +134,6 @@ export interface WindowEvaluation {
   currentCounts: number[];
   referenceCounts: number[];
   message: string;
+  /** Absence rules: one result per entity, each its own alert; the row above sums them up. */
+  groups?: AbsenceGroup[];
 }

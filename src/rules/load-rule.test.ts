@@ -85,7 +85,7 @@ describe("parseRule", () => {
       {
         file: "test.json",
         pointer: "/check/type",
-        message: "must be one of json_schema, assert, judge, trace, rate, drift",
+        message: "must be one of json_schema, assert, judge, trace, rate, drift, absent",
       },
     ]);
   });

@@ -162,8 +162,11 @@ export function parseRule<R extends Rule>(
   const labels = usable("/labels") ? (raw.labels ?? {}) : {};
 
   let window: WindowSpec | undefined;
-  const windowed = check?.type === "rate" || check?.type === "drift";
-  if (check !== undefined && (check.type === "rate" || check.type === "drift")) {
+  const windowed = check?.type === "rate" || check?.type === "drift" || check?.type === "absent";
+  if (
+    check !== undefined &&
+    (check.type === "rate" || check.type === "drift" || check.type === "absent")
+  ) {
     const parsed = parseWindowCheck(check);
     if (parsed.ok) window = parsed.spec;
     else for (const e of parsed.errors) issues.add(e.pointer, e.message);
@@ -173,7 +176,7 @@ export function parseRule<R extends Rule>(
     const field =
       spec?.type === "drift"
         ? spec.field
-        : spec?.measure.type === "aggregate"
+        : spec?.type === "rate" && spec.measure.type === "aggregate"
           ? spec.measure.field
           : undefined;
     if (field !== undefined) windowFieldIssues(field, issues.at("/check/field"));
@@ -182,7 +185,10 @@ export function parseRule<R extends Rule>(
   let alertSpec: ParsedAlertSpec | undefined;
   if (usable("/alert")) {
     const alert = parseAlertSpec(raw.alert, labels, windowed);
-    if (alert.ok) alertSpec = alert.spec;
+    // An absence rule alerts per entity: its alert groups by the check's groupBy.
+    if (alert.ok && window?.type === "absent")
+      alertSpec = { ...alert.spec, groupBy: [...window.groupBy] };
+    else if (alert.ok) alertSpec = alert.spec;
     else for (const e of alert.errors) issues.add(e.pointer, e.message);
   }
 

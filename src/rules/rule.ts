@@ -195,8 +195,23 @@ export interface DriftCheck {
 /** The statistical test of a drift check (`auto` picks one by sample size and kind). */
 export type DriftMethod = NonNullable<DriftCheck["method"]>;
 
+/**
+ * Silence (docs/silence.md): each entity (by `groupBy`) whose outputs stopped arriving when
+ * its own traffic at this time of day makes that unlikely (a Poisson test).
+ */
+export interface AbsentCheck {
+  type: "absent";
+  groupBy?: ("service" | "agent" | "operation" | "model" | "tool")[];
+  window?: string;
+  every?: string;
+  days?: number;
+  minExpected?: number;
+  maxShare?: number;
+  alpha?: number;
+}
+
 /** Checks evaluated over time windows by the window scheduler, not per output. */
-export type WindowCheck = RateCheck | DriftCheck;
+export type WindowCheck = RateCheck | DriftCheck | AbsentCheck;
 
 export type Check = JsonSchemaCheck | AssertCheck | JudgeCheck | TraceCheck | WindowCheck;
 

@@ -130,7 +130,7 @@ ORDER BY WindowEnd DESC LIMIT {limit:UInt32}`,
   return (await result.json<Row>()).map((r) => ({
     ruleId: String(r["RuleId"]),
     ruleVersion: String(r["RuleVersion"]),
-    checkType: r["CheckType"] === "rate" ? "rate" : "drift",
+    checkType: r["CheckType"] === "rate" || r["CheckType"] === "absent" ? r["CheckType"] : "drift",
     evaluatedAt: Number(r["evaluatedAt"]),
     windowStart: Number(r["windowStart"]),
     windowEnd: Number(r["windowEnd"]),
