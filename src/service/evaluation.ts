@@ -151,6 +151,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
       (await genAiLogEventsOfTraces(store, ids)).map(logEventFromRow),
     writeOutputs: (rows) => store.write({ traces: [], outputs: rows }),
     deletePending: (rows) => deletePendingOutputs(store, rows, config.clickhouse.cluster),
+    conversationAttributes: config.ingest.conversationAttributes,
   });
   const traces = createQuietTraceEvaluator({
     pending: { complete: completePending, evaluate: engine },
