@@ -161,6 +161,9 @@ ENGINE = Distributed('prod-cluster', 'plumbline', '${table}_local', ${key})`,
     expect(statements).toContain(
       "ALTER TABLE plumbline.agent_outputs_local ON CLUSTER `prod-cluster` ADD INDEX IF NOT EXISTS idx_inserted_at InsertedAt TYPE minmax GRANULARITY 1",
     );
+    expect(statements).toContain(
+      "ALTER TABLE plumbline.agent_outputs_local ON CLUSTER `prod-cluster` ADD INDEX IF NOT EXISTS idx_conversation_id ConversationId TYPE bloom_filter(0.001) GRANULARITY 1",
+    );
   });
 
   it("add columns to the local table and to the Distributed one over it", () => {
@@ -178,7 +181,7 @@ ENGINE = Distributed('prod-cluster', 'plumbline', '${table}_local', ${key})`,
       ...(/ TO ([\w.]+) AS\n/.exec(s)?.slice(1) ?? []),
       ...(/^CREATE MATERIALIZED VIEW[^]*\nFROM ([\w.]+)/.exec(s)?.slice(1) ?? []),
     ]);
-    expect(targets).toHaveLength(3);
+    expect(targets).toHaveLength(4);
     for (const target of targets)
       expect(engineOf(created.get(target))).toMatch(/^(Replicated\w*MergeTree\(|Null$)/);
   });
@@ -219,7 +222,7 @@ describe("runMigrations on a cluster", () => {
         void inserts.push({ table, values }),
     } as unknown as ClickHouseClient;
 
-    expect(await runMigrations(client, cluster)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(await runMigrations(client, cluster)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 12]);
     expect(commands).toEqual([
       ...bootstrapStatements(cluster),
       ...MIGRATIONS.filter((m) => m.version > 1).flatMap((m) => m.statements(cluster)),
@@ -232,7 +235,7 @@ describe("runMigrations on a cluster", () => {
 
 // What every migration runs on a single server (retention 30 days): migrations 1–7 as they ran
 // before clusters existed, then 8 and 9 (the exporter's logs and metrics tables), then 10 (the
-// judge's queue and cache, and evaluation scores).
+// judge's queue and cache, and evaluation scores), then 12 (the conversation index).
 // A change here changes the schema of existing deployments: add a migration instead.
 const SINGLE_SERVER_DDL = `CREATE DATABASE IF NOT EXISTS plumbline
 ;
@@ -777,4 +780,6 @@ CREATE TABLE IF NOT EXISTS plumbline.evaluation_scores (
 PARTITION BY toDate(Timestamp)
 ORDER BY (Name, Timestamp, TraceId, SpanId)
 TTL toDateTime(Timestamp) + toIntervalDay(30)
-SETTINGS ttl_only_drop_parts = 1`;
+SETTINGS ttl_only_drop_parts = 1
+;
+ALTER TABLE plumbline.agent_outputs ADD INDEX IF NOT EXISTS idx_conversation_id ConversationId TYPE bloom_filter(0.001) GRANULARITY 1`;
