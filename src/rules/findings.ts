@@ -19,8 +19,13 @@ export interface Finding {
   ruleId: string;
   ruleVersion: string;
   severity: Severity;
-  /** Output rules find per output, trace rules per trace (about one span of it). */
-  scope: "output" | "trace";
+  /**
+   * Output rules find per output, trace rules per trace, conversation rules per conversation
+   * (each about one span of it).
+   */
+  scope: "output" | "trace" | "conversation";
+  /** Conversation rules: the conversation the finding is about. */
+  conversationId?: string;
   /**
    * A stable code: schema_violation, not_json, assertion_failed, expr_false, duplicate, …; one
    * of RULE_PROBLEM_CODES makes it a RuleProblem, never a failure.
@@ -84,7 +89,10 @@ export interface CheckEvaluation {
   time: string;
   service: string;
   agent: string;
-  /** traceId/spanId for output rules, traceId for trace rules: counted once however often evaluated. */
+  /**
+   * traceId/spanId for output rules, traceId for trace rules, conversation:<id>/<traceId> for
+   * conversation rules (one per turn): counted once however often evaluated.
+   */
   outputKey: string;
   failed: boolean;
 }

@@ -401,7 +401,11 @@ function semanticErrors(json: unknown, file: string): RuleFileError[] {
   if (check?.type === "json_schema") fields.push({ pointer: "/check/field", value: check.field });
   if (check?.type === "assert")
     conditions.push(...conditionList(check.assertions, "/check/assertions"));
-  if (check?.type === "trace" && check.kind === "unique" && Array.isArray(check.key)) {
+  const acrossOutputs = check?.type === "trace" || check?.type === "conversation";
+  if (check?.type === "conversation" && check.kind === "consistent") {
+    fields.push({ pointer: "/check/field", value: check.field });
+  }
+  if (acrossOutputs && check.kind === "unique" && Array.isArray(check.key)) {
     check.key.forEach((value: unknown, i) => fields.push({ pointer: `/check/key/${i}`, value }));
   }
   if (check?.type === "drift" || (check?.type === "rate" && check.aggregate !== undefined)) {
@@ -409,7 +413,7 @@ function semanticErrors(json: unknown, file: string): RuleFileError[] {
   }
   if (check?.type === "rate")
     conditions.push(...conditionsOfMatch({ where: check.share }, "/check/share").map(fromWhere));
-  if (check?.type === "trace" && check.kind === "sequence") {
+  if (acrossOutputs && check.kind === "sequence") {
     conditions.push(...conditionsOfMatch(check.before, "/check/before"));
     conditions.push(...conditionsOfMatch(check.after, "/check/after"));
   }
@@ -420,7 +424,7 @@ function semanticErrors(json: unknown, file: string): RuleFileError[] {
         errors.push({ file, pointer: "/check/prompt", message });
     }
   }
-  if (check?.type === "trace" && check.kind === "count") {
+  if (acrossOutputs && check.kind === "count") {
     const { min, max } = check;
     if (typeof min === "number" && typeof max === "number" && min > max) {
       errors.push({

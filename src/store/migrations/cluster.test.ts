@@ -173,6 +173,9 @@ ENGINE = Distributed('prod-cluster', 'plumbline', '${table}_local', ${key})`,
     expect(statements).toContain(
       "ALTER TABLE plumbline.agent_outputs_local ON CLUSTER `prod-cluster` ADD INDEX IF NOT EXISTS idx_inserted_at InsertedAt TYPE minmax GRANULARITY 1",
     );
+    expect(statements).toContain(
+      "ALTER TABLE plumbline.agent_outputs_local ON CLUSTER `prod-cluster` ADD INDEX IF NOT EXISTS idx_conversation_id ConversationId TYPE bloom_filter(0.001) GRANULARITY 1",
+    );
   });
 
   it("add columns to the local table and to the Distributed one over it", () => {
@@ -190,7 +193,7 @@ ENGINE = Distributed('prod-cluster', 'plumbline', '${table}_local', ${key})`,
       ...(/ TO ([\w.]+) AS\n/.exec(s)?.slice(1) ?? []),
       ...(/^CREATE MATERIALIZED VIEW[^]*\nFROM ([\w.]+)/.exec(s)?.slice(1) ?? []),
     ]);
-    expect(targets).toHaveLength(5);
+    expect(targets).toHaveLength(6);
     for (const target of targets)
       expect(engineOf(created.get(target))).toMatch(/^(Replicated\w*MergeTree\(|Null$)/);
   });
@@ -231,7 +234,7 @@ describe("runMigrations on a cluster", () => {
         void inserts.push({ table, values }),
     } as unknown as ClickHouseClient;
 
-    expect(await runMigrations(client, cluster)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(await runMigrations(client, cluster)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     expect(commands).toEqual([
       ...bootstrapStatements(cluster),
       ...MIGRATIONS.filter((m) => m.version > 1).flatMap((m) => m.statements(cluster)),
@@ -244,7 +247,8 @@ describe("runMigrations on a cluster", () => {
 
 // What every migration runs on a single server (retention 30 days): migrations 1–7 as they ran
 // before clusters existed, then 8 and 9 (the exporter's logs and metrics tables), then 10 (the
-// judge's queue and cache, and evaluation scores), 11 (outputs per minute, and their backfill).
+// judge's queue and cache, and evaluation scores), 11 (outputs per minute, and their backfill),
+// then 12 (the conversation index).
 // A change here changes the schema of existing deployments: add a migration instead.
 const SINGLE_SERVER_DDL = `CREATE DATABASE IF NOT EXISTS plumbline
 ;
@@ -813,4 +817,6 @@ SELECT toStartOfMinute(Timestamp) AS Minute, ServiceName, AgentName,
   uniqExactState(cityHash64(TraceId, SpanId)) AS Outputs
 FROM plumbline.agent_outputs
 WHERE NOT mapContains(SpanAttributes, 'plumbline.pending')
-GROUP BY Minute, ServiceName, AgentName`;
+GROUP BY Minute, ServiceName, AgentName
+;
+ALTER TABLE plumbline.agent_outputs ADD INDEX IF NOT EXISTS idx_conversation_id ConversationId TYPE bloom_filter(0.001) GRANULARITY 1`;
