@@ -21,6 +21,7 @@ const SCENARIOS: readonly ScenarioId[] = [
   "empty-output",
   "unit-error",
   "category-shift",
+  "wrong-entity",
 ];
 
 let result: BenchmarkResult;
