@@ -12,7 +12,7 @@ import type { Rule } from "../../src/rules/rule.ts";
 import { isWindowRule, loadBenchRules, makeRulesDir, ownWindowRules } from "./bench-rules.ts";
 import { REPLAY_TIMING, runScenario, type ScenarioData } from "./run-scenario.ts";
 import type { ScenarioId } from "./scenarios.ts";
-import { benchJudgeRule, startBenchJudge } from "./wrong-entity.ts";
+import { benchJudgeRule, judgedIn, JUDGE_RULE_ID, startBenchJudge } from "./wrong-entity.ts";
 import {
   alertHistories,
   scoreScenario,
@@ -90,14 +90,19 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
         // A scenario's window rules that select no failing service see the control run's
         // traffic span for span: their alerts are taken from the control run's backtest.
         const own = scenario === "control" ? windowed : ownWindowRules(scenario, windowed);
-        const backtested = [...perOutput, ...own];
+        // The judge rule is judged where its verdicts can differ from the control run's.
+        const judged = judgedIn(scenario);
+        const backtested = [
+          ...perOutput.filter((rule) => judged || rule.id !== JUDGE_RULE_ID),
+          ...own,
+        ];
         const run = await runScenario(
           scenario,
           shape,
           rulesDir.dir,
           backtested,
           log,
-          judge.baseUrl,
+          judged ? judge.baseUrl : undefined,
         );
         const t = run.timings;
         log(

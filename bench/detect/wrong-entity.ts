@@ -25,8 +25,18 @@ import {
   type FakeJudgeAnswer,
 } from "../../test/helpers/fake-judge.ts";
 import { REPLY_INSTRUCTIONS } from "./orders-agent.ts";
+import type { ScenarioId } from "./scenarios.ts";
 
 export const JUDGE_RULE_ID = "judge-same-entity";
+
+/**
+ * The scenarios whose backtest judges: the control run (no false alarm) and wrong-entity. The
+ * others leave the confirmations as the control run has them, and judging each of their
+ * ~600 confirmations again would only cost time (the npm test version runs seven scenarios).
+ */
+export function judgedIn(scenario: ScenarioId): boolean {
+  return scenario === "control" || scenario === "wrong-entity";
+}
 
 const TEMPLATE = new URL("../../rules/examples/judge-same-entity.json", import.meta.url);
 
