@@ -160,12 +160,33 @@ describe("a judge rule", () => {
         { t: late },
       );
       expect(queued).toEqual([{ State: "queued" }]);
+      // Rule health alerts: the rule that cannot judge raises one, never a failed output.
+      const failedBefore = (await fetchJson(`${service.url}/api/checks?rule=${RULE}`)).checks
+        .length;
+      const healthAlert = await until("the rule health alert", () =>
+        hook.requests
+          .map((r) => JSON.parse(r.body) as Json)
+          .find((p) => p.alert.labels.alert === "rule_health" && p.kind === "firing"),
+      );
+      expect(healthAlert.alert).toMatchObject({
+        ruleId: RULE,
+        severity: "warning",
+        counts: { failed: 0, evaluated: 0 },
+        labels: { alert: "rule_health", rule: RULE, state: "judge_unreachable" },
+      });
 
       judge.setDecide(sameEntityJudge);
       await until("the judge back", async () => {
         const rule = await ruleStatus();
         return rule?.judge?.judged === 3 && rule.judge.state === "ok" ? rule : undefined;
       });
+      await until("the rule health alert resolved", () =>
+        hook.requests
+          .map((r) => JSON.parse(r.body) as Json)
+          .find((p) => p.alert.labels.alert === "rule_health" && p.kind === "resolved"),
+      );
+      const failedChecks = (await fetchJson(`${service.url}/api/checks?rule=${RULE}`)).checks;
+      expect(failedChecks.filter((c: Json) => c.Outcome === "failed")).toHaveLength(failedBefore);
       const answered = judge.calls.slice(before).filter((c) => c.answer === "verdict");
       expect(answered).toHaveLength(1);
       await until("the item done", async () => {

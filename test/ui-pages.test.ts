@@ -461,6 +461,18 @@ describe("backtest", () => {
     expect(textOf(html)).toContain(`service=${SERVICE}, agent=${AGENT}`);
   });
 
+  it("shows a judge rule's plan: nothing sent, the calls and cost of judging its sample", async () => {
+    const res = await run({ rules: [{ file: "pasted", rule: { id: "judge-try" } }], since: "7d" });
+    const html = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Json)
+      .at(-1)?.html as string;
+    expect(textOf(html)).toContain(
+      "A judge rule: nothing was sent to the judge. Judging a sample of 100 of its 4,210 matching outputs takes 88 calls (12 answered by the cache, free), ~66,880 tokens, ~$0.0124",
+    );
+  });
+
   it("shows a rule's problems, and refuses requests from other sites", async () => {
     const res = await run({ rules: [{ file: "pasted", rule: {} }], since: "7d" });
     expect(res.status).toBe(422);

@@ -54,6 +54,11 @@ export function makeRulesDir(sources: readonly string[] = BENCH_RULE_SOURCES): B
   const everyService = Object.values(SIMULATED_SERVICES);
   const leftOut = rules.filter((rule) => !selectsAny(rule, everyService, rules));
   for (const rule of leftOut) rmSync(join(dir, rule.file));
+  // Judge templates are not loaded live: the service would judge every output as it arrives.
+  // The backtest judges the one the benchmark copies (wrong-entity.ts).
+  for (const rule of rules) {
+    if (rule.check.type === "judge" && !leftOut.includes(rule)) rmSync(join(dir, rule.file));
+  }
   return { dir, leftOut: leftOut.map((rule) => rule.id).sort() };
 }
 

@@ -12,6 +12,7 @@ import type { Rule } from "../../src/rules/rule.ts";
 import { isWindowRule, loadBenchRules, makeRulesDir, ownWindowRules } from "./bench-rules.ts";
 import { REPLAY_TIMING, runScenario, type ScenarioData } from "./run-scenario.ts";
 import type { ScenarioId } from "./scenarios.ts";
+import { benchJudgeRule, judgedIn, JUDGE_RULE_ID, startBenchJudge } from "./wrong-entity.ts";
 import {
   alertHistories,
   scoreScenario,
@@ -76,8 +77,10 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   ];
 
   const rulesDir = makeRulesDir();
+  // One deterministic judge for every scenario's backtest (wrong-entity.ts).
+  const judge = await startBenchJudge();
   try {
-    const rules = loadBenchRules(rulesDir.dir);
+    const rules = [...loadBenchRules(rulesDir.dir), benchJudgeRule()];
     const windowed = options.windowRules === false ? [] : rules.filter(isWindowRule);
     const perOutput = rules.filter((rule) => !isWindowRule(rule));
     const data = new Map<ScenarioId, ScenarioData>();
@@ -87,8 +90,20 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
         // A scenario's window rules that select no failing service see the control run's
         // traffic span for span: their alerts are taken from the control run's backtest.
         const own = scenario === "control" ? windowed : ownWindowRules(scenario, windowed);
-        const backtested = [...perOutput, ...own];
-        const run = await runScenario(scenario, shape, rulesDir.dir, backtested, log);
+        // The judge rule is judged where its verdicts can differ from the control run's.
+        const judged = judgedIn(scenario);
+        const backtested = [
+          ...perOutput.filter((rule) => judged || rule.id !== JUDGE_RULE_ID),
+          ...own,
+        ];
+        const run = await runScenario(
+          scenario,
+          shape,
+          rulesDir.dir,
+          backtested,
+          log,
+          judged ? judge.baseUrl : undefined,
+        );
         const t = run.timings;
         log(
           `${scenario}: done in ${(t.total / 1000).toFixed(1)} s (start ${t.start} ms, ingest ${t.ingest} ms, settle ${t.settle} ms, backtest ${t.backtest} ms of ${backtested.length} rule(s), ${own.length} of them window rules)`,
@@ -130,6 +145,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       seconds: Math.round((performance.now() - started) / 100) / 10,
     };
   } finally {
+    await judge.close();
     rmSync(rulesDir.dir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,9 @@
 /**
  * The detection benchmark's smaller version, in npm test: the control run, the three
- * scenarios the built-in detectors catch on their own and two that need window rules (a
- * drift of a number, a shift of a category mix), each through its own `plumbline serve`
+ * scenarios the built-in detectors catch on their own, two that need window rules (a drift of
+ * a number, a shift of a category mix) and one only a reader sees (a confirmation naming the
+ * wrong order: the judge-same-entity template against a deterministic fake judge,
+ * wrong-entity.ts), each through its own `plumbline serve`
  * child, on 12 stable hours then 4 with the failure at 40 runs an hour, with every rule of the
  * full benchmark (window rules replayed by the backtest). The seed is one whose stable hours
  * hold every kind of the simulation's legitimate noise (out of stock, retried tool errors,
@@ -21,6 +23,7 @@ const SCENARIOS: readonly ScenarioId[] = [
   "empty-output",
   "unit-error",
   "category-shift",
+  "wrong-entity",
 ];
 
 let result: BenchmarkResult;
@@ -39,7 +42,7 @@ beforeAll(async () => {
     seed: 20_260_106,
     parallel: 2,
   });
-}, 240_000);
+}, 300_000);
 
 describe("detection benchmark, short version", () => {
   it.each(SCENARIOS)("%s: an expected rule alerts on the failure within the hour", (scenario) => {

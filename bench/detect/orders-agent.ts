@@ -201,7 +201,8 @@ export function ordersRun(input: RunInput): RunPlan {
     answer = confirmation(
       random,
       order,
-      orderId,
+      // wrong-entity: another order's id, drawn apart so the other draws stay the same.
+      effects.wrongEntity ? randomId(step("wrong-entity"), "ORD-", 8) : orderId,
       price,
       uniform(random, 300, 800) * model.lengthFactor,
     );

@@ -5,7 +5,8 @@
  * engine has evaluated every output and trace (rate checks on `failures` read its counters),
  * the product's backtest — POST /api/backtest, what `plumbline backtest` runs — replays the
  * rules and their alerts over the whole simulated period, with the product's default timing;
- * then the service stops. score.ts scores the alert episodes of that report.
+ * then the service stops. score.ts scores the alert episodes of that report. With a judge, its
+ * judge rules are judged too (`judge.confirm`), every matching output (wrong-entity.ts).
  */
 
 import { mkdtempSync, rmSync } from "node:fs";
@@ -66,6 +67,8 @@ export async function runScenario(
   rulesDir: string,
   rules: readonly Rule[],
   log: (message: string) => void = () => {},
+  /** An OpenAI-compatible judge for the backtest's judge rules. */
+  judgeUrl?: string,
 ): Promise<ScenarioData> {
   const started = performance.now();
   let last = started;
@@ -89,6 +92,14 @@ export async function runScenario(
       PLUMBLINE_RESULTS_FLUSH_MS: "200",
       PLUMBLINE_MAX_BODY_BYTES: String(64 << 20),
       OTEL_SDK_DISABLED: "true",
+      ...(judgeUrl !== undefined && {
+        PLUMBLINE_JUDGE_BASE_URL: judgeUrl,
+        PLUMBLINE_JUDGE_MODEL: "bench-judge",
+        PLUMBLINE_JUDGE_CONCURRENCY: "8",
+        // Days of back-dated traffic judged in seconds: the limits are for live traffic.
+        PLUMBLINE_JUDGE_CALLS_PER_MINUTE: "1000000",
+        PLUMBLINE_JUDGE_TOKENS_PER_DAY: "1000000000",
+      }),
     },
     await freePort(),
   );
@@ -108,7 +119,13 @@ export async function runScenario(
     timings.settle = mark();
 
     const untilMs = simulation.endMs + 10 * 60_000;
-    const report = await backtest(service.url, rules, shape.startMs, untilMs);
+    const report = await backtest(
+      service.url,
+      rules,
+      shape.startMs,
+      untilMs,
+      judgeUrl !== undefined,
+    );
     timings.backtest = mark();
 
     service.child.kill("SIGTERM");
@@ -162,6 +179,7 @@ async function backtest(
   rules: readonly Rule[],
   fromMs: number,
   untilMs: number,
+  judge: boolean,
 ): Promise<BacktestReport> {
   const res = await fetch(`${url}/api/backtest`, {
     method: "POST",
@@ -171,6 +189,8 @@ async function backtest(
       since: String(fromMs),
       until: String(untilMs),
       timing: REPLAY_TIMING,
+      // Every matching output, not a sample: the detection is then the live rule's.
+      ...(judge && { judge: { confirm: true, sample: 100_000 } }),
     }),
   });
   const status = res.status;

@@ -19,6 +19,8 @@ export const SCENARIO_IDS = [
   "empty-output",
   "tool-latency",
   "stopped-calling-tool",
+  // Issue 19: found by an LLM judge (bench/detect/wrong-entity.ts).
+  "wrong-entity",
 ] as const;
 
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
@@ -72,6 +74,8 @@ export interface RunEffects {
   totalFactor: number;
   duplicateCreateOrder: boolean;
   skipCheckStock: boolean;
+  /** wrong-entity: the confirmation names another order id than the one created. */
+  wrongEntity: boolean;
   // research-agent
   truncatedSummary: boolean;
   emptySummary: boolean;
@@ -88,6 +92,7 @@ export const STABLE_EFFECTS: RunEffects = Object.freeze({
   totalFactor: 1,
   duplicateCreateOrder: false,
   skipCheckStock: false,
+  wrongEntity: false,
   truncatedSummary: false,
   emptySummary: false,
   fetchLatencyFactor: 1,
@@ -107,6 +112,8 @@ export const INJECTED = {
   emptySummary: 0.05,
   /** tool-latency: fetch_page latency factor at the end of the failure period (p95 2 s → 20 s). */
   fetchLatencyFactorAtEnd: 10,
+  /** wrong-entity: share of orders runs whose confirmation names another order. */
+  wrongEntity: 0.1,
 } as const;
 
 const BROKEN_KINDS: readonly BrokenJson[] = ["missing-field", "wrong-type", "truncated-json"];
@@ -150,6 +157,8 @@ export function effectsFor(
         return on({ model: NEW_MODEL });
       case "stopped-calling-tool":
         return on({ skipCheckStock: true });
+      case "wrong-entity":
+        return chance < INJECTED.wrongEntity ? on({ wrongEntity: true }) : STABLE_EFFECTS;
       default:
         return STABLE_EFFECTS;
     }
@@ -272,5 +281,16 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
     caughtBy: [],
     needsRule:
       "trace sequence: create_order needs an earlier check_stock (as refund-needs-order-lookup), or drift of tool.name (categorical) for orders-agent* tools",
+  },
+  {
+    id: "wrong-entity",
+    // Not in issue 7's list: issue 19's "Done when".
+    issueNumber: 11,
+    services: ["orders"],
+    injects:
+      "10% of orders runs: the confirmation names another order id than the one create_order returned (and the reply's input holds)",
+    caughtBy: ["judge-same-entity"],
+    needsRule:
+      "rules/examples/judge-same-entity.json with its match narrowed to the confirmations (wrong-entity.ts), judged by a deterministic fake judge that compares the ids in the prompt",
   },
 ];

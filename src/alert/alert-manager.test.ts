@@ -151,3 +151,87 @@ describe("rate alerts", () => {
     ]);
   });
 });
+
+describe("rule health alerts", () => {
+  const unhealthy = (state: string, message = "the judge could not be reached") => [
+    { ruleId: rule.id, state, message },
+  ];
+
+  it("fire on a rule that is not ok, carry a new state in the label, and resolve once ok", async () => {
+    const { m, sent, advance } = manager();
+    await m.onRuleHealth(unhealthy("judge_unreachable"));
+    expect(sent.map((n) => [n.kind, n.channel])).toEqual([
+      ["firing", "hook"],
+      ["firing", "am"],
+    ]);
+    const alert = sent[0]?.alert;
+    expect(alert?.labels).toEqual({
+      team: "support",
+      alert: "rule_health",
+      state: "judge_unreachable",
+      rule: rule.id,
+      severity: "warning",
+    });
+    // A problem of the rule: no failed output, no example.
+    expect(alert?.counts).toEqual({ failed: 0, evaluated: 0 });
+    expect(alert?.examples).toEqual([]);
+    expect(alert?.description).toContain("the judge could not be reached");
+    expect(alert?.description).toContain("not a failure of any output");
+
+    // Unchanged: nothing sent, on health reports or ticks, until the repeat interval.
+    sent.length = 0;
+    advance(60_000);
+    await m.onRuleHealth(unhealthy("judge_unreachable"));
+    await m.tick();
+    advance(3_600_000);
+    await m.tick();
+    expect(sent).toEqual([]);
+    await m.onRuleHealth(unhealthy("rate_limited"));
+    expect(sent).toEqual([]);
+    expect(m.alerts()[0]?.labels["state"]).toBe("rate_limited");
+    advance(4 * 3_600_000);
+    await m.onRuleHealth(unhealthy("rate_limited"));
+    expect(sent.map((n) => n.kind)).toEqual(["repeat", "repeat"]);
+
+    sent.length = 0;
+    await m.onRuleHealth([{ ruleId: rule.id, state: "ok", message: undefined }]);
+    expect(sent.map((n) => n.kind)).toEqual(["resolved", "resolved"]);
+    expect(m.alerts()[0]?.state).toBe("resolved");
+    sent.length = 0;
+    await m.onRuleHealth([{ ruleId: rule.id, state: "ok", message: undefined }]);
+    expect(sent).toEqual([]);
+  });
+
+  it("stay apart from the rule's own alerts, and resolve when the rule is no longer reported", async () => {
+    const { m, sent } = manager();
+    await m.onRuleHealth(unhealthy("budget_exhausted", "not judged: the budget is spent"));
+    m.onEvaluated([finding(1)], [evaluation(1)]);
+    await m.idle();
+    const alerts = m.alerts();
+    expect(alerts).toHaveLength(2);
+    const own = alerts.find((a) => a.labels["alert"] === undefined);
+    const health = alerts.find((a) => a.labels["alert"] === "rule_health");
+    expect(own?.fingerprint).not.toBe(health?.fingerprint);
+    expect(own?.counts).toEqual({ failed: 1, evaluated: 1 });
+    expect(health?.counts).toEqual({ failed: 0, evaluated: 0 });
+    expect(own?.severity).toBe("critical");
+
+    sent.length = 0;
+    await m.onRuleHealth([]);
+    expect(sent.map((n) => [n.kind, n.alert.labels["alert"]])).toEqual([
+      ["resolved", "rule_health"],
+      ["resolved", "rule_health"],
+    ]);
+    expect(m.alerts().find((a) => a.labels["alert"] === undefined)?.state).toBe("firing");
+  });
+
+  it("ignore reports of rules that are not loaded, and ok rules with no alert", async () => {
+    const { m, sent } = manager();
+    await m.onRuleHealth([
+      { ruleId: "not-loaded", state: "judge_errors", message: "x" },
+      { ruleId: rule.id, state: "ok", message: undefined },
+    ]);
+    expect(sent).toEqual([]);
+    expect(m.alerts()).toEqual([]);
+  });
+});

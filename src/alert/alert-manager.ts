@@ -5,7 +5,8 @@
  * per-minute counters, every tick. Every tick also lets time pass for every open alert
  * (pending → firing after `for`, repeat, resolve). State changes are saved; notifications go
  * through the durable outbox. A rule problem (an error or timeout inside the rule) is no
- * failure of the output: it never steps an alert, even when handed in with the findings.
+ * failure of the output: it never steps an alert, even when handed in with the findings. A
+ * rule's health, reported apart (`onRuleHealth`), steps its own alert (rule-health.ts).
  */
 
 import { randomUUID } from "node:crypto";
@@ -16,7 +17,7 @@ import {
   type Finding,
   type WindowEvaluation,
 } from "../rules/findings.ts";
-import type { ParsedAlertSpec } from "../rules/alert-spec.ts";
+import { ALERT_DEFAULTS, type ParsedAlertSpec } from "../rules/alert-spec.ts";
 import { buildAlert } from "./evidence.ts";
 import { exampleOfFinding } from "./examples.ts";
 import { fingerprint, groupLabelsOf } from "./fingerprint.ts";
@@ -30,6 +31,30 @@ import {
 import type { Alert, AlertExample, Measurement, Notification } from "./types.ts";
 
 const NO_OUTPUT_LABELS = { service: "", agent: "", operation: "", model: "", tool: "" };
+import {
+  isRuleHealthRecord,
+  newRuleHealthRecord,
+  ruleHealthAlertRule,
+  ruleHealthFingerprint,
+  stepRuleHealth,
+  type RuleHealthReport,
+} from "./rule-health.ts";
+
+export type { RuleHealthReport };
+
+/** What an alert shows of its rule. */
+type AlertRuleView = Pick<Rule, "id" | "version" | "description" | "severity" | "labels"> & {
+  runbook?: string | undefined;
+};
+
+/** The spec a rule-health alert of a rule no longer loaded resolves under. */
+const REMOVED_RULE_SPEC: ParsedAlertSpec = {
+  mode: "each",
+  groupBy: [],
+  forMs: 0,
+  resolveAfterMs: 0,
+  repeatIntervalMs: ALERT_DEFAULTS.repeatIntervalMs,
+};
 
 export interface AlertStateStore {
   saveRecords(records: AlertRecord[]): Promise<void>;
@@ -78,6 +103,11 @@ export interface AlertManager {
   onWindowResult(result: WindowEvaluation): Promise<void>;
   /** Time passing: rate windows, for-durations, repeats, resolutions. */
   tick(): Promise<void>;
+  /**
+   * How every loaded rule is doing: one not ok fires its `alert="rule_health"` alert, one ok
+   * again (or no longer reported) resolves it. Never a failure of an output.
+   */
+  onRuleHealth(reports: readonly RuleHealthReport[]): Promise<void>;
   /** Resolves when every queued step has been processed. */
   idle(): Promise<void>;
   alerts(): Alert[];
@@ -111,16 +141,33 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
     return chain;
   }
 
+  /** The last problem of each unhealthy rule, for its rule-health alert's description. */
+  const healthMessages = new Map<string, string | undefined>();
+
   async function apply(
-    steps: { rule: Rule; spec: ParsedAlertSpec; record: AlertRecord; input: AlertInput }[],
+    steps: {
+      rule: AlertRuleView;
+      spec: ParsedAlertSpec;
+      record: AlertRecord;
+      input: AlertInput;
+      /** A rule-health step: the report instead of the input. */
+      health?: RuleHealthReport;
+    }[],
   ): Promise<void> {
     const at = now();
     const changed: AlertRecord[] = [];
     const transitions: AlertTransition[] = [];
     const notifications: Notification[] = [];
-    for (const { rule, spec, record, input } of steps) {
+    for (const { rule: ruleOf, spec, record, input, health } of steps) {
       const before = JSON.stringify(record);
-      const result = step(record, input, at, spec);
+      const result =
+        health === undefined
+          ? step(record, input, at, spec)
+          : stepRuleHealth(record, health, at, spec.repeatIntervalMs);
+      const rule =
+        health === undefined
+          ? ruleOf
+          : { ...ruleOf, ...ruleHealthAlertRule(ruleOf, result.record, health.message) };
       records.set(result.record.fingerprint, result.record);
       if (JSON.stringify(result.record) !== before) changed.push(result.record);
       if (result.record.state !== record.state || result.notify !== undefined) {
@@ -326,6 +373,8 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
       for (const record of records.values()) {
         if (rateInputs.has(record.fingerprint)) continue;
         if (record.state === "inactive" || record.state === "resolved") continue;
+        // Stepped by the health reports (onRuleHealth), never by the rule's own spec.
+        if (isRuleHealthRecord(record)) continue;
         const found = ruleWithSpec(record.ruleId);
         if (found === undefined) continue;
         // A rate alert whose window holds nothing any more sees zero counts.
@@ -383,12 +432,59 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
       severity: "warning" as const,
       labels: {},
     };
-    return buildAlert(record, rule, options.linkTemplates, options.externalUrl);
+    const shown = isRuleHealthRecord(record)
+      ? ruleHealthAlertRule(rule, record, healthMessages.get(record.ruleId))
+      : rule;
+    return buildAlert(record, shown, options.linkTemplates, options.externalUrl);
+  }
+
+  function onRuleHealth(reports: readonly RuleHealthReport[]): Promise<void> {
+    return serial(async () => {
+      const steps: Parameters<typeof apply>[0] = [];
+      const reported = new Set<string>();
+      for (const report of reports) {
+        const found = ruleWithSpec(report.ruleId);
+        if (found === undefined) continue;
+        const fp = ruleHealthFingerprint(report.ruleId);
+        reported.add(fp);
+        const record = records.get(fp);
+        if (report.state === "ok" && record?.state !== "firing") continue;
+        if (report.state !== "ok") healthMessages.set(report.ruleId, report.message);
+        const input: AlertInput = { type: "tick" };
+        steps.push({
+          ...found,
+          record: record ?? newRuleHealthRecord(report.ruleId),
+          input,
+          health: report,
+        });
+      }
+      // A rule no longer loaded (or enabled) has no health to report: its alert resolves.
+      for (const record of records.values()) {
+        if (!isRuleHealthRecord(record) || record.state !== "firing") continue;
+        if (reported.has(record.fingerprint)) continue;
+        const rule = ruleById(record.ruleId);
+        steps.push({
+          rule: rule ?? {
+            id: record.ruleId,
+            version: "",
+            description: "",
+            severity: "warning",
+            labels: {},
+          },
+          spec: rule?.alertSpec ?? REMOVED_RULE_SPEC,
+          record,
+          input: { type: "tick" },
+          health: { ruleId: record.ruleId, state: "ok", message: undefined },
+        });
+      }
+      if (steps.length > 0) await apply(steps);
+    });
   }
 
   return {
     onEvaluated,
     onWindowResult,
+    onRuleHealth,
     tick: () => tick().catch((error: unknown) => options.onError?.(error)),
     async idle() {
       for (;;) {

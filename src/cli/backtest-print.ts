@@ -53,7 +53,7 @@ export function printJudgePlan(plan: readonly JudgeRuleResult[], io: Out): void 
   if (first === undefined) return;
   const { promptPerMillion, replyPerMillion } = first.price;
   io.out(
-    `judge plan (nothing sent yet), at $${promptPerMillion} / $${replyPerMillion} per million prompt / reply tokens:`,
+    `judge plan (nothing sent yet), at $${promptPerMillion.toFixed(2)} / $${replyPerMillion.toFixed(2)} per million prompt / reply tokens:`,
   );
   let calls = 0;
   let tokens = 0;

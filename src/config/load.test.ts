@@ -134,6 +134,16 @@ describe("the judge in the config", () => {
     ).toThrow(/PLUMBLINE_JUDGE_BASE_URL="ftp:\/\/judge"/);
   });
 
+  it("raises rule health alerts unless PLUMBLINE_ALERT_RULE_HEALTH=false", () => {
+    expect(loadConfig({}, emptyDir()).alerts.ruleHealth).toBe(true);
+    expect(loadConfig({ PLUMBLINE_ALERT_RULE_HEALTH: "false" }, emptyDir()).alerts.ruleHealth).toBe(
+      false,
+    );
+    expect(() => loadConfig({ PLUMBLINE_ALERT_RULE_HEALTH: "off" }, emptyDir())).toThrow(
+      /PLUMBLINE_ALERT_RULE_HEALTH="off"/,
+    );
+  });
+
   it("leaves the judge unconfigured by default", () => {
     const config = loadConfig({}, emptyDir());
     expect(config.judge.baseUrl).toBeUndefined();

@@ -45,6 +45,7 @@ export const ENV_KEYS: Record<string, string> = {
   PLUMBLINE_WINDOW_MAX_CATCH_UP: "evaluate.windowMaxCatchUp",
   PLUMBLINE_EXTERNAL_URL: "alerts.externalUrl",
   PLUMBLINE_ALERT_TICK_MS: "alerts.tickMs",
+  PLUMBLINE_ALERT_RULE_HEALTH: "alerts.ruleHealth",
   PLUMBLINE_JUDGE_BASE_URL: "judge.baseUrl",
   PLUMBLINE_JUDGE_API_KEY: "judge.apiKey",
   PLUMBLINE_JUDGE_MODEL: "judge.model",

@@ -156,6 +156,14 @@ export const configSchema = z
           .default(24 * 3_600_000),
         /** How often rate windows are computed and time-based transitions checked. */
         tickMs: z.coerce.number().int().min(50).default(10_000),
+        /**
+         * A rule that cannot do its job (a judge rule out of budget, rate limited, unreachable
+         * or erring; a rule whose evaluations all hit rule problems) raises an
+         * alert="rule_health" alert, checked every tick. Never a failure of an output.
+         */
+        ruleHealth: z
+          .union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")])
+          .default(true),
       })
       .check(checkRouteChannels)
       .prefault({}),

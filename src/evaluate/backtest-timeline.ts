@@ -13,8 +13,11 @@ import { spanTime, startNs } from "./checks/span-time.ts";
 import type { EvaluationResult } from "./engine.ts";
 
 export interface OrderedTimeline {
-  /** The output rules' results on these outputs: each output's at the end of its span. */
-  outputs(rows: readonly AgentOutputRow[], result: EvaluationResult): void;
+  /**
+   * The output rules' results on these outputs: each output's at the end of its span, or
+   * `delayMs` later (judge rules whose prompt waits for the rest of the trace).
+   */
+  outputs(rows: readonly AgentOutputRow[], result: EvaluationResult, delayMs?: number): void;
   /** The trace rules' results on one trace: once it has been quiet after its last span. */
   trace(rows: readonly AgentOutputRow[], result: EvaluationResult): void;
   /** A window evaluation: when the scheduler would have run it. */
@@ -54,8 +57,10 @@ export function orderedTimeline(
   }
 
   return {
-    outputs(rows, result) {
-      const endOf = new Map(rows.map((row) => [`${row.TraceId}/${row.SpanId}`, endMs(row)]));
+    outputs(rows, result, delayMs = 0) {
+      const endOf = new Map(
+        rows.map((row) => [`${row.TraceId}/${row.SpanId}`, endMs(row) + delayMs]),
+      );
       const batches = new Map<number, { findings: Finding[]; evaluations: CheckEvaluation[] }>();
       const batchAt = (key: string, time: string) => {
         const at = endOf.get(key) ?? Number(startNs(time) / 1_000_000n);

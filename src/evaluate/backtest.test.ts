@@ -203,7 +203,7 @@ describe("a backtest with a judge rule", () => {
         store: {
           context: async () => new Map(),
           cached: async () => new Map(),
-          saveVerdict: async () => undefined,
+          saveVerdicts: async () => undefined,
           tokensSince: async () => new Map(),
         },
         call: async (request) => {

@@ -12,17 +12,19 @@
  * after its window ended (when the scheduler runs it). The alert stage replays its alerts on
  * that (alert/alert-replay.ts); nothing after `untilMs` is handed on.
  *
- * Judge rules cost money: given `judge`, the backtest samples each judge rule's outputs while
- * it reads the period, hands the plan (calls, tokens, cost) to `judge.onPlan` once the period is
- * read, and judges the sample only when `judge.confirm` (judge/judge-backtest.ts). Their
- * findings are the sample's, reported like any rule's; they are not replayed as alerts (a
- * sample's alerts are not the live ones). Without `judge`, judge rules find nothing.
+ * Judge rules cost money: given `judge`, the backtest first reads the period once to sample
+ * each judge rule's outputs, hands the plan (calls, tokens, cost) to `judge.onPlan`, and judges
+ * the sample only when `judge.confirm` (judge/judge-backtest.ts) — all before any other rule is
+ * replayed. The sample's verdicts are then reported and replayed like any rule's results, at
+ * the end of their output's span (plus `judge.contextDelayMs` when the prompt reads the trace
+ * or the conversation, as the live judge waits): a rule's alerts are those of its sample.
+ * Without `judge`, judge rules find nothing.
  */
 
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { CompiledRule } from "./compile-rule.ts";
 import { orderedTimeline, type OrderedTimeline } from "./backtest-timeline.ts";
-import { createEngine } from "./engine.ts";
+import { createEngine, type EvaluationResult } from "./engine.ts";
 import { groupByTrace } from "./group-by-trace.ts";
 import type { Rule } from "../rules/rule.ts";
 import type { CheckEvaluation, Finding, WindowEvaluation } from "../rules/findings.ts";
@@ -124,6 +126,8 @@ export interface BacktestOptions {
     JudgeBacktestDeps & {
       /** The plan, before anything is sent. */
       onPlan?: (plan: readonly JudgeRuleResult[]) => void | Promise<void>;
+      /** judge.contextDelayMs: outputs whose prompt reads other spans are judged this late. */
+      contextDelayMs?: number;
     };
 }
 
@@ -157,9 +161,11 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
   const total = Math.max(1, chunks + scheduled.reduce((sum, times) => sum + times.length, 0));
   const progress = { done: 0, total };
   const traceRules = engine.traceRulesRead().any;
-  const judge =
-    options.judge !== undefined && judgeRulesOf(options.rules).length > 0
-      ? createJudgeBacktest(options.rules, options.judge, options.judge)
+  // Judge rules first: their plan comes before anything else, and their verdicts join the
+  // other results hour by hour below.
+  const judged =
+    options.judge !== undefined && outputRules
+      ? await judgeFirst(options, options.judge, windowMs, summaries, examples)
       : undefined;
   // Window rules first: their evaluations then join the outputs' results in time order.
   await backtestWindows(options, windowed, scheduled, summaries, progress, timeline);
@@ -167,8 +173,8 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
     const to = Math.min(from + windowMs, options.untilMs);
     const outputs = await options.source.outputsInWindow(from, to);
     const perOutput = await engine.evaluateOutputs(outputs);
-    judge?.offer(outputs);
     timeline?.outputs(outputs, perOutput);
+    judged?.replay(outputs, timeline);
     // Without trace rules there is nothing to read traces for (two queries an hour saved).
     const traceIds = traceRules ? await options.source.tracesStartingInWindow(from, to) : [];
     const traces = groupByTrace(await options.source.outputsOfTraces(traceIds));
@@ -195,13 +201,73 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
   }
   await timeline?.release(Number.POSITIVE_INFINITY);
   if (progress.done === 0) options.onProgress?.(total, total);
-  if (judge !== undefined && options.judge !== undefined) {
-    const plan = await judge.plan();
-    await options.judge.onPlan?.(plan);
-    const results = options.judge.confirm ? await judge.judge() : plan;
-    for (const result of results) addJudgeResult(summaries, result, examples);
-  }
   return [...summaries.values()];
+}
+
+interface JudgedReplay {
+  /** Hands the verdicts on these outputs (one hour of them) to the timeline. */
+  replay(outputs: readonly AgentOutputRow[], timeline: OrderedTimeline | undefined): void;
+}
+
+/**
+ * Judge rules over the period: sampled in one read of it, planned, judged when confirmed, and
+ * added to their summaries; `replay` then hands one hour's verdicts to the timeline.
+ */
+async function judgeFirst(
+  options: BacktestOptions,
+  judgeOptions: NonNullable<BacktestOptions["judge"]>,
+  windowMs: number,
+  summaries: Map<string, RuleSummary>,
+  examples: number,
+): Promise<JudgedReplay | undefined> {
+  const rules = judgeRulesOf(options.rules);
+  if (rules.length === 0) return undefined;
+  const judge = createJudgeBacktest(rules, judgeOptions, judgeOptions);
+  for (let from = options.sinceMs; from < options.untilMs; from += windowMs) {
+    const to = Math.min(from + windowMs, options.untilMs);
+    judge.offer(await options.source.outputsInWindow(from, to));
+  }
+  const plan = await judge.plan();
+  await judgeOptions.onPlan?.(plan);
+  const results = judgeOptions.confirm ? await judge.judge() : plan;
+  for (const result of results) addJudgeResult(summaries, result, examples);
+  // Each output's verdicts, apart for the rules whose judge waits for the rest of the trace.
+  const delayed = new Set(
+    rules.filter((r) => r.judge.reads.toolResults || r.judge.reads.conversation).map((r) => r.id),
+  );
+  const byOutput = new Map<string, EvaluationResult>();
+  const entryOf = (key: string, ruleId: string) => {
+    const id = `${delayed.has(ruleId) ? "d" : "n"}\u0000${key}`;
+    let entry = byOutput.get(id);
+    if (entry === undefined) {
+      entry = { findings: [], evaluations: [] };
+      byOutput.set(id, entry);
+    }
+    return entry;
+  };
+  for (const result of results) {
+    for (const f of result.findings) entryOf(`${f.traceId}/${f.spanId}`, f.ruleId).findings.push(f);
+    for (const e of result.evaluations) entryOf(e.outputKey, e.ruleId).evaluations.push(e);
+  }
+  const lanes = [
+    ["n", 0],
+    ["d", judgeOptions.contextDelayMs ?? 0],
+  ] as const;
+  return {
+    replay(outputs, timeline) {
+      if (timeline === undefined || byOutput.size === 0) return;
+      for (const [prefix, delayMs] of lanes) {
+        const found: EvaluationResult = { findings: [], evaluations: [] };
+        for (const row of outputs) {
+          const entry = byOutput.get(`${prefix}\u0000${row.TraceId}/${row.SpanId}`);
+          if (entry === undefined) continue;
+          found.findings.push(...entry.findings);
+          found.evaluations.push(...entry.evaluations);
+        }
+        if (found.evaluations.length > 0) timeline.outputs(outputs, found, delayMs);
+      }
+    },
+  };
 }
 
 /** A judge rule's sample in its summary: its findings, evaluations and plan. */

@@ -10,9 +10,11 @@ import { createAlertManager, type AlertManager } from "../alert/alert-manager.ts
 import { createChannelSender } from "../alert/channels/transport.ts";
 import { routeChannels } from "../alert/channels/route-channels.ts";
 import { createDeliveryWorker } from "../alert/delivery-worker.ts";
+import type { RuleHealthReport } from "../alert/alert-manager.ts";
 import { createSilenceSet, type Silence } from "../alert/silences.ts";
 import type { AlertRecord } from "../alert/state-machine.ts";
 import type { Config } from "../config/index.ts";
+import type { RuleActivity } from "../evaluate/engine.ts";
 import type { Rule } from "../rules/rule.ts";
 import { createPollLoop } from "../poll-loop.ts";
 import type { Logger } from "./log.ts";
@@ -43,6 +45,8 @@ export async function startAlerting(
   rules: () => readonly Rule[],
   log: Logger,
   externalUrl: string,
+  /** How each loaded rule is doing, for rule-health alerts (rule-health.ts). */
+  ruleHealth?: () => readonly RuleHealthReport[],
 ): Promise<Alerting> {
   const settings = config.alerts;
   const senders = new Map(
@@ -112,7 +116,13 @@ export async function startAlerting(
   });
 
   const ticks = createPollLoop(
-    () => manager.tick(),
+    async () => {
+      await manager.tick();
+      // Rule health alerts (alerts.ruleHealth): how each rule is doing, every tick.
+      if (settings.ruleHealth && ruleHealth !== undefined) {
+        await manager.onRuleHealth(ruleHealth());
+      }
+    },
     settings.tickMs,
     (error) => log.error("alert tick failed", { error: String(error) }),
   );
@@ -159,4 +169,23 @@ export async function startAlerting(
       await worker.stop();
     },
   };
+}
+
+/**
+ * Each rule's health for its rule-health alert: a judge rule's judge state (not_configured is
+ * a setting, not a fault: it shows in /api/rules and does not alert), else `rule_errors` while
+ * the engine finds the rule unhealthy.
+ */
+export function ruleHealthOf(activity: ReadonlyMap<string, RuleActivity>): RuleHealthReport[] {
+  return [...activity].map(([ruleId, a]) => {
+    const state =
+      a.judge !== undefined
+        ? a.judge.state === "not_configured"
+          ? "ok"
+          : a.judge.state
+        : a.health === "unhealthy"
+          ? "rule_errors"
+          : "ok";
+    return { ruleId, state, message: a.lastError?.message };
+  });
 }

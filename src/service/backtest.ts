@@ -100,6 +100,7 @@ export async function runBacktest(
       confirm: options.judge?.confirm ?? false,
       price: options.judge?.price ?? DEFAULT_JUDGE_PRICE,
       ...judgeBacktestDeps(store, config.judge, options.judgeLimits),
+      contextDelayMs: config.judge.contextDelayMs,
       ...(options.onJudgePlan && { onPlan: options.onJudgePlan }),
     },
   });

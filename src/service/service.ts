@@ -16,7 +16,7 @@ import { createGroupCommitter } from "../store/group-commit.ts";
 import { createClickHouseClient } from "../store/client.ts";
 import { ensureSchema } from "../store/ensure-schema.ts";
 import { tableNames } from "../store/migrations.ts";
-import { startAlerting, type Alerting } from "./alerting.ts";
+import { ruleHealthOf, startAlerting, type Alerting } from "./alerting.ts";
 import type { AlertsApiDeps } from "../api/alerts-routes.ts";
 import { startEvaluation, type Evaluation } from "./evaluation.ts";
 import { createTableSource, TABLE_SOURCE_DEFAULTS } from "../receive/table-source.ts";
@@ -182,6 +182,7 @@ export async function startService(
       log,
       config.alerts.externalUrl ??
         `http://${localHost.includes(":") ? `[${localHost}]` : localHost}:${httpPort}`,
+      () => ruleHealthOf(evaluation.api.activity()),
     );
     alerting = started;
     evaluation.listen((results, evaluations) => started.manager.onEvaluated(results, evaluations));

@@ -34,6 +34,17 @@ export interface BacktestSummary {
     referenceSize: number;
     message: string;
   }[];
+  /** Judge rules: the plan (docs/judge.md "Backtests"); the page never confirms it. */
+  judge?: {
+    matched: number;
+    sampled: number;
+    cached: number;
+    calls: number;
+    promptTokens: number;
+    replyTokens: number;
+    costUsd: number;
+    judged: boolean;
+  };
   /** When the backtest replays alerts: each episode of the rule's alerts. */
   alerts?: {
     labels: Record<string, string>;
@@ -157,6 +168,13 @@ export function BacktestResult(props: { summaries: readonly BacktestSummary[] })
               `, from ${formatTime(s.firstAt)} to ${formatTime(s.lastAt)}`}
             .
           </p>
+          {s.judge !== undefined && !s.judge.judged && (
+            <p>
+              {`A judge rule: nothing was sent to the judge. Judging a sample of ${formatCount(s.judge.sampled)} of its ${formatCount(s.judge.matched)} matching outputs takes ${formatCount(s.judge.calls)} calls (${formatCount(s.judge.cached)} answered by the cache, free), ~${formatCount(s.judge.promptTokens + s.judge.replyTokens)} tokens, ~$${s.judge.costUsd.toFixed(4)}: run `}
+              <code>plumbline backtest --yes</code>
+              {" to judge it."}
+            </p>
+          )}
           {s.examples.length > 0 && (
             <TableWrap label={`Examples of ${s.ruleId}`}>
               <table>

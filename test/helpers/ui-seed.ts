@@ -294,6 +294,19 @@ export function fakeRulesApi(store: Store, now: number): RulesApiDeps {
                   message: "missing quantity",
                 },
               ],
+              // A judge rule's plan: nothing sent (the page never confirms).
+              ...(id.startsWith("judge-") && {
+                judge: {
+                  matched: 4210,
+                  sampled: 100,
+                  cached: 12,
+                  calls: 88,
+                  promptTokens: 61_600,
+                  replyTokens: 5_280,
+                  costUsd: 0.012408,
+                  judged: false,
+                },
+              }),
               alerts: [
                 {
                   labels: { service: SERVICE, agent: AGENT, rule: id, severity: "critical" },

@@ -79,8 +79,9 @@ function deps(cache: Map<string, CachedVerdict>, overrides: Partial<JudgeBacktes
             return hit === undefined ? [] : [[h, hit] as const];
           }),
         ),
-      saveVerdict: async (v: CachedVerdict) =>
-        void cache.set(`${v.ruleId}/${v.ruleVersion}/${v.inputHash}`, v),
+      saveVerdicts: async (verdicts: readonly CachedVerdict[]) => {
+        for (const v of verdicts) cache.set(`${v.ruleId}/${v.ruleVersion}/${v.inputHash}`, v);
+      },
       tokensSince: async () => new Map<string, number>(),
     },
     call: createJudgeClient({ baseUrl: judge.baseUrl, apiKey: "sk", timeoutMs: 5_000 }),

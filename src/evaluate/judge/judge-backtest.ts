@@ -16,7 +16,7 @@ import { createHash } from "node:crypto";
 import { PlumblineError } from "../../errors.ts";
 import { isPending, type AgentOutputRow } from "../../store/tables/agent-outputs.ts";
 import type { Store } from "../../store/store.ts";
-import type { CachedVerdict } from "../../store/tables/judge-cache.ts";
+import { writeJudgeCache, type CachedVerdict } from "../../store/tables/judge-cache.ts";
 import type { CheckEvaluation, Finding } from "../../rules/findings.ts";
 import type { CompiledJudge } from "../checks/judge.ts";
 import type { CompiledRule } from "../compile-rule.ts";
@@ -40,6 +40,12 @@ export const DEFAULT_JUDGE_PRICE: JudgePrice = { promptPerMillion: 0.15, replyPe
 
 /** Retryable failures (429, 5xx, timeouts) of one call tried this often before it is an error. */
 const MAX_ATTEMPTS = 4;
+
+/**
+ * Verdicts written to the cache this many at a time: one insert each would cost more than the
+ * calls (~50 ms an insert on embedded storage). A crash loses at most these, paid once more.
+ */
+const SAVE_BATCH = 200;
 
 export interface JudgePrice {
   promptPerMillion: number;
@@ -98,7 +104,10 @@ export interface JudgeRunCounts {
 }
 
 export interface JudgeBacktestDeps {
-  store: Pick<JudgeWorkerStore, "context" | "cached" | "saveVerdict" | "tokensSince">;
+  store: Pick<JudgeWorkerStore, "context" | "cached" | "tokensSince"> & {
+    /** Writes verdicts to the cache (a backtest writes them in batches). */
+    saveVerdicts(verdicts: readonly CachedVerdict[]): Promise<void>;
+  };
   /** The judge; undefined when none is configured (a plan can still be made). */
   call: JudgeCall | undefined;
   model: string | undefined;
@@ -169,6 +178,8 @@ export function createJudgeBacktest(
   );
   let prepared: Prepared[] | undefined;
   let plans: Map<string, JudgeBacktestSummary> | undefined;
+  /** Verdicts judged and not yet written to the cache. */
+  const unsaved: CachedVerdict[] = [];
 
   const trim = (kept: { order: string; row: AgentOutputRow }[]) => {
     kept.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
@@ -273,10 +284,16 @@ export function createJudgeBacktest(
       const limits = deps.limits ?? (await seededLimits());
       const outcomes = new Map<Prepared, Outcome>();
       let done = 0;
-      await runPool(prepared, deps.settings.concurrency, async (job) => {
-        outcomes.set(job, await judgeOne(job, call as JudgeCall, limits));
-        onProgress?.(++done, prepared?.length ?? done);
-      });
+      try {
+        await runPool(prepared, deps.settings.concurrency, async (job) => {
+          outcomes.set(job, await judgeOne(job, call as JudgeCall, limits));
+          onProgress?.(++done, prepared?.length ?? done);
+          if (unsaved.length >= SAVE_BATCH) await deps.store.saveVerdicts(unsaved.splice(0));
+        });
+      } finally {
+        // Paid for: kept, even when a later call failed the run.
+        await deps.store.saveVerdicts(unsaved.splice(0));
+      }
       return resultsOf(outcomes, true);
     },
   };
@@ -360,7 +377,7 @@ export function createJudgeBacktest(
         outputTokens: reply.usage.outputTokens,
         judgedAt: now(),
       };
-      await deps.store.saveVerdict(verdict);
+      unsaved.push(verdict);
       return { type: "verdict", verdict, fromCache: false };
     }
   }
@@ -449,8 +466,14 @@ export function judgeBacktestDeps(
   },
   limits?: JudgeLimits,
 ): JudgeBacktestDeps {
+  const { context, cached, tokensSince } = judgeStore(store);
   return {
-    store: judgeStore(store),
+    store: {
+      context,
+      cached,
+      tokensSince,
+      saveVerdicts: (verdicts) => writeJudgeCache(store, verdicts),
+    },
     call:
       config.baseUrl === undefined
         ? undefined
