@@ -19,6 +19,10 @@ export const SCENARIO_IDS = [
   "empty-output",
   "tool-latency",
   "stopped-calling-tool",
+  // Silence (issue 18): scenarios.ts "Silence" below.
+  "agent-silent",
+  "field-disappears",
+  "traffic-lull",
 ] as const;
 
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
@@ -77,6 +81,11 @@ export interface RunEffects {
   emptySummary: boolean;
   /** Multiplies fetch_page latency. */
   fetchLatencyFactor: number;
+  // silence
+  /** The run does not happen: no span is sent. */
+  skipRun: boolean;
+  /** orders-agent: the parse output has no `total`. */
+  dropTotal: boolean;
 }
 
 export const STABLE_EFFECTS: RunEffects = Object.freeze({
@@ -91,6 +100,8 @@ export const STABLE_EFFECTS: RunEffects = Object.freeze({
   truncatedSummary: false,
   emptySummary: false,
   fetchLatencyFactor: 1,
+  skipRun: false,
+  dropTotal: false,
 });
 
 /** Shares of runs (or calls) a scenario touches once injected. */
@@ -122,6 +133,8 @@ export function effectsFor(
   service: ServiceKey,
   progress: number | null,
   random: Random,
+  /** The run's start after injection (ms); silence scenarios last two hours from it. */
+  sinceInjectionMs = 0,
 ): RunEffects {
   if (progress === null || scenario === "control") return STABLE_EFFECTS;
   const on = (changes: Partial<RunEffects>): RunEffects => ({
@@ -130,6 +143,8 @@ export function effectsFor(
     affected: true,
   });
   const chance = random();
+  const silence = silenceEffects(scenario, service, sinceInjectionMs, chance, on);
+  if (silence !== undefined) return silence;
   if (service === "orders") {
     switch (scenario) {
       case "broken-json":
@@ -166,6 +181,43 @@ export function effectsFor(
     default:
       return STABLE_EFFECTS;
   }
+}
+
+// Silence (issue 18) -------------------------------------------------------------------------
+
+/** How long the silence scenarios last from injection (the rest of the failure period is stable). */
+export const SILENCE_MS = 2 * 3_600_000;
+
+/**
+ * agent-silent: the research agent sends nothing for two hours; field-disappears: the order
+ * parser's output loses `total` for two hours; traffic-lull (a control, nothing failed): half
+ * of both services' runs do not happen for two hours — a lull, not silence.
+ */
+function silenceEffects(
+  scenario: ScenarioId,
+  service: ServiceKey,
+  sinceInjectionMs: number,
+  chance: number,
+  on: (changes: Partial<RunEffects>) => RunEffects,
+): RunEffects | undefined {
+  if (
+    scenario !== "agent-silent" &&
+    scenario !== "field-disappears" &&
+    scenario !== "traffic-lull"
+  ) {
+    return undefined;
+  }
+  if (sinceInjectionMs >= SILENCE_MS) return STABLE_EFFECTS;
+  if (scenario === "agent-silent")
+    return service === "research" ? on({ skipRun: true }) : STABLE_EFFECTS;
+  if (scenario === "field-disappears")
+    return service === "orders" ? on({ dropTotal: true }) : STABLE_EFFECTS;
+  return chance < 0.5 ? on({ skipRun: true }) : STABLE_EFFECTS;
+}
+
+/** Scenarios in which nothing failed: every alert of theirs is a false alarm. */
+export function isControlScenario(scenario: ScenarioId): boolean {
+  return scenario === "control" || scenario === "traffic-lull";
 }
 
 export interface ScenarioInfo {
@@ -272,5 +324,30 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
     caughtBy: [],
     needsRule:
       "trace sequence: create_order needs an earlier check_stock (as refund-needs-order-lookup), or drift of tool.name (categorical) for orders-agent* tools",
+  },
+  {
+    id: "agent-silent",
+    issueNumber: 18,
+    services: ["research"],
+    injects: "the research agent sends nothing for two hours, then resumes",
+    caughtBy: ["builtin.service-silent"],
+  },
+  {
+    id: "field-disappears",
+    issueNumber: 18,
+    services: ["orders"],
+    injects:
+      "the order parser's output has no `total` for two hours (a renamed key), then has it again",
+    caughtBy: ["orders-parse-complete", "orders-total-drift"],
+    needsRule:
+      "absent on the parse outputs where output.json.total exists (the silence of the field), per service; orders-total-drift reports it too, as disappeared, once its hour-long window is empty",
+  },
+  {
+    id: "traffic-lull",
+    issueNumber: 18,
+    services: ["orders", "research"],
+    injects:
+      "nothing failed: half of both services' runs do not happen for two hours (a lull, not silence); a control, every alert is a false alarm",
+    caughtBy: [],
   },
 ];

@@ -129,7 +129,19 @@ export async function simulate(
       arrival.startMs < injectedAtMs ? null : (arrival.startMs - injectedAtMs) / failureMs;
     // The failure stream also depends on the scenario, so scenarios do not pick the same runs.
     const failureRandom = createRandom(mixSeed(runSeed, scenarioPart));
-    const effects = effectsFor(options.scenario, arrival.service.key, progress, failureRandom);
+    const effects = effectsFor(
+      options.scenario,
+      arrival.service.key,
+      progress,
+      failureRandom,
+      arrival.startMs - injectedAtMs,
+    );
+    if (effects.skipRun) {
+      // Silence: the run does not happen (it still counts as one the failure touched).
+      affected.runs++;
+      affected.firstAtMs ??= arrival.startMs;
+      continue;
+    }
     const plan = arrival.service.run({ runSeed, startMs: arrival.startMs, effects });
     const emitter = emitters.get(arrival.service.key);
     if (emitter === undefined) throw new Error(`no emitter for ${arrival.service.key}`);
