@@ -62,6 +62,8 @@ export interface Simulation {
   services: Record<ServiceKey, string>;
   /** Runs the failure touched: every run of the failing service for a shift, only the chosen ones for a fraction. */
   affected: { runs: number; firstAtMs: number | null; traceIds: string[] };
+  /** Runs that did not happen (silence scenarios): counted in `runs` and `affected`, no spans. */
+  skippedRuns: number;
   /** Legitimate noise emitted (all periods): what a good detector must not alarm on. */
   legitimate: Record<LegitimateEvent, number>;
 }
@@ -123,6 +125,7 @@ export async function simulate(
     "stopped-at-max-tokens": 0,
   };
   let spans = 0;
+  let skippedRuns = 0;
   for (const arrival of arrivals) {
     const runSeed = mixSeed(options.seed, arrival.service.seedPart, arrival.index);
     const progress =
@@ -140,6 +143,7 @@ export async function simulate(
       // Silence: the run does not happen (it still counts as one the failure touched).
       affected.runs++;
       affected.firstAtMs ??= arrival.startMs;
+      skippedRuns++;
       continue;
     }
     const plan = arrival.service.run({ runSeed, startMs: arrival.startMs, effects });
@@ -170,6 +174,7 @@ export async function simulate(
     endMs,
     runs: arrivals.length,
     spans,
+    skippedRuns,
     services: {
       orders: emitters.get("orders")?.serviceName ?? "",
       research: emitters.get("research")?.serviceName ?? "",
