@@ -3,7 +3,10 @@
 // own verdict — silent, sending, or too sparse to tell — as documented.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { evaluateWindowRule } from "../src/evaluate/windows/evaluate-window.ts";
+import {
+  evaluateWindowRule,
+  evaluateWindowRules,
+} from "../src/evaluate/windows/evaluate-window.ts";
 import type { AbsenceGroup, WindowEvaluation } from "../src/rules/findings.ts";
 import type { AgentOutputRow } from "../src/store/tables/agent-outputs.ts";
 import type { Store } from "../src/store/store.ts";
@@ -160,5 +163,17 @@ describe("absence rules computed in ClickHouse", () => {
       days: 3,
     });
     expect(byTool.alertSpec.groupBy).toEqual(["service", "tool"]);
+  });
+
+  it("gives each window of a batch what it gets alone, in one query", async () => {
+    if (rule.window === undefined) throw new Error("no window spec");
+    const spec = rule.window;
+    // Across the silences: before, during and after them, 5 minutes apart.
+    const ats = Array.from({ length: 30 }, (_, i) => T - 2 * HOUR + i * 5 * MINUTE);
+    const batched = await evaluateWindowRules(store, rule, spec, ats, 0);
+    const alone = await Promise.all(ats.map((at) => evaluateWindowRule(store, rule, spec, at, 0)));
+    expect(batched).toEqual(alone);
+    const statuses = new Set(batched.flatMap((e) => (e.groups ?? []).map((g) => g.status)));
+    expect([...statuses].sort()).toEqual(["drift", "insufficient", "ok"]);
   });
 });

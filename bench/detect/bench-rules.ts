@@ -78,7 +78,7 @@ function loadRules(dirs: string[]): readonly CompiledRule[] {
 }
 
 export function isWindowRule(rule: Rule): boolean {
-  return rule.check.type === "rate" || rule.check.type === "drift";
+  return rule.window !== undefined;
 }
 
 /** Whether the rule's match can select outputs of one of `services`. */

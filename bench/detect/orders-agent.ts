@@ -258,6 +258,7 @@ function publicOrder(order: OrderFacts) {
 function parseOutput(random: Random, order: OrderFacts, effects: RunEffects): string {
   const parsed: Record<string, unknown> = publicOrder(order);
   parsed.total = cents(order.total * effects.totalFactor);
+  if (effects.dropTotal) delete parsed.total;
   const cut = uniform(random, 0.45, 0.9);
   switch (effects.brokenJson) {
     case "missing-field":

@@ -115,7 +115,7 @@ export async function runScenario(
       `${scenario}: ${simulation.runs} runs, ${simulation.spans} spans sent in ${(timings.ingest / 1000).toFixed(1)} s`,
     );
 
-    await settled(service.url, simulation.runs);
+    await settled(service.url, simulation.runs - simulation.skippedRuns);
     timings.settle = mark();
 
     const untilMs = simulation.endMs + 10 * 60_000;

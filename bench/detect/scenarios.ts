@@ -21,6 +21,10 @@ export const SCENARIO_IDS = [
   "stopped-calling-tool",
   // Issue 19: found by an LLM judge (bench/detect/wrong-entity.ts).
   "wrong-entity",
+  // Silence (issue 18): scenarios.ts "Silence" below.
+  "agent-silent",
+  "field-disappears",
+  "traffic-lull",
 ] as const;
 
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
@@ -81,6 +85,11 @@ export interface RunEffects {
   emptySummary: boolean;
   /** Multiplies fetch_page latency. */
   fetchLatencyFactor: number;
+  // silence
+  /** The run does not happen: no span is sent. */
+  skipRun: boolean;
+  /** orders-agent: the parse output has no `total`. */
+  dropTotal: boolean;
 }
 
 export const STABLE_EFFECTS: RunEffects = Object.freeze({
@@ -96,6 +105,8 @@ export const STABLE_EFFECTS: RunEffects = Object.freeze({
   truncatedSummary: false,
   emptySummary: false,
   fetchLatencyFactor: 1,
+  skipRun: false,
+  dropTotal: false,
 });
 
 /** Shares of runs (or calls) a scenario touches once injected. */
@@ -129,6 +140,8 @@ export function effectsFor(
   service: ServiceKey,
   progress: number | null,
   random: Random,
+  /** The run's start after injection (ms); silence scenarios last two hours from it. */
+  sinceInjectionMs = 0,
 ): RunEffects {
   if (progress === null || scenario === "control") return STABLE_EFFECTS;
   const on = (changes: Partial<RunEffects>): RunEffects => ({
@@ -137,6 +150,8 @@ export function effectsFor(
     affected: true,
   });
   const chance = random();
+  const silence = silenceEffects(scenario, service, sinceInjectionMs, chance, on);
+  if (silence !== undefined) return silence;
   if (service === "orders") {
     switch (scenario) {
       case "broken-json":
@@ -175,6 +190,43 @@ export function effectsFor(
     default:
       return STABLE_EFFECTS;
   }
+}
+
+// Silence (issue 18) -------------------------------------------------------------------------
+
+/** How long the silence scenarios last from injection (the rest of the failure period is stable). */
+export const SILENCE_MS = 2 * 3_600_000;
+
+/**
+ * agent-silent: the research agent sends nothing for two hours; field-disappears: the order
+ * parser's output loses `total` for two hours; traffic-lull (a control, nothing failed): half
+ * of both services' runs do not happen for two hours — a lull, not silence.
+ */
+function silenceEffects(
+  scenario: ScenarioId,
+  service: ServiceKey,
+  sinceInjectionMs: number,
+  chance: number,
+  on: (changes: Partial<RunEffects>) => RunEffects,
+): RunEffects | undefined {
+  if (
+    scenario !== "agent-silent" &&
+    scenario !== "field-disappears" &&
+    scenario !== "traffic-lull"
+  ) {
+    return undefined;
+  }
+  if (sinceInjectionMs >= SILENCE_MS) return STABLE_EFFECTS;
+  if (scenario === "agent-silent")
+    return service === "research" ? on({ skipRun: true }) : STABLE_EFFECTS;
+  if (scenario === "field-disappears")
+    return service === "orders" ? on({ dropTotal: true }) : STABLE_EFFECTS;
+  return chance < 0.5 ? on({ skipRun: true }) : STABLE_EFFECTS;
+}
+
+/** Scenarios in which nothing failed: every alert of theirs is a false alarm. */
+export function isControlScenario(scenario: ScenarioId): boolean {
+  return scenario === "control" || scenario === "traffic-lull";
 }
 
 export interface ScenarioInfo {
@@ -292,5 +344,30 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
     caughtBy: ["judge-same-entity"],
     needsRule:
       "rules/examples/judge-same-entity.json with its match narrowed to the confirmations (wrong-entity.ts), judged by a deterministic fake judge that compares the ids in the prompt",
+  },
+  {
+    id: "agent-silent",
+    issueNumber: 18,
+    services: ["research"],
+    injects: "the research agent sends nothing for two hours, then resumes",
+    caughtBy: ["builtin.service-silent"],
+  },
+  {
+    id: "field-disappears",
+    issueNumber: 18,
+    services: ["orders"],
+    injects:
+      "the order parser's output has no `total` for two hours (a renamed key), then has it again",
+    caughtBy: ["orders-parse-complete", "orders-total-drift"],
+    needsRule:
+      "absent on the parse outputs where output.json.total exists (the silence of the field), per service; orders-total-drift reports it too, as disappeared, once its hour-long window is empty",
+  },
+  {
+    id: "traffic-lull",
+    issueNumber: 18,
+    services: ["orders", "research"],
+    injects:
+      "nothing failed: half of both services' runs do not happen for two hours (a lull, not silence); a control, every alert is a false alarm",
+    caughtBy: [],
   },
 ];

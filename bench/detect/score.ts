@@ -24,7 +24,7 @@ import type { AlertEpisode } from "../../src/alert/alert-replay.ts";
 import type { BacktestReplayTiming, BacktestRuleReport } from "../../src/api/rules-routes.ts";
 import type { Rule } from "../../src/rules/rule.ts";
 import { failingServices, selectsAny } from "./bench-rules.ts";
-import { SCENARIOS, type ScenarioId } from "./scenarios.ts";
+import { isControlScenario, SCENARIOS, type ScenarioId } from "./scenarios.ts";
 import type { Simulation } from "./simulator.ts";
 
 const MINUTE = 60_000;
@@ -37,6 +37,7 @@ export const SUGGESTED_RULES: Partial<Record<ScenarioId, readonly string[]>> = {
   "shorter-after-model-change": ["research-answer-length-after-model-change"],
   "tool-latency": ["fetch-page-latency-drift"],
   "stopped-calling-tool": ["orders-stock-checked-before-create"],
+  "field-disappears": ["orders-total-present"],
 };
 
 /** Rules expected to catch a scenario: scenarios.ts `caughtBy` and its suggested rule. */
@@ -116,11 +117,15 @@ export function evidenceJudge(
       }
       case "window": {
         if (covers.get(report.ruleId) !== true) return undefined;
+        // An absence rule's alert is one entity's: it must be a failing service.
+        const service = episode.group["service"];
+        if (service !== undefined && !services.includes(service)) return undefined;
         // The evaluated window has to hold traffic from after injection.
         for (const evaluation of report.windows ?? []) {
           const windowEnd = Date.parse(evaluation.at);
           const steppedAt = windowEnd + timing.windowSettleMs;
-          if (evaluation.status !== "drift" || windowEnd <= injectedAt) continue;
+          const found = evaluation.status === "drift" || evaluation.status === "disappeared";
+          if (!found || windowEnd <= injectedAt) continue;
           if (steppedAt >= start && steppedAt < end) return steppedAt;
         }
         return undefined;
@@ -184,7 +189,7 @@ export function scoreScenario(
 ): ScenarioScore {
   const scenario = simulation.scenario;
   const injectedAt = simulation.injectedAtMs;
-  const isControl = scenario === "control";
+  const isControl = isControlScenario(scenario);
   const expected = new Set(expectedRules(scenario));
   const label = (history: AlertHistory) =>
     Object.entries(history.labels)
@@ -256,14 +261,14 @@ export interface Summary {
    * control run's first hours, so they are usually the same alerts in every scenario.
    */
   falseAlarmsBeforeInjection: { min: number; max: number; total: number };
-  /** Alerts in the control run (the whole run). */
+  /** Alerts in the control runs (the whole run: control, traffic-lull). */
   falseAlarmsControl: number;
   /** Over the detected scenarios. */
   medianTtdMinutes: number | null;
 }
 
 export function summarise(scores: readonly ScenarioScore[]): Summary {
-  const failures = scores.filter((s) => s.scenario !== "control");
+  const failures = scores.filter((s) => !isControlScenario(s.scenario));
   const ttds = failures.flatMap((s) => (s.ttdMinutes === null ? [] : [s.ttdMinutes]));
   const before = failures.map((s) => s.falseAlarms.length);
   return {
@@ -273,7 +278,7 @@ export function summarise(scores: readonly ScenarioScore[]): Summary {
       max: before.length === 0 ? 0 : Math.max(...before),
       total: before.reduce((a, b) => a + b, 0),
     },
-    falseAlarmsControl: scores.find((s) => s.scenario === "control")?.controlAlerts ?? 0,
+    falseAlarmsControl: scores.reduce((sum, s) => sum + (s.controlAlerts ?? 0), 0),
     medianTtdMinutes: ttds.length === 0 ? null : round1(median(ttds)),
   };
 }
@@ -289,17 +294,15 @@ export function summaryLine(summary: Summary): string {
 /** The results as a Markdown table, a row per scenario. */
 export function formatTable(scores: readonly ScenarioScore[]): string {
   const rows = scores.map((s) => {
-    const caught =
-      s.scenario === "control"
-        ? "—"
-        : s.rule === null
-          ? "**no**"
-          : `${s.rule}${s.alert ? ` (${s.alert})` : ""}${s.detections[0]?.expected === false ? " ¹" : ""}`;
+    const caught = isControlScenario(s.scenario)
+      ? "—"
+      : s.rule === null
+        ? "**no**"
+        : `${s.rule}${s.alert ? ` (${s.alert})` : ""}${s.detections[0]?.expected === false ? " ¹" : ""}`;
     const ttd = s.ttdMinutes === null ? "—" : String(s.ttdMinutes);
-    const alarms =
-      s.scenario === "control"
-        ? `${s.controlAlerts ?? 0}${s.falseAlarms.length > 0 ? `: ${countByRule(s.falseAlarms)}` : ""}`
-        : `${s.falseAlarms.length}${s.falseAlarms.length > 0 ? `: ${countByRule(s.falseAlarms)}` : ""}`;
+    const alarms = isControlScenario(s.scenario)
+      ? `${s.controlAlerts ?? 0}${s.falseAlarms.length > 0 ? `: ${countByRule(s.falseAlarms)}` : ""}`
+      : `${s.falseAlarms.length}${s.falseAlarms.length > 0 ? `: ${countByRule(s.falseAlarms)}` : ""}`;
     const other =
       s.otherAlertsAfterInjection.length === 0
         ? "0"

@@ -62,6 +62,8 @@ export interface Simulation {
   services: Record<ServiceKey, string>;
   /** Runs the failure touched: every run of the failing service for a shift, only the chosen ones for a fraction. */
   affected: { runs: number; firstAtMs: number | null; traceIds: string[] };
+  /** Runs that did not happen (silence scenarios): counted in `runs` and `affected`, no spans. */
+  skippedRuns: number;
   /** Legitimate noise emitted (all periods): what a good detector must not alarm on. */
   legitimate: Record<LegitimateEvent, number>;
 }
@@ -123,13 +125,27 @@ export async function simulate(
     "stopped-at-max-tokens": 0,
   };
   let spans = 0;
+  let skippedRuns = 0;
   for (const arrival of arrivals) {
     const runSeed = mixSeed(options.seed, arrival.service.seedPart, arrival.index);
     const progress =
       arrival.startMs < injectedAtMs ? null : (arrival.startMs - injectedAtMs) / failureMs;
     // The failure stream also depends on the scenario, so scenarios do not pick the same runs.
     const failureRandom = createRandom(mixSeed(runSeed, scenarioPart));
-    const effects = effectsFor(options.scenario, arrival.service.key, progress, failureRandom);
+    const effects = effectsFor(
+      options.scenario,
+      arrival.service.key,
+      progress,
+      failureRandom,
+      arrival.startMs - injectedAtMs,
+    );
+    if (effects.skipRun) {
+      // Silence: the run does not happen (it still counts as one the failure touched).
+      affected.runs++;
+      affected.firstAtMs ??= arrival.startMs;
+      skippedRuns++;
+      continue;
+    }
     const plan = arrival.service.run({ runSeed, startMs: arrival.startMs, effects });
     const emitter = emitters.get(arrival.service.key);
     if (emitter === undefined) throw new Error(`no emitter for ${arrival.service.key}`);
@@ -158,6 +174,7 @@ export async function simulate(
     endMs,
     runs: arrivals.length,
     spans,
+    skippedRuns,
     services: {
       orders: emitters.get("orders")?.serviceName ?? "",
       research: emitters.get("research")?.serviceName ?? "",

@@ -5,7 +5,8 @@ import { createAlertManager } from "./alert-manager.ts";
 import type { Notification } from "./types.ts";
 
 // An absence rule's evaluation carries one verdict per entity; each entity is its own alert,
-// fired while silent and resolved once it sends again.
+// fired while silent and resolved once it sends again. A window rule whose field disappeared
+// fires its one alert the same way.
 
 const rule = loadedRule({
   id: "team.silent",
@@ -102,6 +103,44 @@ describe("absence alerts", () => {
     expect(sent.map((n) => [n.kind, n.alert.labels["service"]])).toEqual([
       ["firing", "checkout"],
       ["resolved", "checkout"],
+    ]);
+  });
+
+  it("fires a window rule's alert when its field disappeared, and resolves it when data returns", async () => {
+    const drift = loadedRule({
+      id: "total-drift",
+      check: { type: "drift", field: "output.json.total", kind: "numeric" },
+    });
+    const sent: Notification[] = [];
+    const m = createAlertManager({
+      rules: () => [drift],
+      store: { saveRecords: async () => undefined, appendEvents: async () => undefined },
+      initialRecords: [],
+      enqueue: async (n) => void sent.push(...n),
+      route: () => ["hook"],
+      rateCounts: async () => [],
+      linkTemplates: {},
+      externalUrl: "http://plumbline:4318",
+      now: () => T,
+    });
+    const row = (status: WindowEvaluation["status"], message: string): WindowEvaluation => {
+      const { groups: _absenceOnly, ...base } = evaluation(T, []);
+      return {
+        ...base,
+        ruleId: drift.id,
+        ruleVersion: drift.version,
+        checkType: "drift",
+        status,
+        message,
+      };
+    };
+    await m.onWindowResult(row("insufficient", "too few samples"));
+    expect(sent).toEqual([]);
+    await m.onWindowResult(row("disappeared", "output.json.total disappeared: 3 evaluations …"));
+    await m.onWindowResult(row("ok", "ks p-value 0.4 ≥ threshold 0.0002"));
+    expect(sent.map((n) => [n.kind, n.alert.measurement?.message])).toEqual([
+      ["firing", "output.json.total disappeared: 3 evaluations …"],
+      ["resolved", "ks p-value 0.4 ≥ threshold 0.0002"],
     ]);
   });
 });

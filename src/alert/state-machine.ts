@@ -88,12 +88,13 @@ export interface RateInput {
 }
 
 /**
- * One evaluation of a window rule (rate or drift check): `drift` holds the condition, `ok`
- * releases it, `insufficient` and `error` change nothing (too few samples is not "no drift").
+ * One evaluation of a window rule (rate or drift check): `drift` and `disappeared` (the
+ * watched field stopped coming) hold the condition, `ok` releases it, `insufficient` and
+ * `error` change nothing (too few samples is not "no drift").
  */
 export interface WindowInput {
   type: "window";
-  status: "ok" | "drift" | "insufficient" | "error";
+  status: "ok" | "drift" | "insufficient" | "disappeared" | "error";
   /** For the alert's counts: hits (share, failures) or 0, and the current window's samples. */
   failed: number;
   evaluated: number;
@@ -233,7 +234,7 @@ function stepWindow(
   const result = stepLatched(
     record,
     {
-      breached: input.status === "drift",
+      breached: input.status === "drift" || input.status === "disappeared",
       recovered: input.status === "ok",
       counts: { failed: input.failed, evaluated: input.evaluated },
       findings: [],

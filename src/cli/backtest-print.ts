@@ -82,9 +82,11 @@ function dollars(usd: number): string {
 function printWindows(windows: NonNullable<BacktestRuleReport["windows"]>, io: Out): void {
   const count = (status: string) => windows.filter((w) => w.status === status).length;
   io.out(
-    `  ${windows.length} evaluation(s): ${count("drift")} drift, ${count("ok")} ok, ${count("insufficient")} insufficient, ${count("error")} error`,
+    `  ${windows.length} evaluation(s): ${count("drift")} drift, ${count("ok")} ok, ${count("insufficient")} insufficient, ${count("disappeared")} disappeared, ${count("error")} error`,
   );
-  const shown = windows.filter((w) => w.status === "drift" || w.status === "error").slice(0, 10);
+  const shown = windows
+    .filter((w) => w.status === "drift" || w.status === "disappeared" || w.status === "error")
+    .slice(0, 10);
   for (const w of shown) io.out(`  ${w.at} ${w.status}: ${w.message}`);
 }
 

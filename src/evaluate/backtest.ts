@@ -30,6 +30,8 @@ import type { Rule } from "../rules/rule.ts";
 import type { CheckEvaluation, Finding, WindowEvaluation } from "../rules/findings.ts";
 import { evaluateInBatches } from "./windows/batches.ts";
 import { SCHEDULER_DEFAULTS, windowRules } from "./windows/scheduler.ts";
+import { NO_STREAK, trackDisappearance } from "./windows/disappearance.ts";
+import { defaultSignificance } from "../rules/significance.ts";
 import type { WindowSpec } from "../rules/window-spec.ts";
 import {
   createJudgeBacktest,
@@ -312,7 +314,8 @@ function scheduleOf(spec: WindowSpec, options: BacktestOptions): number[] {
 
 /**
  * Window rules at each multiple of their `every` in (since, until]: evaluated counts the
- * evaluations with enough samples, failed those that drifted (or breached).
+ * evaluations with enough samples, failed those that drifted (or breached), and both count
+ * those where the watched field disappeared.
  */
 async function backtestWindows(
   options: BacktestOptions,
@@ -327,10 +330,23 @@ async function backtestWindows(
     const summary = summaries.get(rule.id);
     if (summary === undefined || evaluate === undefined) continue;
     const windows: BacktestWindow[] = [];
+    // As the scheduler reports a field that disappeared, from the start of the period on.
+    let streak = NO_STREAK;
     await evaluateInBatches(
       scheduled[i] ?? [],
       (ats) => evaluate(rule, spec, ats),
-      (row, at) => {
+      (evaluated, at) => {
+        let row = evaluated;
+        if (spec.type !== "absent") {
+          const tracked = trackDisappearance(
+            streak,
+            evaluated,
+            spec.disappearedAfter,
+            defaultSignificance(spec.everyMs),
+          );
+          streak = tracked.streak;
+          row = tracked.evaluation;
+        }
         options.onProgress?.(++progress.done, progress.total);
         timeline?.window(row);
         const when = new Date(at).toISOString();
@@ -345,8 +361,10 @@ async function backtestWindows(
           referenceSize: row.referenceSize,
           message: row.message,
         });
-        if (row.status === "ok" || row.status === "drift") summary.evaluated++;
-        if (row.status !== "drift") return;
+        if (row.status === "ok" || row.status === "drift" || row.status === "disappeared") {
+          summary.evaluated++;
+        }
+        if (row.status !== "drift" && row.status !== "disappeared") return;
         summary.failed++;
         summary.findings++;
         summary.firstAt ??= when;

@@ -130,8 +130,11 @@ export interface WindowEvaluation {
   referenceEnd: number | null;
   field: string;
   method: string;
-  /** ok: no drift, not breached; drift: drifted or breached; insufficient: too few samples. */
-  status: "ok" | "drift" | "insufficient" | "error";
+  /**
+   * ok: no drift, not breached; drift: drifted or breached; insufficient: too few samples;
+   * disappeared: insufficient for `disappearedAfter` evaluations after one with data.
+   */
+  status: "ok" | "drift" | "insufficient" | "disappeared" | "error";
   statistic: number | null;
   pValue: number | null;
   threshold: number | null;

@@ -239,6 +239,7 @@ export interface RateCheck {
   window?: string;
   every?: string;
   minSamples?: number;
+  disappearedAfter?: number;
 }
 
 /** The distribution of a field in a window against a reference (docs/drift.md). */
@@ -253,6 +254,7 @@ export interface DriftCheck {
   window?: string;
   every?: string;
   minSamples?: number | { current?: number; reference?: number };
+  disappearedAfter?: number;
   bins?: number;
   topK?: number;
   category?: string;

@@ -34,6 +34,7 @@ export const WINDOW_DEFAULTS = {
   },
   /** Shortest `every`: an evaluation is a few queries; more often is busy work. */
   minEveryMs: 10_000,
+  disappearedAfter: 3,
 } as const;
 
 /** The reference window, relative to each evaluation. */
@@ -54,7 +55,12 @@ interface Schedule {
   windowMs: number;
 }
 
-export interface DriftSpec extends Schedule {
+/** Rate and drift rules: insufficient evaluations in a row, after one with data, that report the field disappeared (0: never). */
+interface Disappearance {
+  disappearedAfter: number;
+}
+
+export interface DriftSpec extends Schedule, Disappearance {
   type: "drift";
   field: FieldRef;
   kind: ValueKind;
@@ -86,7 +92,7 @@ export type RateComparison =
       minDelta: number;
     };
 
-export interface RateSpec extends Schedule {
+export interface RateSpec extends Schedule, Disappearance {
   type: "rate";
   measure: RateMeasure;
   comparison: RateComparison;
@@ -184,6 +190,7 @@ function parseDrift(check: DriftCheck, errors: WindowSpecError[]): DriftSpec | u
     bins: check.bins ?? WINDOW_DEFAULTS.drift.bins,
     topK: check.topK ?? WINDOW_DEFAULTS.drift.topK,
     category: check.category,
+    disappearedAfter: check.disappearedAfter ?? WINDOW_DEFAULTS.disappearedAfter,
   };
 }
 
@@ -252,6 +259,7 @@ function parseRate(check: RateCheck, errors: WindowSpecError[]): RateSpec | unde
     measure,
     comparison,
     minSamples: check.minSamples ?? WINDOW_DEFAULTS.rate.minSamples,
+    disappearedAfter: check.disappearedAfter ?? WINDOW_DEFAULTS.disappearedAfter,
   };
 }
 

@@ -35,7 +35,11 @@ import { outputRecoveryStore } from "../evaluate/output-recovery-queries.ts";
 import { writeCheckEvaluations, writeFindings } from "../store/tables/checks.ts";
 import type { CheckEvaluation, Finding, WindowEvaluation } from "../rules/findings.ts";
 import type { Store } from "../store/store.ts";
-import { lastWindowEnds, saveWindowEvaluations } from "../store/tables/drift-results.ts";
+import {
+  insufficientStreaks,
+  lastWindowEnds,
+  saveWindowEvaluations,
+} from "../store/tables/drift-results.ts";
 import { evaluateWindowRules } from "../evaluate/windows/evaluate-window.ts";
 import { createWindowScheduler } from "../evaluate/windows/scheduler.ts";
 
@@ -199,6 +203,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
     evaluate: (rule, spec, atsMs) => evaluateWindowRules(store, rule, spec, atsMs),
     save: (rows) => saveWindowEvaluations(store, rows),
     loadCursors: () => lastWindowEnds(store),
+    loadStreaks: () => insufficientStreaks(store),
     onResult: async (row) => {
       for (const listener of windowListeners) await listener(row);
     },

@@ -1,19 +1,26 @@
 /**
- * The SQL of absence rules (docs/silence.md): one query for every entity of a rule. For each
- * entity (the check's groupBy columns) it counts the matching outputs in the current window
- * [t − w, t) and in the same window on each of the `days` previous days, and finds its first
- * and last output in the history read, [t − days·24h − 2w, t). Rows are read without FINAL: a
- * span a client re-sent counts twice, which only raises a count, and a count far from zero is
- * all the test needs to know; not merging parts keeps a 7-day read cheap.
+ * The SQL of absence rules (docs/silence.md): one query for every entity of a rule, and for a
+ * batch of evaluation times at once (a backtest, a catch-up after downtime). ClickHouse counts
+ * each entity's (the check's groupBy columns) matching outputs per bucket of g ms, g the
+ * greatest common divisor of `every`, `window` and a day, with the first and last output of
+ * each bucket, over the history every evaluation of the batch reads, [t − days·24h − 2w, t).
+ * Every window, and the same window on each earlier day, is then a whole run of buckets, so
+ * each evaluation gets exactly the counts, first and last output a query of its own would
+ * give (absence-query.test: both ways). A 20-minute window every 5 minutes over 7 days is
+ * 2,016 buckets an entity at most, whatever the traffic.
+ *
+ * Rows are read without FINAL: a span a client re-sent counts twice, which only raises a count,
+ * and a count far from zero is all the test needs to know; not merging parts keeps a 7-day
+ * read cheap.
  */
 
 import type { OutputLabelName } from "../../rules/alert-spec.ts";
+import type { MatchSpec } from "../../rules/rule.ts";
 import type { Store } from "../../store/store.ts";
 import { SPAN_JOIN_SETTINGS } from "../../store/tables/agent-outputs.ts";
 import { matchSql } from "../windows/sql-match.ts";
 import { SqlParams } from "../windows/sql-params.ts";
 import { outputsWithScores } from "../windows/window-queries.ts";
-import type { MatchSpec } from "../../rules/rule.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -30,6 +37,7 @@ export interface EntityCounts {
   labels: Record<string, string>;
   /** counts[0]: the current window; counts[d]: the same window d days earlier. */
   counts: number[];
+  /** Its first and last output (unix ms) in the history read, [t − days·24h − 2w, t). */
   firstMs: number;
   lastMs: number;
 }
@@ -37,50 +45,68 @@ export interface EntityCounts {
 export interface AbsenceQuery {
   match: MatchSpec;
   groupBy: readonly OutputLabelName[];
-  atMs: number;
+  everyMs: number;
   windowMs: number;
   days: number;
 }
 
-/** The SQL and its parameters (exported for tests that read the query). */
+/** One entity's buckets, oldest first. */
+interface Buckets {
+  labels: Record<string, string>;
+  bucket: number[];
+  count: number[];
+  first: number[];
+  last: number[];
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** How far back an evaluation at t reads: one window more than the earliest day's. */
+const historyMs = (q: AbsenceQuery) => q.days * DAY_MS + 2 * q.windowMs;
+
+/** The SQL and its parameters for evaluations at `atsMs` (exported for tests). */
 export function absenceSql(
   store: Store,
   q: AbsenceQuery,
-): { query: string; params: Record<string, unknown> } {
+  atsMs: readonly number[],
+): { query: string; params: Record<string, unknown>; bucketMs: number } {
   const params = new SqlParams();
   const match = matchSql(q.match, params);
-  const at = params.add(q.atMs, "Int64");
-  const day = params.add(DAY_MS, "Int64");
-  const window = params.add(q.windowMs, "Int64");
-  // One window more than the earliest day's: an entity that sent in it existed before that
-  // day's window began, so the day counts even when its first output in the window came late.
-  const from = params.add(q.atMs - q.days * DAY_MS - 2 * q.windowMs, "Int64");
-  const bounds = `(Timestamp >= fromUnixTimestamp64Milli(${from}) AND Timestamp < fromUnixTimestamp64Milli(${at}))`;
+  const bucketMs = gcd(gcd(q.everyMs, q.windowMs), DAY_MS);
+  const from = params.add(Math.min(...atsMs) - historyMs(q), "Int64");
+  const to = params.add(Math.max(...atsMs), "Int64");
+  const bounds = `(Timestamp >= fromUnixTimestamp64Milli(${from}) AND Timestamp < fromUnixTimestamp64Milli(${to}))`;
   const columns = q.groupBy.map((label, i) => `${ENTITY_COLUMNS[label]} AS g${i}`);
   const keys = q.groupBy.map((_, i) => `g${i}`);
-  // A row `delta` ms before t is in the window of day d = ⌊(delta − 1) / 24h⌋ when it is at
-  // most w into that day (delta > 0: rows are before t).
-  const perDay = Array.from({ length: q.days + 1 }, (_, d) => `countIf(inWindow AND d = ${d})`);
-  const query = `SELECT ${keys.join(", ")},
-  toUnixTimestamp64Milli(min(Timestamp)) AS firstMs,
-  toUnixTimestamp64Milli(max(Timestamp)) AS lastMs,
-  [${perDay.join(", ")}] AS counts
+  const query = `SELECT ${keys.join(", ")}, groupArray(b) AS bucket, groupArray(n) AS count,
+  groupArray(first) AS first, groupArray(last) AS last
 FROM (
-  SELECT ${columns.join(", ")}, Timestamp,
-    ${at} - toUnixTimestamp64Milli(Timestamp) AS delta,
-    intDiv(delta - 1, ${day}) AS d,
-    delta - d * ${day} <= ${window} AS inWindow
-  FROM ${outputsWithScores(store, match, bounds, params, false)}
-  WHERE ${bounds} AND (${match})
+  SELECT ${keys.join(", ")}, intDiv(ms, ${params.add(bucketMs, "Int64")}) AS b, count() AS n,
+    min(ms) AS first, max(ms) AS last
+  FROM (
+    SELECT ${columns.join(", ")}, toUnixTimestamp64Milli(Timestamp) AS ms
+    FROM ${outputsWithScores(store, match, bounds, params, false)}
+    WHERE ${bounds} AND (${match})
+  )
+  GROUP BY ${keys.join(", ")}, b
+  ORDER BY b
 )
 GROUP BY ${keys.join(", ")}
 ORDER BY ${keys.join(", ")}`;
-  return { query, params: params.values };
+  return { query, params: params.values, bucketMs };
 }
 
-/** Every entity the rule's match saw in the history read, with its counts. */
-export async function entityCounts(store: Store, q: AbsenceQuery): Promise<EntityCounts[]> {
-  const { query, params } = absenceSql(store, q);
+/**
+ * For each of `atsMs`, every entity the rule's match saw in that evaluation's history, with
+ * its counts: one query for all of them.
+ */
+export async function entityCountsAt(
+  store: Store,
+  q: AbsenceQuery,
+  atsMs: readonly number[],
+): Promise<EntityCounts[][]> {
+  if (atsMs.length === 0) return [];
+  const { query, params, bucketMs } = absenceSql(store, q, atsMs);
   const result = await store.client.query({
     query,
     query_params: params,
@@ -88,10 +114,53 @@ export async function entityCounts(store: Store, q: AbsenceQuery): Promise<Entit
     clickhouse_settings: SPAN_JOIN_SETTINGS,
   });
   const rows = await result.json<Record<string, unknown>>();
-  return rows.map((row) => ({
+  const entities: Buckets[] = rows.map((row) => ({
     labels: Object.fromEntries(q.groupBy.map((label, i) => [label, String(row[`g${i}`] ?? "")])),
-    counts: (row["counts"] as unknown[]).map(Number),
-    firstMs: Number(row["firstMs"]),
-    lastMs: Number(row["lastMs"]),
+    bucket: (row["bucket"] as unknown[]).map(Number),
+    count: (row["count"] as unknown[]).map(Number),
+    first: (row["first"] as unknown[]).map(Number),
+    last: (row["last"] as unknown[]).map(Number),
   }));
+  return atsMs.map((at) => entities.flatMap((e) => countsAt(e, q, at, bucketMs) ?? []));
+}
+
+/** One evaluation's counts of one entity from its buckets; undefined when it sent nothing then. */
+function countsAt(
+  e: Buckets,
+  q: AbsenceQuery,
+  atMs: number,
+  bucketMs: number,
+): EntityCounts | undefined {
+  // Bucket b holds [b·g, (b+1)·g); every bound below is a multiple of g.
+  const lo = firstIndexAtOrAfter(e.bucket, (atMs - historyMs(q)) / bucketMs);
+  const hi = firstIndexAtOrAfter(e.bucket, atMs / bucketMs);
+  if (lo >= hi) return undefined;
+  const counts: number[] = [];
+  for (let d = 0; d <= q.days; d++) {
+    const start = (atMs - q.windowMs - d * DAY_MS) / bucketMs;
+    const end = (atMs - d * DAY_MS) / bucketMs;
+    let n = 0;
+    for (let i = firstIndexAtOrAfter(e.bucket, start); i < hi && (e.bucket[i] ?? end) < end; i++) {
+      n += e.count[i] ?? 0;
+    }
+    counts.push(n);
+  }
+  return {
+    labels: e.labels,
+    counts,
+    firstMs: e.first[lo] ?? 0,
+    lastMs: e.last[hi - 1] ?? 0,
+  };
+}
+
+/** The index of the first bucket ≥ b (buckets sorted ascending). */
+function firstIndexAtOrAfter(buckets: readonly number[], b: number): number {
+  let low = 0;
+  let high = buckets.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if ((buckets[mid] ?? 0) < b) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }

@@ -28,7 +28,7 @@ import type {
   Reference,
   WindowSpec,
 } from "../../rules/window-spec.ts";
-import { entityCounts } from "../absence/absence-query.ts";
+import { entityCountsAt } from "../absence/absence-query.ts";
 import { absenceDraft } from "../absence/evaluate-absence.ts";
 
 type Draft = Omit<
@@ -102,6 +102,7 @@ export async function evaluateWindowRules(
   atsMs: readonly number[],
   now: number = Date.now(),
 ): Promise<WindowEvaluation[]> {
+  if (spec.type === "absent") return evaluateAbsentRules(store, rule, spec, atsMs, now);
   const fetch = batchedFetch(store);
   return Promise.all(atsMs.map((at) => evaluateWindowRule(store, rule, spec, at, now, fetch)));
 }
@@ -145,14 +146,44 @@ async function evaluateAbsentRule(
   spec: AbsentSpec,
   atMs: number,
 ): Promise<Draft> {
-  const entities = await entityCounts(store, {
+  const [entities] = await entityCountsAt(store, absenceQueryOf(rule, spec), [atMs]);
+  return absenceDraft(entities ?? [], spec, atMs);
+}
+
+function absenceQueryOf(rule: Rule, spec: AbsentSpec) {
+  return {
     match: rule.match,
     groupBy: spec.groupBy,
-    atMs,
+    everyMs: spec.everyMs,
     windowMs: spec.windowMs,
     days: spec.days,
+  };
+}
+
+/** A batch of an absence rule's evaluations: one query for all of them. */
+async function evaluateAbsentRules(
+  store: Store,
+  rule: Rule,
+  spec: AbsentSpec,
+  atsMs: readonly number[],
+  now: number,
+): Promise<WindowEvaluation[]> {
+  const base = (at: number) => ({
+    ruleId: rule.id,
+    ruleVersion: rule.version,
+    checkType: spec.type,
+    evaluatedAt: now,
+    windowStart: at - spec.windowMs,
+    windowEnd: at,
   });
-  return absenceDraft(entities, spec, atMs);
+  let perWindow: Awaited<ReturnType<typeof entityCountsAt>>;
+  try {
+    perWindow = await entityCountsAt(store, absenceQueryOf(rule, spec), atsMs);
+  } catch {
+    // As one at a time: each window's failure is its own error row.
+    return Promise.all(atsMs.map((at) => evaluateWindowRule(store, rule, spec, at, now)));
+  }
+  return atsMs.map((at, i) => ({ ...base(at), ...absenceDraft(perWindow[i] ?? [], spec, at) }));
 }
 
 function sourceOf(rule: Rule): WindowSource & { params: SqlParams } {

@@ -11,7 +11,9 @@
 
 import type { Rule } from "../../rules/rule.ts";
 import type { WindowEvaluation } from "../../rules/findings.ts";
+import { defaultSignificance } from "../../rules/significance.ts";
 import { evaluateInBatches } from "./batches.ts";
+import { NO_STREAK, trackDisappearance, type InsufficientStreak } from "./disappearance.ts";
 import type { WindowSpec } from "../../rules/window-spec.ts";
 
 export interface WindowSchedulerOptions {
@@ -22,6 +24,8 @@ export interface WindowSchedulerOptions {
   save(rows: WindowEvaluation[]): Promise<void>;
   /** Where each rule version stopped (`${id}@${version}` → window end, ms). */
   loadCursors(): Promise<Map<string, number>>;
+  /** Each rule version's insufficient streak so far (disappearance.ts); none: all start afresh. */
+  loadStreaks?(): Promise<Map<string, InsufficientStreak>>;
   /** Told of every stored result (the alert manager). */
   onResult?(row: WindowEvaluation): Promise<void>;
   onError?(rule: Rule, error: unknown): void;
@@ -68,19 +72,33 @@ export function createWindowScheduler(options: WindowSchedulerOptions): WindowSc
   const settleMs = options.settleMs ?? SCHEDULER_DEFAULTS.settleMs;
   const maxCatchUp = options.maxCatchUp ?? SCHEDULER_DEFAULTS.maxCatchUp;
   let cursors: Map<string, number> | undefined;
+  let streaks: Map<string, InsufficientStreak> | undefined;
   const running = new Set<string>();
 
   async function runRule(rule: Rule, spec: WindowSpec): Promise<void> {
     const key = `${rule.id}@${rule.version}`;
     cursors ??= await options.loadCursors();
+    streaks ??= (await options.loadStreaks?.()) ?? new Map<string, InsufficientStreak>();
     const ends = dueWindowEnds(spec.everyMs, cursors.get(key), now(), settleMs, maxCatchUp);
     // After downtime, the missed windows are evaluated in batches (batches.ts); each result
     // is stored, moves the cursor and reaches the alert manager in order.
     const known = cursors;
+    const streakOf = streaks;
     await evaluateInBatches(
       ends,
       (ats) => options.evaluate(rule, spec, ats),
-      async (row, at) => {
+      async (evaluated, at) => {
+        let row = evaluated;
+        if (spec.type !== "absent") {
+          const tracked = trackDisappearance(
+            streakOf.get(key) ?? NO_STREAK,
+            evaluated,
+            spec.disappearedAfter,
+            defaultSignificance(spec.everyMs),
+          );
+          streakOf.set(key, tracked.streak);
+          row = tracked.evaluation;
+        }
         await options.save([row]);
         known.set(key, at);
         await options.onResult?.(row);

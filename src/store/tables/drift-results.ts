@@ -93,6 +93,39 @@ FROM ${store.tables.driftResults} GROUP BY RuleId, RuleVersion`,
 }
 
 /**
+ * Per (rule, version): whether an evaluation with data (ok or drift) was stored, and how many
+ * insufficient (or disappeared) evaluations came after the last one — the window scheduler's
+ * insufficient streaks (evaluate/windows/disappearance.ts) after a restart.
+ */
+export async function insufficientStreaks(
+  store: Store,
+): Promise<Map<string, { hadData: boolean; run: number }>> {
+  const result = await store.client.query({
+    query: `SELECT RuleId, RuleVersion, max(lastData) > 0 AS hadData,
+  countIf(Status IN ('insufficient', 'disappeared') AND WindowEnd > lastData) AS run
+FROM (
+  SELECT RuleId, RuleVersion, Status, WindowEnd,
+    maxIf(WindowEnd, Status IN ('ok', 'drift')) OVER (PARTITION BY RuleId, RuleVersion) AS lastData
+  FROM ${store.tables.driftResults} FINAL
+)
+GROUP BY RuleId, RuleVersion`,
+    format: "JSONEachRow",
+  });
+  const rows = await result.json<{
+    RuleId: string;
+    RuleVersion: string;
+    hadData: number | boolean;
+    run: string | number;
+  }>();
+  return new Map(
+    rows.map((r) => [
+      `${r.RuleId}@${r.RuleVersion}`,
+      { hadData: Boolean(Number(r.hadData)), run: Number(r.run) },
+    ]),
+  );
+}
+
+/**
  * Stored evaluations of one rule (newest first, at most `limit`), for the API and tests; with a
  * period, those whose window ends in it (after `sinceMs`, at or before `untilMs`).
  */
