@@ -6,6 +6,8 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { backtest } from "../src/evaluate/backtest.ts";
+import { backtestSource } from "../src/evaluate/backtest-queries.ts";
 import { createConversationEvaluator } from "../src/evaluate/conversations.ts";
 import { conversationStore } from "../src/evaluate/conversation-queries.ts";
 import { createEngine } from "../src/evaluate/engine.ts";
@@ -139,5 +141,44 @@ describe("conversation rules on the store", () => {
     ]);
     await conversations.tick();
     expect(findings).toHaveLength(2);
+  });
+});
+
+describe("conversation rules in a backtest", () => {
+  it("replays each turn against the conversation so far, and the quiet conversation whole", async () => {
+    const start = (Math.floor(Date.now() / 3_600_000) - 30) * 3_600; // 30 h ago, on the hour
+    const first = "d0000000000000000000000000000001";
+    const later = "d0000000000000000000000000000002";
+    const mail = { to: "bo@example.com", template: "welcome" };
+    const rows = [
+      ...turnOf(first, start + 60, "send_email", mail),
+      // Two hours later, in another hour of the backtest, the same e-mail again.
+      ...turnOf(later, start + 7_260, "send_email", mail),
+    ].map((row) => ({ ...row, ConversationId: row.ConversationId && "backtest-7" }));
+    await store.write({ traces: [], outputs: rows });
+    const handed: { at: number; rules: string[] }[] = [];
+    const summaries = await backtest({
+      rules: [duplicate, needsAccount],
+      source: backtestSource(store, undefined),
+      sinceMs: start * 1000,
+      untilMs: (start + 4 * 3_600) * 1000,
+      timeline: {
+        evaluated: async (at, found) => void handed.push({ at, rules: found.map((f) => f.ruleId) }),
+        windowEvaluated: async () => undefined,
+      },
+      timing: { traceQuietMs: 30_000, windowSettleMs: 15_000, conversationQuietMs: 1_800_000 },
+    });
+    expect(summaries.find((s) => s.ruleId === "conv-duplicate")).toMatchObject({
+      findings: 1,
+      examples: [expect.objectContaining({ traceId: later, code: "duplicate" })],
+    });
+    expect(summaries.find((s) => s.ruleId === "conv-creates-account")).toMatchObject({
+      findings: 1,
+    });
+    const lastEnd = (start + 7_260.5) * 1000 + 1_250; // makeRow lasts 1.25 s
+    expect(handed.filter((h) => h.rules.length > 0)).toEqual([
+      { at: expect.any(Number), rules: ["conv-duplicate"] },
+      { at: Math.round(lastEnd) + 1_800_000, rules: ["conv-creates-account"] },
+    ]);
   });
 });

@@ -71,7 +71,7 @@ export async function runBacktest(
     evaluateWindows: (rule, spec, atsMs) => evaluateWindowRules(store, rule, spec, atsMs),
     ...(options.onProgress && { onProgress: options.onProgress }),
     timeline: replay,
-    timing,
+    timing: { ...timing, conversationQuietMs: config.evaluate.conversationQuietMs },
   });
   const alerts = await replay.finish(options.untilMs);
   return {
