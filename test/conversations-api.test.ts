@@ -155,3 +155,45 @@ describe("GET /api/conversations/:id", () => {
     expect(body.error.code).toBe("not_found");
   });
 });
+
+describe("the conversation pages of the web UI", () => {
+  async function html(path: string): Promise<{ status: number; text: string }> {
+    const response = await app.request(path);
+    return { status: response.status, text: await response.text() };
+  }
+
+  it("lists conversations with the API's numbers, linked to their pages, from the nav", async () => {
+    const { status, text } = await html("/conversations?since=2h");
+    expect(status).toBe(200);
+    expect(text).toContain('<a href="/conversations" aria-current="page">Conversations</a>');
+    expect(text).toContain('href="/conversations/onb-1"');
+    expect(text).toContain('href="/conversations/onb-22"');
+    const row = text.slice(text.indexOf('href="/conversations/onb-1"'));
+    expect(row.slice(0, row.indexOf("</tr>"))).toMatch(/<td>3<\/td><td>6<\/td>/);
+  });
+
+  it("shows a conversation's turns in order, with their answers, tool calls and findings", async () => {
+    const { status, text } = await html("/conversations/onb-1");
+    expect(status).toBe(200);
+    const turns = [1, 2, 3].map((n) => text.indexOf(`Turn ${n}`));
+    expect(turns.every((at, i) => at > 0 && (i === 0 || at > (turns[i - 1] ?? 0)))).toBe(true);
+    expect(text).toContain("answer 2");
+    expect(text).toContain("send_email");
+    expect(text).toContain("Findings across the conversation");
+    expect(text).toContain("the e-mail was sent again");
+    const resent = T3?.[1];
+    expect(text).toContain(`/traces/${resent?.TraceId}?span=${resent?.SpanId}`);
+  });
+
+  it("links a trace to its conversation", async () => {
+    const { text } = await html(`/traces/${T2?.[0]?.TraceId}`);
+    expect(text).toContain('A turn of conversation <a href="/conversations/onb-1">');
+  });
+
+  it("answers an unknown conversation with a page that says so", async () => {
+    const { status, text } = await html("/conversations/nobody");
+    expect(status).toBe(404);
+    expect(text).toContain("no outputs stored for conversation nobody");
+    expect(text).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});

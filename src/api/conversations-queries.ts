@@ -6,7 +6,11 @@
  */
 
 import type { Store } from "../store/store.ts";
-import { outputsOfTraces, type AgentOutputRow } from "../store/tables/agent-outputs.ts";
+import {
+  SPAN_JOIN_SETTINGS,
+  withSpanAttributes,
+  type AgentOutputRow,
+} from "../store/tables/agent-outputs.ts";
 
 export interface ConversationSummary {
   conversationId: string;
@@ -163,37 +167,54 @@ export async function getConversation(
   store: Store,
   conversationId: string,
 ): Promise<ConversationDetail | undefined> {
+  const { outputs } = store.tables;
   const tracesResult = await store.client.query({
-    query: `SELECT TraceId, toUnixTimestamp64Milli(min(Timestamp)) AS start
-FROM ${store.tables.outputs}
-WHERE ConversationId = {id:String}
+    query: `SELECT TraceId, toUnixTimestamp64Milli(min(Timestamp)) AS start,
+  max(toUnixTimestamp64Milli(Timestamp) + intDiv(DurationNs, 1000000)) AS end
+FROM ${outputs}
+WHERE TraceId IN (SELECT TraceId FROM ${outputs} WHERE ConversationId = {id:String})
 GROUP BY TraceId
 ORDER BY start DESC, TraceId
 LIMIT {limit:UInt32}`,
     query_params: { id: conversationId, limit: MAX_TURNS_SHOWN },
     format: "JSONEachRow",
   });
-  const traces = (await tracesResult.json<{ TraceId: string; start: string }>()).reverse();
+  const traces = (
+    await tracesResult.json<{ TraceId: string; start: string; end: string }>()
+  ).reverse();
   if (traces.length === 0) return undefined;
   const traceIds = traces.map((t) => t.TraceId);
   const [rows, findings] = await Promise.all([
-    outputsOfTraces(store, traceIds, false),
+    outputsOfTracesAsShown(store, traceIds),
     findingsOfTraces(store, traceIds),
   ]);
-  const turns = traces.map((t): ConversationTurn => {
-    const outputs = rows
+  const turns = traces.map((t): ConversationTurn => ({
+    traceId: t.TraceId,
+    startedAt: new Date(Number(t.start)).toISOString(),
+    endedAt: new Date(Number(t.end)).toISOString(),
+    outputs: rows
       .filter((row) => row.TraceId === t.TraceId)
-      .map((row) => (row.ConversationId === "" ? { ...row, ConversationId: conversationId } : row));
-    const ends = outputs.map((row) => endMs(row));
-    return {
-      traceId: t.TraceId,
-      startedAt: new Date(Number(t.start)).toISOString(),
-      endedAt: new Date(Math.max(Number(t.start), ...ends)).toISOString(),
-      outputs,
-      findings: findings.filter((f) => f.TraceId === t.TraceId),
-    };
-  });
+      .map((row) => (row.ConversationId === "" ? { ...row, ConversationId: conversationId } : row)),
+    findings: findings.filter((f) => f.TraceId === t.TraceId),
+  }));
   return { conversationId, turns, findings };
+}
+
+/** The outputs of these traces as GET /api/traces/:id answers them (times as stored text). */
+async function outputsOfTracesAsShown(
+  store: Store,
+  traceIds: readonly string[],
+): Promise<AgentOutputRow[]> {
+  const result = await store.client.query({
+    query: `${withSpanAttributes(
+      store,
+      `SELECT * EXCEPT InsertedAt FROM ${store.tables.outputs} FINAL WHERE TraceId IN {traceIds:Array(String)}`,
+    )} ORDER BY Timestamp, SpanId`,
+    query_params: { traceIds },
+    format: "JSONEachRow",
+    clickhouse_settings: SPAN_JOIN_SETTINGS,
+  });
+  return result.json<AgentOutputRow>();
 }
 
 /** Findings (and rule problems, marked by Outcome) on these traces, oldest first. */
@@ -209,12 +230,6 @@ ORDER BY Timestamp, RuleId, SpanId, Code`,
     format: "JSONEachRow",
   });
   return result.json();
-}
-
-/** A row's end in unix ms: its start (unix seconds, the UNIX_TIMESTAMPS reads) plus its duration. */
-function endMs(row: AgentOutputRow): number {
-  const start = Number(row.Timestamp) * 1000;
-  return Number.isFinite(start) ? start + Number(row.DurationNs) / 1e6 : 0;
 }
 
 /** The opaque cursor of the next page. */
