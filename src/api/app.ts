@@ -20,6 +20,7 @@ import { parseInput } from "./parse-input.ts";
 import { alertsRoutes, type AlertsApiDeps } from "./alerts-routes.ts";
 import { rulesRoutes, type RulesApiDeps } from "./rules-routes.ts";
 import { overviewRoutes } from "./overview-routes.ts";
+import { conversationsRoutes } from "./conversations-routes.ts";
 import { uiRoutes } from "../ui/ui-routes.tsx";
 import { timeParam } from "./time-param.ts";
 
@@ -91,6 +92,7 @@ export function createApp(deps: AppDeps): Hono {
   if (deps.rules !== undefined) app.route("/", rulesRoutes(deps.rules));
   if (deps.alerts !== undefined) app.route("/", alertsRoutes(deps.alerts));
   app.route("/", overviewRoutes(deps));
+  app.route("/", conversationsRoutes(deps));
   // The web UI: pages drawn from this app's own API, asked in-process.
   app.route(
     "/",

@@ -20,6 +20,8 @@ export interface OrderedTimeline {
   outputs(rows: readonly AgentOutputRow[], result: EvaluationResult, delayMs?: number): void;
   /** The trace rules' results on one trace: once it has been quiet after its last span. */
   trace(rows: readonly AgentOutputRow[], result: EvaluationResult): void;
+  /** Results the live service would have had at `atMs` (a quiet conversation's). */
+  at(atMs: number, result: EvaluationResult): void;
   /** A window evaluation: when the scheduler would have run it. */
   window(evaluation: WindowEvaluation): void;
   /** Hands on, oldest first, everything before `beforeMs` (Infinity: everything). */
@@ -83,6 +85,9 @@ export function orderedTimeline(
       if (rows.length === 0) return;
       const quietAt = Math.max(...rows.map(endMs)) + timing.traceQuietMs;
       addBatches(new Map([[quietAt, { ...result }]]));
+    },
+    at(atMs, result) {
+      addBatches(new Map([[atMs, { ...result }]]));
     },
     window(evaluation) {
       const at = evaluation.windowEnd + timing.windowSettleMs;

@@ -25,6 +25,7 @@ import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { CompiledRule } from "./compile-rule.ts";
 import { orderedTimeline, type OrderedTimeline } from "./backtest-timeline.ts";
 import { createEngine, type EvaluationResult } from "./engine.ts";
+import { spanTime } from "./checks/span-time.ts";
 import { groupByTrace } from "./group-by-trace.ts";
 import type { Rule } from "../rules/rule.ts";
 import type { CheckEvaluation, Finding, WindowEvaluation } from "../rules/findings.ts";
@@ -46,6 +47,10 @@ export interface BacktestSource {
   outputsInWindow(fromMs: number, toMs: number): Promise<AgentOutputRow[]>;
   tracesStartingInWindow(fromMs: number, toMs: number): Promise<string[]>;
   outputsOfTraces(traceIds: string[]): Promise<AgentOutputRow[]>;
+  /** Conversation rules: trace id → the conversation it belongs to (traces naming none left out). */
+  conversationsOfTraces?(traceIds: readonly string[]): Promise<Map<string, string>>;
+  /** Conversation rules: every stored output of a conversation. */
+  outputsOfConversation?(conversationId: string): Promise<AgentOutputRow[]>;
 }
 
 export interface RuleSummary {
@@ -96,7 +101,12 @@ export interface BacktestTiming {
   traceQuietMs: number;
   /** evaluate.windowSettleMs: a window is evaluated this long after it ends. */
   windowSettleMs: number;
+  /** evaluate.conversationQuietMs: a conversation is checked whole once quiet this long (30 min). */
+  conversationQuietMs?: number;
 }
+
+/** evaluate.conversationQuietMs's default. */
+const DEFAULT_CONVERSATION_QUIET_MS = 30 * 60_000;
 
 export const BACKTEST_TIMING_DEFAULTS: BacktestTiming = {
   traceQuietMs: 30_000,
@@ -169,6 +179,73 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
     options.judge !== undefined && outputRules
       ? await judgeFirst(options, options.judge, windowMs, summaries, examples)
       : undefined;
+  const conversationRules =
+    engine.conversationRulesRead().any &&
+    options.source.conversationsOfTraces !== undefined &&
+    options.source.outputsOfConversation !== undefined;
+  const conversationQuietMs = options.timing?.conversationQuietMs ?? DEFAULT_CONVERSATION_QUIET_MS;
+  /** Conversations seen, by id: when the live service would have checked each one whole. */
+  const finals = new Map<string, { at: number; done: boolean }>();
+  const tally = (result: EvaluationResult): void => {
+    for (const evaluation of result.evaluations) {
+      const summary = summaries.get(evaluation.ruleId);
+      if (summary === undefined) continue;
+      summary.evaluated++;
+      if (evaluation.failed) summary.failed++;
+    }
+    for (const finding of result.findings) {
+      const summary = summaries.get(finding.ruleId);
+      if (summary !== undefined) addFindings(summary, [finding], examples);
+    }
+  };
+  /** A conversation's outputs that the live service had by `untilMs`. */
+  const conversationRows = async (id: string): Promise<AgentOutputRow[]> =>
+    ((await options.source.outputsOfConversation?.(id)) ?? []).filter(
+      (row) => spanTime(row).start < BigInt(options.untilMs) * 1_000_000n,
+    );
+  /**
+   * The traces that started in this hour, each checked as a turn of its conversation against
+   * the turns the service would have had when it went quiet (those that started before its end).
+   */
+  const backtestTurns = async (traceIds: readonly string[]): Promise<void> => {
+    const conversations = await options.source.conversationsOfTraces?.(traceIds);
+    const byConversation = new Map<string, string[]>();
+    for (const [traceId, id] of conversations ?? []) {
+      byConversation.set(id, [...(byConversation.get(id) ?? []), traceId]);
+    }
+    for (const [id, turnIds] of byConversation) {
+      const rows = await conversationRows(id);
+      if (rows.length === 0) continue;
+      const ends = rows.map((row) => spanTime(row).end);
+      const lastEnd = ends.reduce((a, b) => (a > b ? a : b));
+      if (!finals.has(id)) {
+        finals.set(id, { at: Number(lastEnd / 1_000_000n) + conversationQuietMs, done: false });
+      }
+      for (const traceId of turnIds) {
+        const turn = rows.filter((row) => row.TraceId === traceId);
+        if (turn.length === 0) continue;
+        const turnEnd = turn.map((row) => spanTime(row).end).reduce((a, b) => (a > b ? a : b));
+        const soFar = rows.filter((row) => spanTime(row).start <= turnEnd);
+        const result = engine.evaluateConversation(id, soFar, {
+          kind: "turn",
+          traceIds: new Set([traceId]),
+        });
+        timeline?.trace(turn, result);
+        tally(result);
+      }
+    }
+  };
+  /** Each quiet conversation whose time has come before `beforeMs`, checked whole. */
+  const runFinals = async (beforeMs: number): Promise<void> => {
+    for (const [id, final] of finals) {
+      if (final.done || final.at >= beforeMs || final.at > options.untilMs) continue;
+      final.done = true;
+      const rows = await conversationRows(id);
+      const result = engine.evaluateConversation(id, rows, { kind: "final" });
+      timeline?.at(final.at, result);
+      tally(result);
+    }
+  };
   // Window rules first: their evaluations then join the outputs' results in time order.
   await backtestWindows(options, windowed, scheduled, summaries, progress, timeline);
   for (let from = options.sinceMs; outputRules && from < options.untilMs; from += windowMs) {
@@ -178,29 +255,22 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
     timeline?.outputs(outputs, perOutput);
     judged?.replay(outputs, timeline);
     // Without trace rules there is nothing to read traces for (two queries an hour saved).
-    const traceIds = traceRules ? await options.source.tracesStartingInWindow(from, to) : [];
-    const traces = groupByTrace(await options.source.outputsOfTraces(traceIds));
+    const traceIds =
+      traceRules || conversationRules ? await options.source.tracesStartingInWindow(from, to) : [];
+    const traces = traceRules ? groupByTrace(await options.source.outputsOfTraces(traceIds)) : [];
     const perTrace = traces.map((trace) => {
       const result = engine.evaluateTrace(trace);
       timeline?.trace(trace, result);
       return result;
     });
-    for (const result of [perOutput, ...perTrace]) {
-      for (const evaluation of result.evaluations) {
-        const summary = summaries.get(evaluation.ruleId);
-        if (summary === undefined) continue;
-        summary.evaluated++;
-        if (evaluation.failed) summary.failed++;
-      }
-      for (const finding of result.findings) {
-        const summary = summaries.get(finding.ruleId);
-        if (summary !== undefined) addFindings(summary, [finding], examples);
-      }
-    }
+    for (const result of [perOutput, ...perTrace]) tally(result);
+    if (conversationRules) await backtestTurns(traceIds);
+    await runFinals(to);
     // Later hours hold outputs that started at `to` or after: their results come no earlier.
     await timeline?.release(to);
     options.onProgress?.(++progress.done, total);
   }
+  await runFinals(Number.POSITIVE_INFINITY);
   await timeline?.release(Number.POSITIVE_INFINITY);
   if (progress.done === 0) options.onProgress?.(total, total);
   return [...summaries.values()];

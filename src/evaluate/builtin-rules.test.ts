@@ -52,6 +52,11 @@ describe("rules/builtin", () => {
       "builtin.duplicate-side-effect": "critical",
       "builtin.refusal": "warning",
       "builtin.service-silent": "warning",
+      "builtin.duplicate-side-effect-in-conversation": "critical",
+      "builtin.loop": "warning",
+      "builtin.loop-in-conversation": "warning",
+      "builtin.context-reset": "warning",
+      "builtin.memory-search-empty": "warning",
     });
   });
 

@@ -34,15 +34,15 @@ export async function conversationsOfTraces(
 ): Promise<Map<string, string>> {
   if (traceIds.length === 0) return new Map();
   const result = await store.client.query({
-    query: `SELECT TraceId, argMin(ConversationId, Timestamp) AS ConversationId
+    query: `SELECT TraceId, argMin(ConversationId, Timestamp) AS conversation
 FROM ${store.tables.outputs}
 WHERE TraceId IN {traceIds:Array(String)} AND ConversationId != ''
 GROUP BY TraceId`,
     query_params: { traceIds },
     format: "JSONEachRow",
   });
-  const rows = await result.json<{ TraceId: string; ConversationId: string }>();
-  return new Map(rows.map((r) => [r.TraceId, r.ConversationId]));
+  const rows = await result.json<{ TraceId: string; conversation: string }>();
+  return new Map(rows.map((r) => [r.TraceId, r.conversation]));
 }
 
 /** The traces of a conversation (its latest MAX_TURNS_READ), oldest first. */

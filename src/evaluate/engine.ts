@@ -363,7 +363,8 @@ export function createEngine(options: EngineOptions): Engine {
         (row) =>
           (pass.kind === "final" || pass.traceIds.has(row.TraceId)) && safeMatches(rule, row),
       );
-      const anchor = inPass[0];
+      // A quiet conversation is checked even when nothing in it matched (a count's min).
+      const anchor = inPass[0] ?? (pass.kind === "final" ? ordered[0] : undefined);
       if (anchor === undefined) continue;
       const found = rule.evaluateConversation(conversationId, ordered, pass);
       if (pass.kind === "final" && found.length === 0) continue;

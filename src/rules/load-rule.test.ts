@@ -130,7 +130,8 @@ describe("parseRule", () => {
     ).toMatchObject([
       {
         pointer: "/check/kind",
-        message: "must be one of unique, consistent, context_reset, repeated, count, sequence",
+        message:
+          "must be one of unique, consistent, context_reset, repeated, count, sequence, never_after",
       },
     ]);
   });

@@ -413,7 +413,7 @@ function semanticErrors(json: unknown, file: string): RuleFileError[] {
   }
   if (check?.type === "rate")
     conditions.push(...conditionsOfMatch({ where: check.share }, "/check/share").map(fromWhere));
-  if (acrossOutputs && check.kind === "sequence") {
+  if (acrossOutputs && (check.kind === "sequence" || check.kind === "never_after")) {
     conditions.push(...conditionsOfMatch(check.before, "/check/before"));
     conditions.push(...conditionsOfMatch(check.after, "/check/after"));
   }

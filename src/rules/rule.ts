@@ -113,6 +113,11 @@ export interface TraceUniqueCheck {
   kind: "unique";
   /** Fields whose values together form the key no two matching outputs may share. */
   key: string[];
+  /**
+   * A loop rather than a duplicate: the output that is the `times`-th with the same key gets a
+   * `loop` finding, once per key (default 2: every repeat is a `duplicate`).
+   */
+  times?: number;
 }
 
 export interface TraceErrorPropagationCheck {
@@ -148,6 +153,13 @@ export interface ConversationUniqueCheck {
   kind: "unique";
   /** Fields whose values together form the key no two matching outputs may share. */
   key: string[];
+  /** As for traces: the `times`-th output with the same key is a `loop` (default 2). */
+  times?: number;
+  /**
+   * Only repeats across turns: a repeat within one trace is left to the trace rules (so the
+   * built-ins do not report one duplicate twice); a loop must span at least two turns.
+   */
+  across_turns?: boolean;
 }
 
 export interface ConversationConsistentCheck {
@@ -196,13 +208,22 @@ export interface ConversationSequenceCheck {
   after: MatchSpec;
 }
 
+/** A matching output that also matches `after` must not start after an output matching `before`. */
+export interface ConversationNeverAfterCheck {
+  type: "conversation";
+  kind: "never_after";
+  before: MatchSpec;
+  after: MatchSpec;
+}
+
 export type ConversationCheck =
   | ConversationUniqueCheck
   | ConversationConsistentCheck
   | ConversationContextResetCheck
   | ConversationRepeatedCheck
   | ConversationCountCheck
-  | ConversationSequenceCheck;
+  | ConversationSequenceCheck
+  | ConversationNeverAfterCheck;
 
 /** A time range of a rule file: RFC 3339 times, from inclusive, to exclusive. */
 export interface TimeRange {

@@ -94,7 +94,7 @@ export async function runBacktest(
     evaluateWindows: (rule, spec, atsMs) => evaluateWindowRules(store, rule, spec, atsMs),
     ...(options.onProgress && { onProgress: options.onProgress }),
     timeline: replay,
-    timing,
+    timing: { ...timing, conversationQuietMs: config.evaluate.conversationQuietMs },
     judge: {
       sample: options.judge?.sample ?? DEFAULT_JUDGE_SAMPLE,
       confirm: options.judge?.confirm ?? false,

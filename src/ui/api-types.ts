@@ -280,3 +280,35 @@ export interface TraceAnswer {
   spans: SpanView[];
   outputs: OutputView[];
 }
+
+/** A conversation of GET /api/conversations. */
+export interface ConversationSummaryView {
+  conversationId: string;
+  firstAt: string;
+  lastAt: string;
+  turns: number;
+  outputs: number;
+  services: string[];
+  agents: string[];
+  findings: number;
+}
+
+export interface ConversationsAnswer {
+  since: string;
+  until: string;
+  conversations: ConversationSummaryView[];
+  nextCursor: string | null;
+}
+
+/** GET /api/conversations/:id: its turns in order, with their outputs and findings. */
+export interface ConversationAnswer {
+  conversationId: string;
+  turns: {
+    traceId: string;
+    startedAt: string;
+    endedAt: string;
+    outputs: OutputView[];
+    findings: CheckRow[];
+  }[];
+  findings: CheckRow[];
+}

@@ -6,7 +6,8 @@
 import type { Child } from "hono/jsx";
 import { ASSET_PATHS } from "./assets.ts";
 
-export type Section = "overview" | "rules" | "alerts" | "silences" | "windows" | "backtest";
+export type Section =
+  "overview" | "rules" | "alerts" | "silences" | "windows" | "conversations" | "backtest";
 
 const NAV: { section: Section; href: string; label: string }[] = [
   { section: "overview", href: "/", label: "Overview" },
@@ -14,6 +15,7 @@ const NAV: { section: Section; href: string; label: string }[] = [
   { section: "alerts", href: "/alerts", label: "Alerts" },
   { section: "silences", href: "/silences", label: "Silences" },
   { section: "windows", href: "/windows", label: "Drift & rate" },
+  { section: "conversations", href: "/conversations", label: "Conversations" },
   { section: "backtest", href: "/backtest", label: "Backtest" },
 ];
 

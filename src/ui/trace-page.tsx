@@ -17,6 +17,7 @@ import {
 } from "./format.ts";
 import { JsonView, parseJson, targetOf, type FieldTarget } from "./json-view.tsx";
 import { Page } from "./layout.tsx";
+import { conversationHref } from "./conversations-page.tsx";
 import type { PathStep } from "../rules/json-path.ts";
 import { apiErrorPage, errorPage, page, type PageContext, type Rendered } from "./page-context.tsx";
 
@@ -58,6 +59,7 @@ export async function tracePage(ctx: PageContext, traceId: string): Promise<Rend
   const selectedOutput = selectedId === undefined ? undefined : outputOf.get(selectedId);
   const selectedSpan = spans.find((s) => s.SpanId === selectedId);
   const traceFindings = findings.filter((f) => f.Scope === "trace");
+  const conversationId = outputs.find((o) => o.ConversationId !== "")?.ConversationId;
 
   return page(
     <Page title={`Trace ${id.slice(0, 8)}`} section="overview" loggedIn={ctx.loggedIn}>
@@ -69,6 +71,14 @@ export async function tracePage(ctx: PageContext, traceId: string): Promise<Rend
         {plural(findings.length, "finding")}
         {!checks.ok && ` (findings could not be read: ${checks.message})`}
       </p>
+      {conversationId !== undefined && (
+        <p>
+          A turn of conversation{" "}
+          <a href={conversationHref(conversationId)}>
+            <code>{conversationId}</code>
+          </a>
+        </p>
+      )}
       {traceFindings.length > 0 && (
         <section aria-labelledby="trace-findings-h">
           <h2 id="trace-findings-h">Findings on the whole trace</h2>

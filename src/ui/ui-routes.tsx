@@ -25,6 +25,7 @@ import {
   isSameOrigin,
   isValidSession,
 } from "./session.ts";
+import { conversationPage, conversationsPage } from "./conversations-page.tsx";
 import { createSilenceFromForm, expireSilence, silencesPage } from "./silences-page.tsx";
 import { tracePage } from "./trace-page.tsx";
 import { windowPage, windowsPage } from "./windows-page.tsx";
@@ -145,6 +146,8 @@ export function uiRoutes(options: UiOptions): Hono {
     "/silences/*",
     "/windows",
     "/windows/*",
+    "/conversations",
+    "/conversations/*",
     "/backtest",
     "/backtest/*",
   ];
@@ -195,6 +198,10 @@ export function uiRoutes(options: UiOptions): Hono {
   app.get("/windows", async (c) => render(c, await windowsPage(contextOf(c))));
   app.get("/windows/:id", async (c) =>
     render(c, await windowPage(contextOf(c), c.req.param("id"))),
+  );
+  app.get("/conversations", async (c) => render(c, await conversationsPage(contextOf(c))));
+  app.get("/conversations/:id", async (c) =>
+    render(c, await conversationPage(contextOf(c), c.req.param("id"))),
   );
   app.get("/backtest", (c) => render(c, backtestPage(contextOf(c))));
   app.post("/backtest/run", async (c) => {

@@ -14,6 +14,7 @@ import { SpanKind, StatusCode } from "../../src/decode/span.ts";
 import type { AttrMap, DecodedSpan } from "../../src/decode/span.ts";
 import type { CompiledRule } from "../../src/evaluate/compile-rule.ts";
 import type { Finding } from "../../src/rules/findings.ts";
+import type { AgentOutputRow } from "../../src/store/tables/agent-outputs.ts";
 import { makeEvent, makeSpan, START_NANOS } from "./make-span.ts";
 import type { SpanOverrides } from "./make-span.ts";
 import { loadTestRuleFile } from "./rules.ts";
@@ -41,6 +42,38 @@ export function checkTrace(rule: CompiledRule, spans: DecodedSpan[]): Finding[] 
   expect(unrecognised.map((span) => span.name)).toEqual([]);
   inheritAgentNames(rows, spans);
   return rule.evaluateTrace(rows);
+}
+
+/**
+ * Findings of a conversation rule on a conversation whose turns are `turns` (each the spans of
+ * one trace, built with TRACE_ID and times into the turn): each turn gets its own trace id and
+ * starts a minute after the one before, is normalised and named as ingest does, and is checked
+ * against the turns before it as the conversation evaluator does; then the whole conversation
+ * once more, as when it has gone quiet.
+ */
+export function checkConversation(rule: CompiledRule, turns: DecodedSpan[][]): Finding[] {
+  const rows: AgentOutputRow[] = [];
+  const findings: Finding[] = [];
+  turns.forEach((spans, i) => {
+    const traceId = `${(i + 1).toString(16).padStart(2, "0")}${TRACE_ID.slice(2)}`;
+    const shift = BigInt(i) * 60_000_000_000n;
+    const turn = spans.map((span) => ({
+      ...span,
+      traceId,
+      startTimeUnixNano: span.startTimeUnixNano + shift,
+      endTimeUnixNano: span.endTimeUnixNano + shift,
+    }));
+    const normalised = normaliseSpans(turn);
+    inheritAgentNames(normalised.rows, turn);
+    rows.push(...normalised.rows);
+    const id = rows.find((row) => row.ConversationId !== "")?.ConversationId ?? "conversation";
+    findings.push(
+      ...rule.evaluateConversation(id, rows, { kind: "turn", traceIds: new Set([traceId]) }),
+    );
+  });
+  const id = rows.find((row) => row.ConversationId !== "")?.ConversationId ?? "conversation";
+  findings.push(...rule.evaluateConversation(id, rows, { kind: "final" }));
+  return findings;
 }
 
 // ---------------------------------------------------------------------------------------------

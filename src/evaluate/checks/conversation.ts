@@ -26,6 +26,12 @@
  *   the conversation is quiet (on its first matching output, or its first output).
  * - `sequence`: every matching output that also matches `after` needs an output matching
  *   `before`, anywhere in the conversation, that started strictly earlier.
+ * - `never_after`: the reverse, no matching output that also matches `after` may start after
+ *   an output matching `before` (e.g. an empty memory search once memories were written).
+ *
+ * `unique` with `times` > 2 finds loops instead: the output that is the `times`-th with the
+ * same key (`loop`, once per key); `across_turns` leaves repeats within one trace to the trace
+ * rules, and a loop must then span two turns.
  */
 
 import type { AgentOutputRow } from "../../store/tables/agent-outputs.ts";
@@ -102,7 +108,10 @@ function compileKind(check: ConversationCheck, issues: RuleIssues): KindCheck {
   switch (check.kind) {
     case "unique": {
       const fields = fieldsOf(check.key, "/key", issues);
-      return (turns, matches, id) => unique(fields, turns, matches, id);
+      const times = check.times ?? 2;
+      if (!Number.isInteger(times) || times < 2) issues.add("/times", "must be an integer ≥ 2");
+      const acrossTurns = check.across_turns === true;
+      return (turns, matches, id) => unique(fields, times, acrossTurns, turns, matches, id);
     }
     case "consistent": {
       const parsed = parseField(check.field);
@@ -155,6 +164,13 @@ function compileKind(check: ConversationCheck, issues: RuleIssues): KindCheck {
       const beforeText = JSON.stringify(check.before);
       return (turns, matches, id) =>
         sequence(before, (row) => matches(row) && after(row), beforeText, turns, id);
+    }
+    case "never_after": {
+      const before = compileMatch(check.before, issues.at("/before"));
+      const after = compileMatch(check.after, issues.at("/after"));
+      const beforeText = JSON.stringify(check.before);
+      return (turns, matches, id) =>
+        neverAfter(before, (row) => matches(row) && after(row), beforeText, turns, id);
     }
     default: {
       const kind = (check as { kind?: unknown }).kind;
@@ -213,23 +229,50 @@ function where(row: AgentOutputRow): string {
 
 function unique(
   fields: readonly FieldRef[],
+  times: number,
+  acrossTurns: boolean,
   { ordered }: Turns,
   matches: RowMatcher,
   id: string,
 ): Candidate[] {
   const found: Candidate[] = [];
-  const firstByKey = new Map<string, { row: AgentOutputRow; turn: number }>();
+  const byKey = new Map<
+    string,
+    { row: AgentOutputRow; turn: number; seen: number; turns: Set<number>; looped: boolean }
+  >();
   const path = fields.map((field) => field.text).join(", ");
   for (const { row, turn } of ordered) {
     if (!matches(row)) continue;
     const parts = keyParts(row, fields);
     if (parts === undefined) continue;
     const key = JSON.stringify(parts);
-    const first = firstByKey.get(key);
-    if (first === undefined) {
-      firstByKey.set(key, { row, turn });
+    const entry = byKey.get(key);
+    if (entry === undefined) {
+      byKey.set(key, { row, turn, seen: 1, turns: new Set([turn]), looped: false });
       continue;
     }
+    const first = entry;
+    const sameTurnBefore = entry.turns.has(turn);
+    entry.seen++;
+    entry.turns.add(turn);
+    if (times > 2) {
+      // A loop: reported once, on the call that makes it one (across turns: spanning two).
+      if (entry.looped || entry.seen < times || (acrossTurns && entry.turns.size < 2)) continue;
+      entry.looped = true;
+      found.push({
+        row,
+        draft: {
+          code: "loop",
+          path,
+          message: `conversation ${id}: ${where(row)} (turn ${turn + 1}) is call ${entry.seen} with the same ${path} over ${entry.turns.size} turn${entry.turns.size === 1 ? "" : "s"} (first: ${where(first.row)}, turn ${first.turn + 1}): ${excerpt(parts)}`,
+          observed: parts,
+          expected: `fewer than ${times} matching outputs of the conversation with the same ${path}`,
+        },
+      });
+      continue;
+    }
+    // Across turns only: a repeat inside its own turn is the trace rules' to report.
+    if (acrossTurns && sameTurnBefore) continue;
     found.push({
       row,
       draft: {
@@ -531,6 +574,35 @@ function sequence(
         expected: `an output matching ${beforeText} before it`,
       },
     });
+  }
+  return found;
+}
+
+function neverAfter(
+  before: RowMatcher,
+  after: RowMatcher,
+  beforeText: string,
+  { ordered }: Turns,
+  id: string,
+): Candidate[] {
+  const found: Candidate[] = [];
+  let earliest: { row: AgentOutputRow; start: bigint; turn: number } | undefined;
+  for (const entry of ordered) {
+    const { row, start, turn } = entry;
+    if (earliest !== undefined && earliest.start < start && after(row)) {
+      const name = row.ToolName || row.AgentName || row.Operation || row.SpanName;
+      found.push({
+        row,
+        draft: {
+          code: "after_forbidden",
+          path: "",
+          message: `conversation ${id}: ${name} (${where(row)}, turn ${turn + 1}) matches \`after\`, but came after ${where(earliest.row)} (turn ${earliest.turn + 1}), which matches \`before\` (${beforeText})`,
+          observed: name,
+          expected: `no such output after one matching ${beforeText}`,
+        },
+      });
+    }
+    if (earliest === undefined && before(row)) earliest = entry;
   }
   return found;
 }

@@ -56,7 +56,9 @@ export function compileTraceCheck(check: TraceCheck, issues: RuleIssues): Compil
         issues.add(`/key/${i}`, parsed.message);
         return [];
       });
-      return (rule, rows, matches) => unique(rule, fields, rows, matches);
+      const times = check.times ?? 2;
+      if (!Number.isInteger(times) || times < 2) issues.add("/times", "must be an integer ≥ 2");
+      return (rule, rows, matches) => unique(rule, fields, times, rows, matches);
     }
     case "error_propagation":
       return errorPropagation;
@@ -103,20 +105,37 @@ function byStart(
 function unique(
   rule: RuleStamp,
   fields: FieldRef[],
+  times: number,
   rows: readonly AgentOutputRow[],
   matches: RowMatcher,
 ): Finding[] {
   const findings: Finding[] = [];
-  const firstByKey = new Map<string, AgentOutputRow>();
+  const firstByKey = new Map<string, { row: AgentOutputRow; seen: number }>();
   const path = fields.map((field) => field.text).join(", ");
   for (const { row } of byStart(rows)) {
     if (!matches(row)) continue;
     const parts = keyParts(row, fields);
     if (parts === undefined) continue;
     const key = JSON.stringify(parts);
-    const first = firstByKey.get(key);
-    if (first === undefined) {
-      firstByKey.set(key, row);
+    const entry = firstByKey.get(key);
+    if (entry === undefined) {
+      firstByKey.set(key, { row, seen: 1 });
+      continue;
+    }
+    const first = entry.row;
+    entry.seen++;
+    if (times > 2) {
+      // A loop: reported once, on the call that makes it one.
+      if (entry.seen !== times) continue;
+      findings.push(
+        toFinding(rule, row, {
+          code: "loop",
+          path,
+          message: `span ${row.SpanId} is call ${times} with the same ${path} in this trace (first: span ${first.SpanId}): ${excerpt(parts)}`,
+          observed: parts,
+          expected: `fewer than ${times} matching outputs with the same ${path}`,
+        }),
+      );
       continue;
     }
     findings.push(
