@@ -236,18 +236,18 @@ describe("plumbline backtest: the alerts the rules would have raised", () => {
     // Mode each with its defaults: the apology fires at once, and resolves only after 15 quiet
     // minutes; the outputs were sent moments ago, so it is still firing when the period ends.
     expect(stdout).toMatch(
-      /^ {2}alerts \(each\): 1 fired of 1 episode\(s\), firing \d+s; 1 notification\(s\) \(1 firing, 0 repeat, 0 resolved\), sent to no channel$/m,
+      /^ {2}alerts \(each\): 1 fired of 1 episode\(s\), firing (\d+m )?\d+s; 1 notification\(s\) \(1 firing, 0 repeat, 0 resolved\), sent to no channel$/m,
     );
     expect(stdout).toMatch(
       /^ {4}service=apology-agent agent=helper \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ firing → still firing$/m,
     );
     // Of the outputs evaluated with it (the other reply too, when both spans ended at once).
-    expect(stdout).toMatch(/^ {6}firing \d+s, peak 1 of [12] failed \((100|50)\.0%\)$/m);
+    expect(stdout).toMatch(/^ {6}firing (\d+m )?\d+s, peak 1 of [12] failed \((100|50)\.0%\)$/m);
     expect(stdout).toMatch(
       /^ {6}e\.g\. trace [0-9a-f]{32} span [0-9a-f]{16}: the agent apologised$/m,
     );
     expect(stdout).toMatch(
-      /^summary: 1 alert\(s\) fired \(warning 1\), firing \d+s in all; 1 notification/m,
+      /^summary: 1 alert\(s\) fired \(warning 1\), firing (\d+m )?\d+s in all; 1 notification/m,
     );
   });
 
@@ -298,7 +298,7 @@ describe("plumbline backtest: the alerts the rules would have raised", () => {
     expect(header).toContain(base);
     expect(header).toContain(other);
     expect(lines.find((l) => l.startsWith("no-apology "))).toMatch(
-      /^no-apology +1 fired, 1 notified, firing \d+s +0 fired, 0 notified, firing 0s$/,
+      /^no-apology +1 fired, 1 notified, firing (\d+m )?\d+s +0 fired, 0 notified, firing 0s$/,
     );
     expect(lines.find((l) => l.startsWith("extra "))).toMatch(/^extra +— +1 fired/);
     expect(lines.find((l) => l.startsWith("total "))).toMatch(/^total +1 fired, .* +1 fired, /);
