@@ -177,7 +177,8 @@ describe("the conversation pages of the web UI", () => {
     expect(status).toBe(200);
     const turns = [1, 2, 3].map((n) => text.indexOf(`Turn ${n}`));
     expect(turns.every((at, i) => at > 0 && (i === 0 || at > (turns[i - 1] ?? 0)))).toBe(true);
-    expect(text).toContain("answer 2");
+    // Wrapped, so that a long answer fits a narrow screen.
+    expect(text).toContain('<pre class="text">answer 2</pre>');
     expect(text).toContain("send_email");
     expect(text).toContain("Findings across the conversation");
     expect(text).toContain("the e-mail was sent again");

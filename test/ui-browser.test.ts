@@ -3,8 +3,8 @@
  * by .ci/run; nothing is downloaded), driven by playwright-core. The real service (embedded
  * store, an API key set, a webhook channel) receives `npm run demo`'s simulated agents through
  * the real OTel exporter; then the browser logs in, opens the overview, follows a finding to its
- * output and trace, opens an alert, creates and expires a silence, opens the drift chart and
- * runs a backtest. Every page must show what it is about, use only labelled controls, fit a
+ * output and trace, opens an alert, creates and expires a silence, opens the drift chart,
+ * runs a backtest and opens a conversation. Every page must show what it is about, use only labelled controls, fit a
  * narrow screen, and leave the console without an error. Screenshots go to test-artifacts/ui/.
  */
 
@@ -205,9 +205,32 @@ describe("the web UI in Chromium", { timeout: 60_000 }, () => {
     await shot("backtest");
   });
 
+  it("lists conversations and opens one turn by turn, linked to its traces", async () => {
+    await page.goto(`${service.url}/conversations?since=2d`);
+    const main = page.locator("main");
+    expect(await main.locator("h1").innerText()).toBe("Conversations");
+    await main.locator("table a").first().click();
+    await page.waitForURL(/\/conversations\/[^/?]+$/);
+    expect(await main.locator("h1").innerText()).toMatch(/^Conversation /);
+    expect(await main.locator("section.turn h2", { hasText: "Turn 1" }).count()).toBe(1);
+    await shot("conversation");
+    await main
+      .getByRole("link", { name: /^trace [0-9a-f]{8}/ })
+      .first()
+      .click();
+    await page.waitForURL(/\/traces\/[0-9a-f]{32}$/);
+    expect(await main.innerText()).toContain("A turn of conversation");
+  });
+
   it("fits a narrow screen", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const path of ["/", "/rules", "/alerts", "/windows/orders-total-drift"]) {
+    for (const path of [
+      "/",
+      "/rules",
+      "/alerts",
+      "/windows/orders-total-drift",
+      "/conversations",
+    ]) {
       await page.goto(`${service.url}${path}`);
       const overflow = await page.evaluate(() => {
         const w = globalThis as BrowserGlobal;

@@ -215,7 +215,7 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
       if (isRuleProblem(finding)) continue;
       const found = ruleWithSpec(finding.ruleId);
       if (found === undefined || found.spec.mode !== "each") continue;
-      const labels = groupLabelsOf(found.spec, found.rule, finding.labels);
+      const labels = groupLabelsOf(found.spec, found.rule, finding.labels, finding.conversationId);
       const fp = fingerprint(finding.ruleId, labels);
       let group = groups.get(fp);
       if (group === undefined) {

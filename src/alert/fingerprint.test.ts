@@ -56,4 +56,14 @@ describe("groupLabelsOf", () => {
     expect(labels).toStrictEqual({});
     expect(fingerprint("refund-json", labels)).toBe("280c749281174de1");
   });
+
+  it("groups a conversation rule's findings by their conversation", () => {
+    const spec = { groupBy: ["service", "conversation"] };
+    expect(groupLabelsOf(spec, rule, LABELS, "onb-7")).toEqual({
+      service: "support",
+      conversation: "onb-7",
+    });
+    // Other findings have no conversation: one alert per service, as without the label.
+    expect(groupLabelsOf(spec, rule, LABELS)).toEqual({ service: "support", conversation: "" });
+  });
 });

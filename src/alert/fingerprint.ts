@@ -5,24 +5,33 @@
 
 import { createHash } from "node:crypto";
 import type { Rule } from "../rules/rule.ts";
-import type { OutputLabelName, ParsedAlertSpec } from "../rules/alert-spec.ts";
+import {
+  CONVERSATION_LABEL,
+  type OutputLabelName,
+  type ParsedAlertSpec,
+} from "../rules/alert-spec.ts";
 import type { OutputLabels } from "../rules/findings.ts";
 
 /**
  * The group labels of a finding, in `spec.groupBy` order: output labels from the finding's
- * labels, any other name from the rule's labels. An output label
- * wins over a rule label of the same name. A missing value is "".
+ * labels, `conversation` from its conversation id (conversation rules' findings; "" for the
+ * others), any other name from the rule's labels. An output label wins over a rule label of
+ * the same name. A missing value is "".
  */
 export function groupLabelsOf(
   spec: Pick<ParsedAlertSpec, "groupBy">,
   rule: Pick<Rule, "labels">,
   output: OutputLabels,
+  conversationId?: string,
 ): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const name of spec.groupBy) {
-    labels[name] = Object.hasOwn(output, name)
-      ? output[name as OutputLabelName]
-      : (rule.labels[name] ?? "");
+    labels[name] =
+      name === CONVERSATION_LABEL
+        ? (conversationId ?? "")
+        : Object.hasOwn(output, name)
+          ? output[name as OutputLabelName]
+          : (rule.labels[name] ?? "");
   }
   return labels;
 }

@@ -9,7 +9,7 @@ import {
 import { UNIX_TIMESTAMPS } from "../store/read-settings.ts";
 import type { Store } from "../store/store.ts";
 import type { BacktestSource } from "./backtest.ts";
-import { conversationsOfTraces, outputsOfConversation } from "./conversation-queries.ts";
+import { conversationsOfTraces, outputsOfConversations } from "./conversation-queries.ts";
 
 /** The outputs a backtest reads from the store, of one service or (undefined) all. */
 export function backtestSource(store: Store, service: string | undefined): BacktestSource {
@@ -18,7 +18,7 @@ export function backtestSource(store: Store, service: string | undefined): Backt
     tracesStartingInWindow: (from, to) => tracesStartingInWindow(store, from, to, service),
     outputsOfTraces: (ids) => outputsOfTraces(store, ids),
     conversationsOfTraces: (ids) => conversationsOfTraces(store, ids),
-    outputsOfConversation: (id) => outputsOfConversation(store, id, false),
+    outputsOfConversations: (ids) => outputsOfConversations(store, ids, false),
   };
 }
 

@@ -49,8 +49,10 @@ export interface BacktestSource {
   outputsOfTraces(traceIds: string[]): Promise<AgentOutputRow[]>;
   /** Conversation rules: trace id → the conversation it belongs to (traces naming none left out). */
   conversationsOfTraces?(traceIds: readonly string[]): Promise<Map<string, string>>;
-  /** Conversation rules: every stored output of a conversation. */
-  outputsOfConversation?(conversationId: string): Promise<AgentOutputRow[]>;
+  /** Conversation rules: every stored output of these conversations, by conversation. */
+  outputsOfConversations?(
+    conversationIds: readonly string[],
+  ): Promise<Map<string, AgentOutputRow[]>>;
 }
 
 export interface RuleSummary {
@@ -182,7 +184,7 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
   const conversationRules =
     engine.conversationRulesRead().any &&
     options.source.conversationsOfTraces !== undefined &&
-    options.source.outputsOfConversation !== undefined;
+    options.source.outputsOfConversations !== undefined;
   const conversationQuietMs = options.timing?.conversationQuietMs ?? DEFAULT_CONVERSATION_QUIET_MS;
   /** Conversations seen, by id: when the live service would have checked each one whole. */
   const finals = new Map<string, { at: number; done: boolean }>();
@@ -198,11 +200,22 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
       if (summary !== undefined) addFindings(summary, [finding], examples);
     }
   };
-  /** A conversation's outputs that the live service had by `untilMs`. */
-  const conversationRows = async (id: string): Promise<AgentOutputRow[]> =>
-    ((await options.source.outputsOfConversation?.(id)) ?? []).filter(
-      (row) => spanTime(row).start < BigInt(options.untilMs) * 1_000_000n,
-    );
+  /** Conversations' outputs that the live service had by `untilMs`, by conversation. */
+  const conversationRows = async (
+    ids: readonly string[],
+  ): Promise<Map<string, AgentOutputRow[]>> => {
+    const until = BigInt(options.untilMs) * 1_000_000n;
+    const found =
+      (await options.source.outputsOfConversations?.(ids)) ?? new Map<string, AgentOutputRow[]>();
+    const rows = new Map<string, AgentOutputRow[]>();
+    for (const [id, list] of found) {
+      rows.set(
+        id,
+        list.filter((row) => spanTime(row).start < until),
+      );
+    }
+    return rows;
+  };
   /**
    * The traces that started in this hour, each checked as a turn of its conversation against
    * the turns the service would have had when it went quiet (those that started before its end).
@@ -213,8 +226,9 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
     for (const [traceId, id] of conversations ?? []) {
       byConversation.set(id, [...(byConversation.get(id) ?? []), traceId]);
     }
+    const rowsOf = await conversationRows([...byConversation.keys()]);
     for (const [id, turnIds] of byConversation) {
-      const rows = await conversationRows(id);
+      const rows = rowsOf.get(id) ?? [];
       if (rows.length === 0) continue;
       const ends = rows.map((row) => spanTime(row).end);
       const lastEnd = ends.reduce((a, b) => (a > b ? a : b));
@@ -237,10 +251,14 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
   };
   /** Each quiet conversation whose time has come before `beforeMs`, checked whole. */
   const runFinals = async (beforeMs: number): Promise<void> => {
-    for (const [id, final] of finals) {
-      if (final.done || final.at >= beforeMs || final.at > options.untilMs) continue;
+    const due = [...finals].filter(
+      ([, final]) => !final.done && final.at < beforeMs && final.at <= options.untilMs,
+    );
+    if (due.length === 0) return;
+    const rowsOf = await conversationRows(due.map(([id]) => id));
+    for (const [id, final] of due) {
       final.done = true;
-      const rows = await conversationRows(id);
+      const rows = rowsOf.get(id) ?? [];
       const result = engine.evaluateConversation(id, rows, { kind: "final" });
       timeline?.at(final.at, result);
       tally(result);

@@ -22,7 +22,7 @@ export function conversationStore(store: Store): ConversationStore {
     readCursor: (name) => readCursor(store, name),
     writeCursor: (name, value) => writeCursor(store, name, value),
     conversationsOfTraces: (traceIds) => conversationsOfTraces(store, traceIds),
-    outputsOfConversation: (id, lean) => outputsOfConversation(store, id, lean),
+    outputsOfConversations: (ids, lean) => outputsOfConversations(store, ids, lean),
     quietConversationIds: (after, upto) => quietConversationIds(store, after, upto),
   };
 }
@@ -45,46 +45,43 @@ GROUP BY TraceId`,
   return new Map(rows.map((r) => [r.TraceId, r.conversation]));
 }
 
-/** The traces of a conversation (its latest MAX_TURNS_READ), oldest first. */
-export async function tracesOfConversation(
+/**
+ * Every output of these conversations' traces (their latest MAX_TURNS_READ each), outputs of
+ * those traces that name no conversation themselves included and given the conversation's
+ * id: three queries whatever the number of conversations, so a pass over hundreds of quiet
+ * traces, each a turn of its own conversation, costs what one does.
+ */
+export async function outputsOfConversations(
   store: Store,
-  conversationId: string,
-  limit = MAX_TURNS_READ,
-): Promise<{ traceId: string; startMs: number; lastMs: number }[]> {
+  conversationIds: readonly string[],
+  lean: boolean,
+): Promise<Map<string, AgentOutputRow[]>> {
+  const byConversation = new Map<string, AgentOutputRow[]>();
+  if (conversationIds.length === 0) return byConversation;
   const result = await store.client.query({
-    query: `SELECT TraceId, toUnixTimestamp64Milli(min(Timestamp)) AS start,
-  toUnixTimestamp64Milli(max(Timestamp)) AS last
+    query: `SELECT ConversationId, TraceId, min(Timestamp) AS start
 FROM ${store.tables.outputs}
-WHERE ConversationId = {id:String}
-GROUP BY TraceId
-ORDER BY start DESC, TraceId
-LIMIT {limit:UInt32}`,
-    query_params: { id: conversationId, limit },
+WHERE ConversationId IN {ids:Array(String)}
+GROUP BY ConversationId, TraceId
+ORDER BY ConversationId, start DESC, TraceId
+LIMIT {limit:UInt32} BY ConversationId`,
+    query_params: { ids: conversationIds, limit: MAX_TURNS_READ },
     format: "JSONEachRow",
   });
-  const rows = await result.json<{ TraceId: string; start: string; last: string }>();
-  return rows
-    .map((r) => ({ traceId: r.TraceId, startMs: Number(r.start), lastMs: Number(r.last) }))
-    .reverse();
-}
-
-/**
- * Every output of a conversation's traces (outputs of those traces that name no conversation
- * themselves included, given the conversation's id), in trace and time order.
- */
-export async function outputsOfConversation(
-  store: Store,
-  conversationId: string,
-  lean: boolean,
-): Promise<AgentOutputRow[]> {
-  const traces = await tracesOfConversation(store, conversationId);
-  const rows = await outputsOfTraces(
-    store,
-    traces.map((t) => t.traceId),
-    lean,
-  );
-  for (const row of rows) if (row.ConversationId === "") row.ConversationId = conversationId;
-  return rows;
+  const conversationOf = new Map<string, string>();
+  for (const r of await result.json<{ ConversationId: string; TraceId: string }>()) {
+    if (!conversationOf.has(r.TraceId)) conversationOf.set(r.TraceId, r.ConversationId);
+  }
+  const rows = await outputsOfTraces(store, [...conversationOf.keys()], lean);
+  for (const row of rows) {
+    const id = conversationOf.get(row.TraceId);
+    if (id === undefined) continue;
+    if (row.ConversationId === "") row.ConversationId = id;
+    const list = byConversation.get(id) ?? [];
+    list.push(row);
+    byConversation.set(id, list);
+  }
+  return byConversation;
 }
 
 /**

@@ -17,8 +17,14 @@ export interface ConversationStore {
   writeCursor(name: string, value: number): Promise<void>;
   /** Trace id → the conversation its outputs name; traces that name none are left out. */
   conversationsOfTraces(traceIds: readonly string[]): Promise<Map<string, string>>;
-  /** The outputs of a conversation so far; `lean`: input text and attribute maps may be left out. */
-  outputsOfConversation(conversationId: string, lean: boolean): Promise<AgentOutputRow[]>;
+  /**
+   * The outputs of these conversations so far, by conversation; `lean`: input text and
+   * attribute maps may be left out.
+   */
+  outputsOfConversations(
+    conversationIds: readonly string[],
+    lean: boolean,
+  ): Promise<Map<string, AgentOutputRow[]>>;
   /** Conversations quiet since uptoMs with an insert after afterMs. */
   quietConversationIds(
     afterMs: number,
@@ -41,6 +47,8 @@ export interface ConversationEvaluatorOptions {
 
 export const QUIET_CONVERSATION_CURSOR = "quiet-conversations";
 const OVERLAP_MS = 10_000;
+/** Conversations read per query in the quiet pass (as the trace evaluator's 500 traces). */
+const CONVERSATIONS_PER_QUERY = 500;
 
 export interface ConversationEvaluator {
   /** Checks the turns these quiet traces are against their conversations; returns how many. */
@@ -68,8 +76,9 @@ export function createConversationEvaluator(
       set.add(traceId);
       turns.set(conversationId, set);
     }
+    const outputs = await options.store.outputsOfConversations([...turns.keys()], !reads.bulky);
     for (const [conversationId, traces] of turns) {
-      const rows = await options.store.outputsOfConversation(conversationId, !reads.bulky);
+      const rows = outputs.get(conversationId) ?? [];
       const { findings, evaluations } = options.engine.evaluateConversation(conversationId, rows, {
         kind: "turn",
         traceIds: traces,
@@ -92,9 +101,16 @@ export function createConversationEvaluator(
     }
     const found = await options.store.quietConversationIds(after - OVERLAP_MS, upto);
     let checked = 0;
-    for (const { conversationId, lastInsertMs } of found) {
-      if (finishedAt.get(conversationId) === lastInsertMs) continue;
-      const rows = await options.store.outputsOfConversation(conversationId, !reads.bulky);
+    const due = found.filter((c) => finishedAt.get(c.conversationId) !== c.lastInsertMs);
+    const outputs = new Map<string, AgentOutputRow[]>();
+    for (let i = 0; i < due.length; i += CONVERSATIONS_PER_QUERY) {
+      const batch = due.slice(i, i + CONVERSATIONS_PER_QUERY).map((c) => c.conversationId);
+      for (const [id, rows] of await options.store.outputsOfConversations(batch, !reads.bulky)) {
+        outputs.set(id, rows);
+      }
+    }
+    for (const { conversationId, lastInsertMs } of due) {
+      const rows = outputs.get(conversationId) ?? [];
       const { findings, evaluations } = options.engine.evaluateConversation(conversationId, rows, {
         kind: "final",
       });

@@ -181,7 +181,7 @@ describe("parseAlertSpec: errors name the key and the value", () => {
       {
         pointer: "/alert/groupBy/1",
         message:
-          'alert.groupBy.1: "team" is not a label of this rule\'s findings; use one of service, agent, operation, model, tool, env',
+          'alert.groupBy.1: "team" is not a label of this rule\'s findings; use one of service, agent, operation, model, tool, conversation, env',
       },
     ]);
     expect(ok({ groupBy: ["service", "team"] }, { team: "payments" }).groupBy).toEqual([

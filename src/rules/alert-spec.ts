@@ -11,6 +11,12 @@ import { durationSchema } from "./duration.ts";
 export const OUTPUT_LABEL_NAMES = ["service", "agent", "operation", "model", "tool"] as const;
 export type OutputLabelName = (typeof OUTPUT_LABEL_NAMES)[number];
 
+/**
+ * What an `each` alert of a conversation rule may also group by: the finding's conversation,
+ * so that each conversation that fails is its own alert.
+ */
+export const CONVERSATION_LABEL = "conversation";
+
 /** Per-minute counters (check_evaluations) are kept per service and agent only. */
 export const RATE_OUTPUT_LABEL_NAMES: readonly OutputLabelName[] = ["service", "agent"];
 
@@ -173,7 +179,13 @@ export const alertSpecSchema = z
       });
     }
     (block.groupBy ?? []).forEach((name, index) => {
-      if ((OUTPUT_LABEL_NAMES as readonly string[]).includes(name)) {
+      if (name === CONVERSATION_LABEL) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["groupBy", index],
+          message: `"conversation" cannot group a "rate" alert: failure counts are kept per ${RATE_OUTPUT_LABEL_NAMES.join(" and ")}`,
+        });
+      } else if ((OUTPUT_LABEL_NAMES as readonly string[]).includes(name)) {
         if (!RATE_OUTPUT_LABEL_NAMES.includes(name as OutputLabelName)) {
           ctx.addIssue({
             code: "custom",
@@ -249,10 +261,11 @@ export function parseAlertSpec(
       errors.push(at(path, `${show(name)} is a label every alert has; it cannot group alerts`));
     } else if (
       !(OUTPUT_LABEL_NAMES as readonly string[]).includes(name) &&
+      name !== CONVERSATION_LABEL &&
       !Object.hasOwn(ruleLabels, name)
     ) {
       const ruleOwn = Object.keys(ruleLabels);
-      const choices = [...OUTPUT_LABEL_NAMES, ...ruleOwn].join(", ");
+      const choices = [...OUTPUT_LABEL_NAMES, CONVERSATION_LABEL, ...ruleOwn].join(", ");
       errors.push(
         at(path, `${show(name)} is not a label of this rule's findings; use one of ${choices}`),
       );

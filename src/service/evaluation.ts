@@ -172,7 +172,12 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
     engine,
     sink,
     quietMs: settings.conversationQuietMs,
-    intervalMs: settings.traceIntervalMs,
+    // A conversation quiet for 30 minutes needs no look every 5 s: a tenth of the quiet time,
+    // at most a minute, at least the trace evaluator's interval.
+    intervalMs: Math.max(
+      settings.traceIntervalMs,
+      Math.min(60_000, Math.floor(settings.conversationQuietMs / 10)),
+    ),
     onError: (error) =>
       log.warn("conversation evaluation failed; retrying", { error: String(error) }),
   });

@@ -160,11 +160,11 @@ function Turn(props: { number: number; turn: ConversationAnswer["turns"][number]
         <dl>
           <dt>Input</dt>
           <dd>
-            <pre>{lastLines(main.InputText, 6) || "–"}</pre>
+            <pre class="text">{lastLines(main.InputText, 6) || "–"}</pre>
           </dd>
           <dt>Answer</dt>
           <dd>
-            <pre>{main.OutputText || "–"}</pre>
+            <pre class="text">{main.OutputText || "–"}</pre>
           </dd>
         </dl>
       ) : (

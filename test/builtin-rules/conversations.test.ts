@@ -63,6 +63,10 @@ describe("builtin.duplicate-side-effect-in-conversation", () => {
     expect(findings[0]?.message).toMatch(/span 2000000000000b01 of trace 01/);
   });
 
+  it("alerts per conversation: each conversation with a duplicate is its own alert", () => {
+    expect(rule.alertSpec.groupBy).toEqual(["service", "agent", "conversation"]);
+  });
+
   it("leaves a repeat within one trace to the trace detector, and ignores reads and new args", () => {
     expect(
       checkConversation(rule, [
