@@ -76,6 +76,8 @@ export const PUBLIC: Record<string, readonly string[]> = {
     "evaluate/backtest-queries.ts",
     "evaluate/quiet-traces.ts",
     "evaluate/quiet-trace-queries.ts",
+    "evaluate/conversations.ts",
+    "evaluate/conversation-queries.ts",
     "evaluate/output-recovery.ts",
     "evaluate/output-recovery-queries.ts",
     "evaluate/windows/evaluate-window.ts",

@@ -365,6 +365,48 @@ describe("drift and rate rules", () => {
     expect(textOf(older.html)).toContain("[100, +inf) 2.5% 1 4% 10");
   });
 
+  it("narrows the evaluations to the windows ending in a period from the URL", async () => {
+    const evaluations = (await api(`/api/rules/${driftRule.id}/evaluations`)).evaluations as Json[];
+    expect(evaluations).toHaveLength(3);
+    const [newest, middle, oldest] = evaluations.map((e) => String(e.windowEnd));
+    const ends = async (params: string) =>
+      ((await api(`/api/rules/${driftRule.id}/evaluations?${params}`)).evaluations as Json[]).map(
+        (e) => e.windowEnd,
+      );
+    expect(await ends(`until=${encodeURIComponent(middle!)}`)).toEqual([middle, oldest]);
+    expect(await ends(`since=${encodeURIComponent(middle!)}`)).toEqual([newest]);
+    expect(
+      await ends(`since=${encodeURIComponent(oldest!)}&until=${encodeURIComponent(middle!)}`),
+    ).toEqual([middle]);
+
+    const { status, html } = await page(
+      `/windows/${driftRule.id}?until=${encodeURIComponent(middle!)}`,
+    );
+    expect(status).toBe(200);
+    const chart = JSON.parse(
+      (html.match(/data-chart="([^"]+)"/)?.[1] ?? "").replaceAll("&quot;", '"'),
+    ) as { x: number[] };
+    expect(chart.x).toEqual([Date.parse(oldest!) / 1000, Date.parse(middle!) / 1000]); // uPlot: seconds
+    // The period stays in the page's own links and form.
+    expect(html).toContain(`name="until" value="${middle}"`);
+    expect(html).toContain(`until=${encodeURIComponent(middle!)}`);
+    expectErrorPage(
+      await page(`/windows/${driftRule.id}?since=${encodeURIComponent(newest!)}`),
+      404,
+      "has a window ending in the period",
+    );
+    expectErrorPage(
+      await page(`/windows/${driftRule.id}?since=1h&until=2h`),
+      400,
+      'query parameter "until" is not after "since"',
+    );
+    expectErrorPage(
+      await page(`/windows/${driftRule.id}?until=yesterday`),
+      400,
+      '"yesterday" is not a time',
+    );
+  });
+
   it("answers bad parameters and an unknown rule with clear pages", async () => {
     expectErrorPage(
       await page(`/windows/${driftRule.id}?limit=0`),

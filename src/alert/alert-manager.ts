@@ -28,7 +28,7 @@ import {
   type AlertRecord,
   type AlertNotificationKind,
 } from "./state-machine.ts";
-import type { Alert, AlertExample, Notification } from "./types.ts";
+import type { Alert, AlertExample, Measurement, Notification } from "./types.ts";
 import {
   isRuleHealthRecord,
   newRuleHealthRecord,
@@ -53,6 +53,8 @@ const REMOVED_RULE_SPEC: ParsedAlertSpec = {
   resolveAfterMs: 0,
   repeatIntervalMs: ALERT_DEFAULTS.repeatIntervalMs,
 };
+
+const NO_OUTPUT_LABELS = { service: "", agent: "", operation: "", model: "", tool: "" };
 
 export interface AlertStateStore {
   saveRecords(records: AlertRecord[]): Promise<void>;
@@ -255,44 +257,68 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
   function onWindowResult(result: WindowEvaluation): Promise<void> {
     const found = ruleWithSpec(result.ruleId);
     if (found === undefined || found.spec.mode !== "window") return Promise.resolve();
-    const labels = groupLabelsOf(found.spec, found.rule, {
-      service: "",
-      agent: "",
-      operation: "",
-      model: "",
-      tool: "",
-    });
-    const fp = fingerprint(result.ruleId, labels);
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-    return serial(() =>
-      apply([
-        {
-          ...found,
-          record:
-            records.get(fp) ?? newAlertRecord({ fingerprint: fp, ruleId: result.ruleId, labels }),
-          input: {
-            type: "window",
-            status: result.status,
-            failed: result.checkType === "rate" ? (result.currentCounts[0] ?? 0) : 0,
-            evaluated: result.currentSize,
-            measurement: {
-              checkType: result.checkType,
-              method: result.method,
-              field: result.field,
-              statistic: result.statistic,
-              pValue: result.pValue,
-              threshold: result.threshold,
-              direction: result.direction,
-              windowStart: new Date(result.windowStart).toISOString(),
-              windowEnd: new Date(result.windowEnd).toISOString(),
-              referenceStart: iso(result.referenceStart),
-              referenceEnd: iso(result.referenceEnd),
-              currentSize: result.currentSize,
-              referenceSize: result.referenceSize,
-              message: result.message,
+    const measurement: Measurement = {
+      checkType: result.checkType,
+      method: result.method,
+      field: result.field,
+      statistic: result.statistic,
+      pValue: result.pValue,
+      threshold: result.threshold,
+      direction: result.direction,
+      windowStart: new Date(result.windowStart).toISOString(),
+      windowEnd: new Date(result.windowEnd).toISOString(),
+      referenceStart: iso(result.referenceStart),
+      referenceEnd: iso(result.referenceEnd),
+      currentSize: result.currentSize,
+      referenceSize: result.referenceSize,
+      message: result.message,
+    };
+    const stepOf = (labels: Record<string, string>, input: AlertInput) => {
+      const fp = fingerprint(result.ruleId, labels);
+      return {
+        ...found,
+        record:
+          records.get(fp) ?? newAlertRecord({ fingerprint: fp, ruleId: result.ruleId, labels }),
+        input,
+      };
+    };
+    if (result.groups !== undefined) {
+      // An absence rule: each entity is its own alert, decided by its own verdict.
+      const steps = result.groups.map((group) =>
+        stepOf(groupLabelsOf(found.spec, found.rule, { ...NO_OUTPUT_LABELS, ...group.labels }), {
+          type: "window",
+          status: group.status,
+          failed: 0,
+          evaluated: group.observed,
+          measurement: {
+            ...measurement,
+            statistic: group.observed,
+            pValue: group.pValue,
+            currentSize: group.observed,
+            referenceSize: Math.round(group.expected * group.days),
+            message: group.message,
+            absence: {
+              observed: group.observed,
+              expected: group.expected,
+              days: group.days,
+              lastSeen: iso(group.lastSeenMs),
             },
           },
-        },
+        }),
+      );
+      return serial(() => apply(steps));
+    }
+    const labels = groupLabelsOf(found.spec, found.rule, NO_OUTPUT_LABELS);
+    return serial(() =>
+      apply([
+        stepOf(labels, {
+          type: "window",
+          status: result.status,
+          failed: result.checkType === "rate" ? (result.currentCounts[0] ?? 0) : 0,
+          evaluated: result.currentSize,
+          measurement,
+        }),
       ]),
     );
   }

@@ -20,7 +20,7 @@ export interface AlertExample {
 
 /** The latest evaluation behind a window rule's alert (rate and drift checks). */
 export interface Measurement {
-  checkType: "rate" | "drift";
+  checkType: "rate" | "drift" | "absent";
   /** The statistical test or "threshold". */
   method: string;
   field: string;
@@ -37,6 +37,8 @@ export interface Measurement {
   currentSize: number;
   referenceSize: number;
   message: string;
+  /** Absence rules: the entity's expected count (currentSize is the observed one) and its latest output. */
+  absence?: { observed: number; expected: number; days: number; lastSeen: string | null };
 }
 
 export interface Alert {

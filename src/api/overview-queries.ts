@@ -48,15 +48,18 @@ export interface OutputVolume {
 }
 
 /**
- * Outputs per service and agent over the period, busiest first. Rows as stored: a client's
- * retry of an acknowledged request counts twice until ClickHouse merges it away (no FINAL, which
- * would read every row of the period again).
+ * Outputs per service and agent over the period, busiest first, from the per-minute counts of
+ * output_counts (migration 11): exact per minute (FINAL merges each minute's states; a re-sent
+ * span is one hash), then summed per bucket, since an output lands in one minute. A pending
+ * output counts once it is completed.
  */
 export async function outputVolumes(store: Store, period: Period): Promise<OutputVolume[]> {
   const result = await store.client.query({
-    query: `SELECT ServiceName AS service, AgentName AS agent, ${bucket("Timestamp")} AS t, count() AS n
-FROM ${store.tables.outputs}
-WHERE Timestamp >= fromUnixTimestamp64Milli({since:Int64}) AND Timestamp < fromUnixTimestamp64Milli({until:Int64})
+    query: `SELECT ServiceName AS service, AgentName AS agent, ${bucket("Minute")} AS t,
+  sum(finalizeAggregation(Outputs)) AS n
+FROM ${store.tables.outputCounts} FINAL
+WHERE Minute >= toStartOfMinute(fromUnixTimestamp64Milli({since:Int64}))
+  AND Minute < fromUnixTimestamp64Milli({until:Int64})
 GROUP BY service, agent, t`,
     query_params: periodParams(period),
     format: "JSONEachRow",

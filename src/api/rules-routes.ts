@@ -130,6 +130,8 @@ const IDLE_AFTER_MS = 24 * 3_600_000;
 
 const evaluationsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  since: timeParam.optional(),
+  until: timeParam.optional(),
 });
 
 const checksQuery = z.object({
@@ -273,7 +275,18 @@ export function rulesRoutes(deps: RulesApiDeps): Hono {
   // Evaluations of a window rule (rate, drift), newest first: what drift_results holds.
   app.get("/api/rules/:id/evaluations", async (c) => {
     const query = parseInput(evaluationsQuery, c.req.query(), "query parameter");
-    const rows = await windowResultsOf(deps.store, c.req.param("id"), query.limit);
+    if (query.since !== undefined && query.until !== undefined && query.until <= query.since) {
+      const period = `since ${new Date(query.since).toISOString()}, until ${new Date(query.until).toISOString()}`;
+      throw new PlumblineError(
+        "invalid_input",
+        `query parameter "until" is not after "since" (${period})`,
+        400,
+      );
+    }
+    const rows = await windowResultsOf(deps.store, c.req.param("id"), query.limit, {
+      sinceMs: query.since,
+      untilMs: query.until,
+    });
     return c.json({
       evaluations: rows.map((row) => ({
         ...row,

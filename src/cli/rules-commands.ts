@@ -51,7 +51,11 @@ export async function rulesTest(
     for (const error of loaded.errors) io.err(formatError(error));
     return 1;
   }
-  if (loaded.rule.check.type === "rate" || loaded.rule.check.type === "drift") {
+  if (
+    loaded.rule.check.type === "rate" ||
+    loaded.rule.check.type === "drift" ||
+    loaded.rule.check.type === "absent"
+  ) {
     io.err(
       `${ruleFile}: a ${loaded.rule.check.type} rule compares time windows, not single outputs; replay it over stored history with: plumbline backtest --rules ${ruleFile} --since 7d`,
     );
@@ -98,6 +102,28 @@ export async function rulesTest(
         continue;
       }
       report(`line ${example.line}`, await rule.evaluateOutput(example.row), example.expect);
+    }
+  } else if (rule.scope === "conversation") {
+    // Every turn checked against the turns before it, then the conversation as a whole.
+    const conversations = new Map<string, typeof examples>();
+    for (const example of examples) {
+      const id = example.row.ConversationId || example.row.TraceId;
+      const list = conversations.get(id) ?? [];
+      list.push(example);
+      conversations.set(id, list);
+    }
+    for (const [id, list] of conversations) {
+      const rows = list.map((e) => e.row);
+      const traceIds = new Set(rows.map((row) => row.TraceId));
+      const expected = list.find((e) => e.expect !== undefined)?.expect;
+      report(
+        `conversation ${id} (lines ${list.map((e) => e.line).join(", ")})`,
+        [
+          ...rule.evaluateConversation(id, rows, { kind: "turn", traceIds }),
+          ...rule.evaluateConversation(id, rows, { kind: "final" }),
+        ],
+        expected,
+      );
     }
   } else {
     const traces = new Map<string, typeof examples>();

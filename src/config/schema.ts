@@ -100,6 +100,11 @@ export const configSchema = z
         flushMaxSpans: z.coerce.number().int().min(1).default(10_000),
         /** Spans waiting for the store beyond which requests get 429 + Retry-After. */
         maxQueuedSpans: z.coerce.number().int().min(1).default(50_000),
+        /**
+         * Span attributes that hold a conversation (session, thread, workflow) id, read before
+         * the well-known ones (docs/conversations.md "Conversation ids").
+         */
+        conversationAttributes: keyList.default([]),
       })
       .prefault({}),
     evaluate: z
@@ -114,6 +119,15 @@ export const configSchema = z
         traceQuietMs: z.coerce.number().int().min(0).default(30_000),
         /** How often quiet traces are looked for. */
         traceIntervalMs: z.coerce.number().int().min(50).default(5_000),
+        /**
+         * A conversation is checked once more, as a whole, once no output of it arrived for this
+         * long (docs/conversations.md); its traces are checked as each goes quiet.
+         */
+        conversationQuietMs: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .default(30 * 60_000),
         /** How often findings and evaluation counts are written. */
         resultsFlushMs: z.coerce.number().int().min(10).default(1_000),
         /** How often window rules (rate, drift) are checked for due evaluations. */

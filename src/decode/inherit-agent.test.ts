@@ -86,4 +86,50 @@ describe("inheritAgentNames", () => {
     inheritAgentNames(rows, spans);
     expect(rows.find((r) => r.SpanId === "c000000000000001")?.ConversationId).toBe("conv-7");
   });
+
+  it("reads the conversation id of every convention, on outputs and on spans that are none", () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ "session.id": "s-1" }, "s-1"],
+      [{ "traceloop.association.properties.thread_id": "t-2" }, "t-2"],
+      [{ "langgraph.thread_id": "lg-3" }, "lg-3"],
+      [{ metadata: JSON.stringify({ thread_id: "lg-4", ls_provider: "openai" }) }, "lg-4"],
+      [{ temporalWorkflowID: "onboard-5" }, "onboard-5"],
+      [{ "sdk.run.id": "01HRUN6" }, "01HRUN6"],
+    ];
+    for (const [attributes, expected] of cases) {
+      // The id is on a plain root span (a LangGraph chain, a Temporal workflow span): no output.
+      const root = makeSpan({
+        spanId: "e000000000000001",
+        parentSpanId: "",
+        name: "run",
+        attributes,
+      });
+      const spans = [root, chat("c000000000000001", "e000000000000001")];
+      const { rows } = normaliseSpans(spans);
+      inheritAgentNames(rows, spans);
+      expect(rows.map((r) => r.ConversationId)).toEqual([expected]);
+    }
+  });
+
+  it("gives every output of a trace the id its other spans name, ancestors or not", () => {
+    const tagged = chat("c000000000000001", "");
+    tagged.attributes["gen_ai.conversation.id"] = "conv-9";
+    const spans = [tagged, chat("c000000000000002", "")];
+    const { rows } = normaliseSpans(spans);
+    inheritAgentNames(rows, spans);
+    expect(rows.map((r) => r.ConversationId)).toEqual(["conv-9", "conv-9"]);
+  });
+
+  it("reads the configured attribute names first", () => {
+    const span = chat("c000000000000001", "");
+    span.attributes["gen_ai.conversation.id"] = "generic";
+    span.attributes["app.ticket"] = "T-42";
+    const spans = [span];
+    const { rows } = normaliseSpans(spans);
+    inheritAgentNames(rows, spans, ["app.ticket"]);
+    expect(rows[0]?.ConversationId).toBe("T-42");
+    const again = normaliseSpans(spans).rows;
+    inheritAgentNames(again, spans);
+    expect(again[0]?.ConversationId).toBe("generic");
+  });
 });

@@ -155,9 +155,7 @@ export async function backtest(options: BacktestOptions): Promise<RuleSummary[]>
   // evaluations, so a long window backtest keeps reporting (and a streaming client knows the
   // service is still at work).
   const windowed = windowRules(options.rules);
-  const outputRules = options.rules.some(
-    (rule) => rule.check.type !== "rate" && rule.check.type !== "drift",
-  );
+  const outputRules = options.rules.some((rule) => rule.window === undefined);
   const chunks = outputRules ? Math.ceil((options.untilMs - options.sinceMs) / windowMs) : 0;
   const scheduled = windowed.map(({ spec }) => scheduleOf(spec, options));
   const total = Math.max(1, chunks + scheduled.reduce((sum, times) => sum + times.length, 0));

@@ -51,6 +51,7 @@ describe("rules/builtin", () => {
       "builtin.error-swallowed": "critical",
       "builtin.duplicate-side-effect": "critical",
       "builtin.refusal": "warning",
+      "builtin.service-silent": "warning",
     });
   });
 

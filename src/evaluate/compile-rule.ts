@@ -19,6 +19,7 @@ import {
 import { compileJudgeCheck, type CompiledJudge } from "./checks/judge.ts";
 import { compileJsonSchemaCheck } from "./checks/json-schema.ts";
 import { compileTraceCheck } from "./checks/trace.ts";
+import { compileConversationCheck, type ConversationPass } from "./checks/conversation.ts";
 import { cacheFor } from "./fields.ts";
 import { toFinding } from "./finding.ts";
 import { compileMatch, compileWhere } from "./match.ts";
@@ -28,9 +29,11 @@ export interface CompiledRule extends Rule {
   /**
    * `output` rules run per output as it arrives; `trace` rules once a trace is quiet; `window`
    * rules (rate and drift checks) on a schedule, in ClickHouse (src/evaluate/windows/);
-   * `judge` rules by the judge worker, from its queue (src/evaluate/judge/), never by the engine.
+   * `judge` rules by the judge worker, from its queue (src/evaluate/judge/), never by the engine;
+   * `conversation` rules as each trace of a conversation goes quiet, and once the whole
+   * conversation is quiet (src/evaluate/conversations.ts).
    */
-  readonly scope: "output" | "trace" | "window" | "judge";
+  readonly scope: "output" | "trace" | "conversation" | "window" | "judge";
   /** A judge rule's compiled check (its prompt, sample and pass condition). */
   readonly judge?: CompiledJudge;
   /** Whether the rule applies to this output (its `match`). */
@@ -43,10 +46,20 @@ export interface CompiledRule extends Rule {
   evaluateOutput(row: AgentOutputRow, attempt?: EvaluationAttempt): Promise<Finding[]>;
   /** Findings (and rule problems) of a trace rule on every output of one trace ([] for output rules). */
   evaluateTrace(rows: readonly AgentOutputRow[]): Finding[];
+  /**
+   * Findings (and rule problems) of a conversation rule on the outputs of one conversation so
+   * far, for one pass (checks/conversation.ts); [] for other rules.
+   */
+  evaluateConversation(
+    conversationId: string,
+    rows: readonly AgentOutputRow[],
+    pass: ConversationPass,
+  ): Finding[];
 }
 
 const NO_OUTPUT_FINDINGS = (): Promise<Finding[]> => Promise.resolve([]);
 const NO_TRACE_FINDINGS = (): Finding[] => [];
+const NO_CONVERSATION_FINDINGS = (): Finding[] => [];
 
 /** Compiles a parsed rule; what cannot be compiled is reported to `issues`. */
 export function compileRule(rule: Rule, issues: RuleIssues): CompiledRule {
@@ -69,10 +82,35 @@ export function compileRule(rule: Rule, issues: RuleIssues): CompiledRule {
           return anchor === undefined ? [] : [ruleError(rule, anchor, error)];
         }
       },
+      evaluateConversation: NO_CONVERSATION_FINDINGS,
     };
   }
 
-  if (check.type === "rate" || check.type === "drift") {
+  if (check.type === "conversation") {
+    const evaluate = compileConversationCheck(check, issues.at("/check"));
+    return {
+      ...rule,
+      scope: "conversation",
+      matches,
+      evaluateOutput: NO_OUTPUT_FINDINGS,
+      evaluateTrace: NO_TRACE_FINDINGS,
+      evaluateConversation(conversationId, rows, pass) {
+        try {
+          return evaluate(rule, conversationId, rows, matches, pass);
+        } catch (error) {
+          // About the new turn's first output: a problem of the rule, never a verdict.
+          const inPass = (row: AgentOutputRow): boolean =>
+            pass.kind === "final" || pass.traceIds.has(row.TraceId);
+          const anchor = rows.find((row) => inPass(row) && safely(() => matches(row))) ?? rows[0];
+          return anchor === undefined
+            ? []
+            : [{ ...ruleError(rule, anchor, error), conversationId }];
+        }
+      },
+    };
+  }
+
+  if (check.type === "rate" || check.type === "drift" || check.type === "absent") {
     // Evaluated as SQL (src/evaluate/windows/); Node's compile catches the same mistakes in
     // the rate's share conditions as in any match.
     if (check.type === "rate") compileWhere(check.share ?? [], issues.at("/check/share"));
@@ -82,6 +120,7 @@ export function compileRule(rule: Rule, issues: RuleIssues): CompiledRule {
       matches,
       evaluateOutput: NO_OUTPUT_FINDINGS,
       evaluateTrace: NO_TRACE_FINDINGS,
+      evaluateConversation: NO_CONVERSATION_FINDINGS,
     };
   }
 
@@ -94,6 +133,7 @@ export function compileRule(rule: Rule, issues: RuleIssues): CompiledRule {
       matches,
       evaluateOutput: NO_OUTPUT_FINDINGS,
       evaluateTrace: NO_TRACE_FINDINGS,
+      evaluateConversation: NO_CONVERSATION_FINDINGS,
     };
   }
 
@@ -121,6 +161,7 @@ export function compileRule(rule: Rule, issues: RuleIssues): CompiledRule {
       }
     },
     evaluateTrace: NO_TRACE_FINDINGS,
+    evaluateConversation: NO_CONVERSATION_FINDINGS,
   };
 }
 

@@ -14,6 +14,7 @@
 
 import type { AgentOutputRow } from "../store/tables/agent-outputs.ts";
 import type { CompiledRule } from "./compile-rule.ts";
+import type { ConversationPass } from "./checks/conversation.ts";
 import type { JudgeActivity } from "./judge/judge-worker.ts";
 import {
   isRuleProblem,
@@ -62,6 +63,17 @@ export interface Engine {
    * (input text, span or resource attributes), so the trace evaluator can skip reading them.
    */
   traceRulesRead(): { any: boolean; bulky: boolean };
+  /**
+   * Evaluates the conversation rules on the outputs of one conversation so far, for one pass:
+   * a new turn (its traces) or the end of the quiet conversation (checks/conversation.ts).
+   */
+  evaluateConversation(
+    conversationId: string,
+    outputs: AgentOutputRow[],
+    pass: ConversationPass,
+  ): EvaluationResult;
+  /** As traceRulesRead, for the conversation rules. */
+  conversationRulesRead(): { any: boolean; bulky: boolean };
   /** Resolves when everything queued so far has been evaluated. */
   idle(): Promise<void>;
   activity(): ReadonlyMap<string, RuleActivity>;
@@ -121,18 +133,20 @@ export function createEngine(options: EngineOptions): Engine {
   let inProgress = 0;
 
   /** The current output or trace rules; split again only when the rule set changed. */
-  let split: { of: readonly CompiledRule[]; output: CompiledRule[]; trace: CompiledRule[] } = {
-    of: [],
-    output: [],
-    trace: [],
-  };
-  function rulesOf(scope: "output" | "trace"): CompiledRule[] {
+  let split: {
+    of: readonly CompiledRule[];
+    output: CompiledRule[];
+    trace: CompiledRule[];
+    conversation: CompiledRule[];
+  } = { of: [], output: [], trace: [], conversation: [] };
+  function rulesOf(scope: "output" | "trace" | "conversation"): CompiledRule[] {
     const rules = options.rules();
     if (split.of !== rules) {
       split = {
         of: rules,
         output: rules.filter((r) => r.scope === "output"),
         trace: rules.filter((r) => r.scope === "trace"),
+        conversation: rules.filter((r) => r.scope === "conversation"),
       };
     }
     return split[scope];
@@ -332,6 +346,34 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   /**
+   * One evaluation per rule and turn (outputKey conversation:<id>/<trace>), about the new
+   * turn's first matching output; the final pass of a quiet conversation records only the
+   * evaluations that found something (its turns were each counted already).
+   */
+  function evaluateConversation(
+    conversationId: string,
+    outputs: AgentOutputRow[],
+    pass: ConversationPass,
+  ): EvaluationResult {
+    const result = emptyResult();
+    if (outputs.length === 0) return result;
+    const ordered = [...outputs].sort((a, b) => a.Timestamp.localeCompare(b.Timestamp));
+    for (const rule of rulesOf("conversation")) {
+      const inPass = ordered.filter(
+        (row) =>
+          (pass.kind === "final" || pass.traceIds.has(row.TraceId)) && safeMatches(rule, row),
+      );
+      const anchor = inPass[0];
+      if (anchor === undefined) continue;
+      const found = rule.evaluateConversation(conversationId, ordered, pass);
+      if (pass.kind === "final" && found.length === 0) continue;
+      const turn = found[0]?.traceId ?? anchor.TraceId;
+      settle(rule, anchor, `conversation:${conversationId}/${turn}`, found, result);
+    }
+    return result;
+  }
+
+  /**
    * Evaluates what is queued in slices of at most SLICE_MS, yielding to the event loop after
    * each: the same process decodes and acknowledges exports, and one long evaluation of
    * thousands of queued outputs would hold every request that arrives meanwhile.
@@ -382,6 +424,18 @@ export function createEngine(options: EngineOptions): Engine {
     traceRulesRead() {
       const rules = rulesOf("trace");
       const bulky = rules.some((r) => BULKY_FIELDS.test(JSON.stringify([r.match, r.check])));
+      return { any: rules.length > 0, bulky };
+    },
+    evaluateConversation,
+    conversationRulesRead() {
+      const rules = rulesOf("conversation");
+      // context_reset counts input messages, repeated reads earlier inputs: both read input.text.
+      const bulky = rules.some(
+        (r) =>
+          BULKY_FIELDS.test(JSON.stringify([r.match, r.check])) ||
+          (r.check.type === "conversation" &&
+            (r.check.kind === "context_reset" || r.check.kind === "repeated")),
+      );
       return { any: rules.length > 0, bulky };
     },
     async idle() {

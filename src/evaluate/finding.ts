@@ -51,7 +51,12 @@ export function toFinding(
     ruleId: rule.id,
     ruleVersion: rule.version,
     severity: rule.severity,
-    scope: rule.check.type === "trace" ? "trace" : "output",
+    scope:
+      rule.check.type === "trace"
+        ? "trace"
+        : rule.check.type === "conversation"
+          ? "conversation"
+          : "output",
     code: draft.code,
     path: draft.path,
     message: draft.message,

@@ -40,6 +40,11 @@ export interface QuietTraceOptions {
     complete(traceIds: readonly string[]): Promise<AgentOutputRow[]>;
     evaluate: Pick<Engine, "evaluateOutputs">;
   };
+  /**
+   * Conversation rules: each batch of quiet traces is handed on, as new turns of their
+   * conversations (conversations.ts), before the cursor passes them.
+   */
+  conversations?: { onQuietTraces(traceIds: readonly string[]): Promise<unknown> };
   sink: EvaluationSink;
   quietMs: number;
   intervalMs: number;
@@ -88,7 +93,7 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
       upto - (options.firstRunLookbackMs ?? 10 * 60_000);
     if (upto <= after) return 0;
     const reads = options.outputs ? { any: true, bulky: true } : options.engine.traceRulesRead();
-    if (!reads.any && options.pending === undefined) {
+    if (!reads.any && options.pending === undefined && options.conversations === undefined) {
       // No trace rules: nothing to read, only move on.
       await options.store.writeCursor(QUIET_TRACE_CURSOR, upto);
       return 0;
@@ -134,6 +139,7 @@ export function createQuietTraceEvaluator(options: QuietTraceOptions): QuietTrac
           remember(outputsDone, traceId, done);
         }
       }
+      await options.conversations?.onQuietTraces(batch);
       // Only now are they done: a pass that fails before this point leaves them to the next.
       for (const traceId of batch) {
         const last = lastInsert.get(traceId);

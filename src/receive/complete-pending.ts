@@ -22,6 +22,8 @@ export interface PendingStore {
   logEventsOfTraces?(traceIds: readonly string[]): Promise<SpanLogEvent[]>;
   writeOutputs(rows: AgentOutputRow[]): Promise<void>;
   deletePending(rows: readonly AgentOutputRow[]): Promise<void>;
+  /** Span attributes naming a conversation id, before the well-known ones (config). */
+  conversationAttributes?: readonly string[];
 }
 
 /** Completes, stores and returns the pending outputs of these traces. */
@@ -36,7 +38,7 @@ export function createPendingCompleter(store: PendingStore): CompletePending {
     const stored = (await store.spansOfTraces(traces)).map((row) => spanFromRow(row, resources));
     const spans = attachLogEvents(stored, (await store.logEventsOfTraces?.(traces)) ?? []);
     const { rows } = normaliseSpans(spans);
-    inheritAgentNames(rows, spans);
+    inheritAgentNames(rows, spans, store.conversationAttributes);
     const decoded = new Map(rows.map((r) => [`${r.TraceId}/${r.SpanId}`, r]));
     // A span whose row cannot be rebuilt (its span was never stored) keeps what it had.
     const completed = pending.map((row) =>

@@ -33,6 +33,8 @@ export interface IngestOptions {
   listeners?: CommittedListener[];
   /** Days a span is kept (0: forever); an older span is rejected rather than stored and lost. */
   retentionDays: number;
+  /** Span attributes naming a conversation id, before the well-known ones (config). */
+  conversationAttributes?: readonly string[];
   now?: () => number;
 }
 
@@ -49,7 +51,7 @@ export function createIngest(
     const spans = settled.spans;
     const rejected = [...decodeRejected, ...settled.rejected];
     const { rows: outputs, unrecognised } = normaliseSpans(spans);
-    markPending(outputs, inheritAgentNames(outputs, spans));
+    markPending(outputs, inheritAgentNames(outputs, spans, options.conversationAttributes));
     // Encoded now, a request at a time, rather than at the group commit: the rows become bytes
     // outside the V8 heap while this request is being handled, and no group commit stalls the
     // event loop encoding thousands of rows at once.

@@ -34,6 +34,8 @@ export interface TableSourceOptions {
   listeners: ((outputs: AgentOutputRow[]) => void)[];
   /** Ingest counters (received, outputs, unrecognised) of the new spans. */
   stats?: (rows: IngestStatRow[]) => void;
+  /** Span attributes naming a conversation id, before the well-known ones (config). */
+  conversationAttributes?: readonly string[];
   /** How far back a late span is still picked up. */
   horizonMs: number;
   /** A minute is read once it is this old, so a batch being written is read whole. */
@@ -80,7 +82,7 @@ export function createTableSource(options: TableSourceOptions): TableSource {
         rows.filter((r) => r.IsNew === 1).map((r) => `${r.TraceId}/${r.SpanId}`),
       );
       const { rows: outputs } = normaliseSpans(spans);
-      inheritAgentNames(outputs, spans);
+      inheritAgentNames(outputs, spans, options.conversationAttributes);
       const newOutputs = outputs.filter((o) => fresh.has(`${o.TraceId}/${o.SpanId}`));
       if (newOutputs.length > 0) await options.store.writeOutputs(newOutputs);
       for (const listener of options.listeners) listener(newOutputs);

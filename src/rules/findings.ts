@@ -19,8 +19,13 @@ export interface Finding {
   ruleId: string;
   ruleVersion: string;
   severity: Severity;
-  /** Output rules find per output, trace rules per trace (about one span of it). */
-  scope: "output" | "trace";
+  /**
+   * Output rules find per output, trace rules per trace, conversation rules per conversation
+   * (each about one span of it).
+   */
+  scope: "output" | "trace" | "conversation";
+  /** Conversation rules: the conversation the finding is about. */
+  conversationId?: string;
   /**
    * A stable code: schema_violation, not_json, assertion_failed, expr_false, duplicate, …; one
    * of RULE_PROBLEM_CODES makes it a RuleProblem, never a failure.
@@ -84,16 +89,40 @@ export interface CheckEvaluation {
   time: string;
   service: string;
   agent: string;
-  /** traceId/spanId for output rules, traceId for trace rules: counted once however often evaluated. */
+  /**
+   * traceId/spanId for output rules, traceId for trace rules, conversation:<id>/<traceId> for
+   * conversation rules (one per turn): counted once however often evaluated.
+   */
   outputKey: string;
   failed: boolean;
 }
 
-/** One evaluation of a drift or rate rule over its window. Times are unix milliseconds. */
+/**
+ * One entity's part of an absence evaluation (docs/silence.md): its outputs in the window
+ * against the count expected from the same window of earlier days.
+ */
+export interface AbsenceGroup {
+  /** The entity: the check's groupBy labels (service, agent …) and their values. */
+  labels: Record<string, string>;
+  /** drift: silent; ok: sending as expected; insufficient: too sparse to tell. */
+  status: "ok" | "drift" | "insufficient";
+  observed: number;
+  /** Mean count of the same window on the counted earlier days. */
+  expected: number;
+  /** How many earlier days counted (those since its first output in the history read). */
+  days: number;
+  /** P(X ≤ observed) for X ~ Poisson(expected). */
+  pValue: number;
+  /** Its latest output (unix ms), or null when none in the history read. */
+  lastSeenMs: number | null;
+  message: string;
+}
+
+/** One evaluation of a drift, rate or absent rule over its window. Times are unix milliseconds. */
 export interface WindowEvaluation {
   ruleId: string;
   ruleVersion: string;
-  checkType: "drift" | "rate";
+  checkType: "drift" | "rate" | "absent";
   evaluatedAt: number;
   windowStart: number;
   windowEnd: number;
@@ -113,4 +142,6 @@ export interface WindowEvaluation {
   currentCounts: number[];
   referenceCounts: number[];
   message: string;
+  /** Absence rules: one result per entity, each its own alert; the row above sums them up. */
+  groups?: AbsenceGroup[];
 }

@@ -85,7 +85,52 @@ describe("parseRule", () => {
       {
         file: "test.json",
         pointer: "/check/type",
-        message: "must be one of json_schema, assert, judge, trace, rate, drift",
+        message:
+          "must be one of json_schema, assert, judge, trace, conversation, rate, drift, absent",
+      },
+    ]);
+  });
+
+  it("loads conversation checks and reports every problem of one", () => {
+    const ok = parse({
+      id: "x",
+      check: { type: "conversation", kind: "consistent", field: "tool.arguments.customer_id" },
+    });
+    expect(ok.ok).toBe(true);
+    const errors = errorsOf(
+      parse({
+        id: "x",
+        check: {
+          type: "conversation",
+          kind: "repeated",
+          asks: [{ question: "(unclosed", given: "x" }],
+          min_length: 0,
+        },
+      }),
+    );
+    expect(errors.map((e) => e.pointer)).toEqual(["/check/min_length"]);
+    const compiledErrors = errorsOf(
+      parse({
+        id: "x",
+        check: {
+          type: "conversation",
+          kind: "repeated",
+          asks: [{ question: "(unclosed", given: "x" }],
+        },
+      }),
+    );
+    expect(compiledErrors.map((e) => e.pointer)).toEqual(["/check/asks/0/question"]);
+    expect(
+      errorsOf(
+        parse({ id: "x", check: { type: "conversation", kind: "unique", key: ["tool.nam"] } }),
+      ),
+    ).toMatchObject([{ pointer: "/check/key/0" }]);
+    expect(
+      errorsOf(parse({ id: "x", check: { type: "conversation", kind: "never" } })),
+    ).toMatchObject([
+      {
+        pointer: "/check/kind",
+        message: "must be one of unique, consistent, context_reset, repeated, count, sequence",
       },
     ]);
   });

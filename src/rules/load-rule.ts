@@ -162,8 +162,11 @@ export function parseRule<R extends Rule>(
   const labels = usable("/labels") ? (raw.labels ?? {}) : {};
 
   let window: WindowSpec | undefined;
-  const windowed = check?.type === "rate" || check?.type === "drift";
-  if (check !== undefined && (check.type === "rate" || check.type === "drift")) {
+  const windowed = check?.type === "rate" || check?.type === "drift" || check?.type === "absent";
+  if (
+    check !== undefined &&
+    (check.type === "rate" || check.type === "drift" || check.type === "absent")
+  ) {
     const parsed = parseWindowCheck(check);
     if (parsed.ok) window = parsed.spec;
     else for (const e of parsed.errors) issues.add(e.pointer, e.message);
@@ -173,7 +176,7 @@ export function parseRule<R extends Rule>(
     const field =
       spec?.type === "drift"
         ? spec.field
-        : spec?.measure.type === "aggregate"
+        : spec?.type === "rate" && spec.measure.type === "aggregate"
           ? spec.measure.field
           : undefined;
     if (field !== undefined) windowFieldIssues(field, issues.at("/check/field"));
@@ -182,7 +185,10 @@ export function parseRule<R extends Rule>(
   let alertSpec: ParsedAlertSpec | undefined;
   if (usable("/alert")) {
     const alert = parseAlertSpec(raw.alert, labels, windowed);
-    if (alert.ok) alertSpec = alert.spec;
+    // An absence rule alerts per entity: its alert groups by the check's groupBy.
+    if (alert.ok && window?.type === "absent")
+      alertSpec = { ...alert.spec, groupBy: [...window.groupBy] };
+    else if (alert.ok) alertSpec = alert.spec;
     else for (const e of alert.errors) issues.add(e.pointer, e.message);
   }
 
@@ -395,7 +401,11 @@ function semanticErrors(json: unknown, file: string): RuleFileError[] {
   if (check?.type === "json_schema") fields.push({ pointer: "/check/field", value: check.field });
   if (check?.type === "assert")
     conditions.push(...conditionList(check.assertions, "/check/assertions"));
-  if (check?.type === "trace" && check.kind === "unique" && Array.isArray(check.key)) {
+  const acrossOutputs = check?.type === "trace" || check?.type === "conversation";
+  if (check?.type === "conversation" && check.kind === "consistent") {
+    fields.push({ pointer: "/check/field", value: check.field });
+  }
+  if (acrossOutputs && check.kind === "unique" && Array.isArray(check.key)) {
     check.key.forEach((value: unknown, i) => fields.push({ pointer: `/check/key/${i}`, value }));
   }
   if (check?.type === "drift" || (check?.type === "rate" && check.aggregate !== undefined)) {
@@ -403,7 +413,7 @@ function semanticErrors(json: unknown, file: string): RuleFileError[] {
   }
   if (check?.type === "rate")
     conditions.push(...conditionsOfMatch({ where: check.share }, "/check/share").map(fromWhere));
-  if (check?.type === "trace" && check.kind === "sequence") {
+  if (acrossOutputs && check.kind === "sequence") {
     conditions.push(...conditionsOfMatch(check.before, "/check/before"));
     conditions.push(...conditionsOfMatch(check.after, "/check/after"));
   }
@@ -414,7 +424,7 @@ function semanticErrors(json: unknown, file: string): RuleFileError[] {
         errors.push({ file, pointer: "/check/prompt", message });
     }
   }
-  if (check?.type === "trace" && check.kind === "count") {
+  if (acrossOutputs && check.kind === "count") {
     const { min, max } = check;
     if (typeof min === "number" && typeof max === "number" && min > max) {
       errors.push({

@@ -138,6 +138,72 @@ export interface TraceSequenceCheck {
 export type TraceCheck =
   TraceUniqueCheck | TraceErrorPropagationCheck | TraceCountCheck | TraceSequenceCheck;
 
+/**
+ * A check over every output of a conversation so far (docs/conversations.md): evaluated as
+ * each of its traces goes quiet (the new trace against the turns before it, read from the
+ * store), and once more when the whole conversation has gone quiet.
+ */
+export interface ConversationUniqueCheck {
+  type: "conversation";
+  kind: "unique";
+  /** Fields whose values together form the key no two matching outputs may share. */
+  key: string[];
+}
+
+export interface ConversationConsistentCheck {
+  type: "conversation";
+  kind: "consistent";
+  /** The field that keeps its first value across the conversation once it has one. */
+  field: string;
+}
+
+export interface ConversationContextResetCheck {
+  type: "conversation";
+  kind: "context_reset";
+  /** What a turn's input is measured by: its message count, its input tokens, or either (auto). */
+  measure?: "messages" | "input_tokens" | "auto";
+  /** A later turn within this share above the first turn's size has lost its history (0.2). */
+  tolerance?: number;
+}
+
+export interface ConversationRepeatedCheck {
+  type: "conversation";
+  kind: "repeated";
+  /** Answers shorter than this (normalised) are not compared (default 20 characters). */
+  min_length?: number;
+  /**
+   * Asking again: an answer matching `question` (a regex) after an earlier turn's input matched
+   * `given`, e.g. the agent asks for the e-mail address the user already gave.
+   */
+  asks?: { question: string; given: string; ignore_case?: boolean; name?: string }[];
+  /** Leave out the normalised-answer comparison, keep only `asks`. */
+  answers?: boolean;
+}
+
+export interface ConversationCountCheck {
+  type: "conversation";
+  kind: "count";
+  min?: number;
+  max?: number;
+  /** Count matching outputs (default) or turns (traces) with a matching output. */
+  per?: "output" | "turn";
+}
+
+export interface ConversationSequenceCheck {
+  type: "conversation";
+  kind: "sequence";
+  before: MatchSpec;
+  after: MatchSpec;
+}
+
+export type ConversationCheck =
+  | ConversationUniqueCheck
+  | ConversationConsistentCheck
+  | ConversationContextResetCheck
+  | ConversationRepeatedCheck
+  | ConversationCountCheck
+  | ConversationSequenceCheck;
+
 /** A time range of a rule file: RFC 3339 times, from inclusive, to exclusive. */
 export interface TimeRange {
   from: string;
@@ -195,10 +261,26 @@ export interface DriftCheck {
 /** The statistical test of a drift check (`auto` picks one by sample size and kind). */
 export type DriftMethod = NonNullable<DriftCheck["method"]>;
 
-/** Checks evaluated over time windows by the window scheduler, not per output. */
-export type WindowCheck = RateCheck | DriftCheck;
+/**
+ * Silence (docs/silence.md): each entity (by `groupBy`) whose outputs stopped arriving when
+ * its own traffic at this time of day makes that unlikely (a Poisson test).
+ */
+export interface AbsentCheck {
+  type: "absent";
+  groupBy?: ("service" | "agent" | "operation" | "model" | "tool")[];
+  window?: string;
+  every?: string;
+  days?: number;
+  minExpected?: number;
+  maxShare?: number;
+  alpha?: number;
+}
 
-export type Check = JsonSchemaCheck | AssertCheck | JudgeCheck | TraceCheck | WindowCheck;
+/** Checks evaluated over time windows by the window scheduler, not per output. */
+export type WindowCheck = RateCheck | DriftCheck | AbsentCheck;
+
+export type Check =
+  JsonSchemaCheck | AssertCheck | JudgeCheck | TraceCheck | ConversationCheck | WindowCheck;
 
 /** A rule's `alert` block as the file writes it (see ParsedAlertSpec for the parsed form). */
 export interface AlertSpec {

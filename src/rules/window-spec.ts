@@ -6,7 +6,9 @@
 
 import { parseDuration } from "./duration.ts";
 import { naturalKind, parseField, type FieldRef, type ValueKind } from "./field-grammar.ts";
+import type { OutputLabelName } from "./alert-spec.ts";
 import type {
+  AbsentCheck,
   DriftCheck,
   DriftMethod,
   RateCheck,
@@ -23,6 +25,13 @@ export const WINDOW_DEFAULTS = {
   everyMs: 5 * MINUTE,
   drift: { windowMs: 60 * MINUTE, minSamples: 100, bins: 10, topK: 20, referenceMs: 7 * DAY },
   rate: { windowMs: 15 * MINUTE, minSamples: 20 },
+  absent: {
+    windowMs: 20 * MINUTE,
+    days: 7,
+    minExpected: 5,
+    maxShare: 0.1,
+    groupBy: ["service"] as readonly OutputLabelName[],
+  },
   /** Shortest `every`: an evaluation is a few queries; more often is busy work. */
   minEveryMs: 10_000,
 } as const;
@@ -84,7 +93,20 @@ export interface RateSpec extends Schedule {
   minSamples: number;
 }
 
-export type WindowSpec = DriftSpec | RateSpec;
+/** Silence of each entity (docs/silence.md): the current window against the same window of earlier days. */
+export interface AbsentSpec extends Schedule {
+  type: "absent";
+  /** The output labels that name one entity. */
+  groupBy: readonly OutputLabelName[];
+  /** The expected count is the mean of the same window on each of this many previous days. */
+  days: number;
+  minExpected: number;
+  /** Silent only when observed ≤ maxShare × expected. */
+  maxShare: number;
+  alpha: number;
+}
+
+export type WindowSpec = DriftSpec | RateSpec | AbsentSpec;
 
 export interface WindowSpecError {
   pointer: string;
@@ -94,10 +116,15 @@ export interface WindowSpecError {
 export type WindowSpecResult =
   { ok: true; spec: WindowSpec } | { ok: false; errors: WindowSpecError[] };
 
-/** Parses a rate or drift check; the schema has already checked shapes and enums. */
-export function parseWindowCheck(check: RateCheck | DriftCheck): WindowSpecResult {
+/** Parses a rate, drift or absent check; the schema has already checked shapes and enums. */
+export function parseWindowCheck(check: RateCheck | DriftCheck | AbsentCheck): WindowSpecResult {
   const errors: WindowSpecError[] = [];
-  const spec = check.type === "drift" ? parseDrift(check, errors) : parseRate(check, errors);
+  const spec =
+    check.type === "drift"
+      ? parseDrift(check, errors)
+      : check.type === "absent"
+        ? parseAbsent(check, errors)
+        : parseRate(check, errors);
   return errors.length > 0 || spec === undefined ? { ok: false, errors } : { ok: true, spec };
 }
 
@@ -157,6 +184,26 @@ function parseDrift(check: DriftCheck, errors: WindowSpecError[]): DriftSpec | u
     bins: check.bins ?? WINDOW_DEFAULTS.drift.bins,
     topK: check.topK ?? WINDOW_DEFAULTS.drift.topK,
     category: check.category,
+  };
+}
+
+function parseAbsent(check: AbsentCheck, errors: WindowSpecError[]): AbsentSpec | undefined {
+  const defaults = WINDOW_DEFAULTS.absent;
+  const schedule = scheduleOf(check, defaults.windowMs, errors);
+  if (schedule === undefined) return undefined;
+  // The same window on an earlier day must not overlap the current one.
+  if (schedule.windowMs > DAY / 2) {
+    errors.push({ pointer: "/check/window", message: `${check.window} is longer than 12h` });
+    return undefined;
+  }
+  return {
+    type: "absent",
+    ...schedule,
+    groupBy: check.groupBy ?? defaults.groupBy,
+    days: check.days ?? defaults.days,
+    minExpected: check.minExpected ?? defaults.minExpected,
+    maxShare: check.maxShare ?? defaults.maxShare,
+    alpha: check.alpha ?? defaultSignificance(schedule.everyMs),
   };
 }
 

@@ -19,6 +19,8 @@ import type { Logger } from "./log.ts";
 import { runBacktest } from "./backtest.ts";
 import { createBufferedWriter } from "../store/buffered-writer.ts";
 import { quietTraceStore } from "../evaluate/quiet-trace-queries.ts";
+import { createConversationEvaluator } from "../evaluate/conversations.ts";
+import { conversationStore } from "../evaluate/conversation-queries.ts";
 import { createOutputRecovery } from "../evaluate/output-recovery.ts";
 import { createPendingCompleter } from "../receive/complete-pending.ts";
 import {
@@ -151,9 +153,29 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
       (await genAiLogEventsOfTraces(store, ids)).map(logEventFromRow),
     writeOutputs: (rows) => store.write({ traces: [], outputs: rows }),
     deletePending: (rows) => deletePendingOutputs(store, rows, config.clickhouse.cluster),
+    conversationAttributes: config.ingest.conversationAttributes,
   });
+  const conversationReads = conversationStore(store);
+  // Conversation rules: each quiet trace as a new turn, and each quiet conversation once whole.
+  const conversations = createConversationEvaluator({
+    store: {
+      ...conversationReads,
+      writeCursor: async (name, value) => {
+        await writeResults();
+        await conversationReads.writeCursor(name, value);
+      },
+    },
+    engine,
+    sink,
+    quietMs: settings.conversationQuietMs,
+    intervalMs: settings.traceIntervalMs,
+    onError: (error) =>
+      log.warn("conversation evaluation failed; retrying", { error: String(error) }),
+  });
+  conversations.start();
   const traces = createQuietTraceEvaluator({
     pending: { complete: completePending, evaluate: engine },
+    conversations,
     // The trace cursor moves only once the results of the traces it passes are written.
     store: {
       ...traceStore,
@@ -285,6 +307,7 @@ export function startEvaluation(config: Config, store: Store, log: Logger): Eval
       await windowLoop.stop();
       ruleSet.close();
       await traces.stop();
+      await conversations.stop();
       await checkpointLoop?.stop();
       await judge.close();
       await flush();

@@ -119,7 +119,11 @@ export async function startService(
     ...(options.onCommitted ?? []),
   ];
   const ingest = withMetrics(
-    createIngest(committer, stats, { listeners, retentionDays: config.clickhouse.retentionDays }),
+    createIngest(committer, stats, {
+      listeners,
+      retentionDays: config.clickhouse.retentionDays,
+      conversationAttributes: config.ingest.conversationAttributes,
+    }),
   );
   const tableSource =
     config.source === "table"
@@ -130,6 +134,7 @@ export async function startService(
             writeOutputs: (outputs) => store.write({ traces: [], outputs }),
           },
           listeners,
+          conversationAttributes: config.ingest.conversationAttributes,
           stats: (rows) => stats.add(rows),
           ...TABLE_SOURCE_DEFAULTS,
           onError: (error) =>

@@ -22,6 +22,8 @@ import { migration7 } from "./migrations/007-check-outcome.ts";
 import { migration8 } from "./migrations/008-otel-logs.ts";
 import { migration9 } from "./migrations/009-otel-metrics.ts";
 import { migration10 } from "./migrations/010-judge.ts";
+import { migration11 } from "./migrations/011-output-counts.ts";
+import { migration12 } from "./migrations/012-conversations.ts";
 import type { Migration, MigrationContext } from "./migrations/types.ts";
 
 export { tableNames, type SignalTables } from "./migrations/table-names.ts";
@@ -39,6 +41,8 @@ export const MIGRATIONS: Migration[] = [
   migration8,
   migration9,
   migration10,
+  migration11,
+  migration12,
 ];
 
 /**

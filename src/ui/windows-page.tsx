@@ -155,17 +155,24 @@ export async function windowPage(ctx: PageContext, ruleId: string): Promise<Rend
       },
     );
   }
+  // A period (since, until) narrows the evaluations to windows ending in it: a deep link to how
+  // the rule stood at a time (an alert's, a deploy's).
+  const since = ctx.query["since"]?.trim() || undefined;
+  const until = ctx.query["until"]?.trim() || undefined;
   const result = await ctx.api.get<{ evaluations: WindowEvaluationView[] }>(
     `/api/rules/${encodeURIComponent(ruleId)}/evaluations`,
-    { limit },
+    { limit, since, until },
   );
   if (!result.ok) return apiErrorPage(ctx, result, "windows");
   const newestFirst = result.value.evaluations;
   if (newestFirst.length === 0) {
+    const inPeriod = since !== undefined || until !== undefined;
     return errorPage(
       ctx,
       404,
-      `No evaluation is stored for a window rule "${ruleId}" (a drift or rate rule is evaluated once its first window has passed).`,
+      inPeriod
+        ? `No evaluation of window rule "${ruleId}" has a window ending in the period (since ${since ?? "the first"}, until ${until ?? "now"}).`
+        : `No evaluation is stored for a window rule "${ruleId}" (a drift or rate rule is evaluated once its first window has passed).`,
       "windows",
       {
         href: "/windows",
@@ -198,7 +205,7 @@ export async function windowPage(ctx: PageContext, ruleId: string): Promise<Rend
   const insufficient = series.filter((e) => e.status === "insufficient").length;
   const latest = newestFirst[0] as WindowEvaluationView;
   const self = (params: Record<string, string | number | undefined>) =>
-    `/windows/${encodeURIComponent(ruleId)}${query({ limit: limit === 288 ? undefined : limit, ...params })}`;
+    `/windows/${encodeURIComponent(ruleId)}${query({ limit: limit === 288 ? undefined : limit, since, until, ...params })}`;
 
   return page(
     <Page title={`Window rule ${ruleId}`} section="windows" loggedIn={ctx.loggedIn} charts>
@@ -210,6 +217,8 @@ export async function windowPage(ctx: PageContext, ruleId: string): Promise<Rend
           {ruleId} <Badge value={latest.status} />
         </h1>
         <form method="get" class="period" action={`/windows/${encodeURIComponent(ruleId)}`}>
+          {since !== undefined && <input type="hidden" name="since" value={since} />}
+          {until !== undefined && <input type="hidden" name="until" value={until} />}
           <label for="limit">Latest evaluations</label>
           <select id="limit" name="limit" data-autosubmit>
             {(LIMITS.includes(limit as (typeof LIMITS)[number]) ? LIMITS : [limit, ...LIMITS]).map(

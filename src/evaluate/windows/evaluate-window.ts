@@ -21,7 +21,15 @@ import { SqlParams } from "./sql-params.ts";
 import { matchSql, whereSql } from "./sql-match.ts";
 import { batchedFetch, directFetch, type WindowFetch } from "./window-fetch.ts";
 import { defaultSignificance } from "../../rules/significance.ts";
-import type { DriftSpec, RateSpec, Reference, WindowSpec } from "../../rules/window-spec.ts";
+import type {
+  AbsentSpec,
+  DriftSpec,
+  RateSpec,
+  Reference,
+  WindowSpec,
+} from "../../rules/window-spec.ts";
+import { entityCounts } from "../absence/absence-query.ts";
+import { absenceDraft } from "../absence/evaluate-absence.ts";
 
 type Draft = Omit<
   WindowEvaluation,
@@ -45,13 +53,20 @@ export async function evaluateWindowRule(
     draft =
       spec.type === "drift"
         ? await evaluateDriftRule(fetch, rule, spec, current)
-        : await evaluateRateRule(store, fetch, rule, spec, current);
+        : spec.type === "absent"
+          ? await evaluateAbsentRule(store, rule, spec, atMs)
+          : await evaluateRateRule(store, fetch, rule, spec, current);
   } catch (error) {
     draft = {
       referenceStart: null,
       referenceEnd: null,
-      field: spec.type === "drift" ? spec.field.text : "",
-      method: spec.type === "drift" ? spec.method : "",
+      field:
+        spec.type === "drift"
+          ? spec.field.text
+          : spec.type === "absent"
+            ? spec.groupBy.join(",")
+            : "",
+      method: spec.type === "drift" ? spec.method : spec.type === "absent" ? "poisson" : "",
       status: "error",
       statistic: null,
       pValue: null,
@@ -121,6 +136,23 @@ async function sidesOf(
       version: { column, current: found.current, reference: found.previous },
     },
   };
+}
+
+/** Silence of every entity (docs/silence.md): one query, then a verdict per entity. */
+async function evaluateAbsentRule(
+  store: Store,
+  rule: Rule,
+  spec: AbsentSpec,
+  atMs: number,
+): Promise<Draft> {
+  const entities = await entityCounts(store, {
+    match: rule.match,
+    groupBy: spec.groupBy,
+    atMs,
+    windowMs: spec.windowMs,
+    days: spec.days,
+  });
+  return absenceDraft(entities, spec, atMs);
 }
 
 function sourceOf(rule: Rule): WindowSource & { params: SqlParams } {

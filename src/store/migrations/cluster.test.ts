@@ -38,6 +38,8 @@ const SHARDED: [string, string, string][] = [
     `ReplicatedReplacingMergeTree(${SHARD}, InsertedAt)`,
     "cityHash64(TraceId)",
   ],
+  // Outputs per minute (migration 11): the view writes each node's counts locally.
+  ["output_counts", `ReplicatedAggregatingMergeTree(${SHARD})`, "rand()"],
   // Log records need not have a trace to keep them with; a metric series stays on one shard.
   ["otel_logs", `ReplicatedMergeTree(${SHARD})`, "rand()"],
   ...[
@@ -101,8 +103,14 @@ describe("migrations on a cluster", () => {
   const statements = allStatements(cluster);
   const created = createdTables(statements);
 
-  it("run every statement ON CLUSTER, right after the name", () => {
-    for (const statement of statements) {
+  it("run every statement ON CLUSTER, right after the name, but the one backfill", () => {
+    const [backfill, ...others] = statements.filter((s) => s.startsWith("INSERT"));
+    expect(others).toEqual([]);
+    // An INSERT goes through the Distributed tables, from the node that migrates.
+    expect(backfill).toMatch(
+      /^INSERT INTO plumbline\.output_counts \(Minute, ServiceName, AgentName, Outputs\)\nSELECT [^]*\nFROM plumbline\.agent_outputs\n/,
+    );
+    for (const statement of statements.filter((s) => !s.startsWith("INSERT"))) {
       expect(statement).toMatch(
         /^(CREATE DATABASE IF NOT EXISTS \w+|CREATE TABLE IF NOT EXISTS [\w.]+|CREATE MATERIALIZED VIEW IF NOT EXISTS [\w.]+|ALTER TABLE [\w.]+) ON CLUSTER `prod-cluster`( |\n|$)/,
       );
@@ -148,18 +156,25 @@ ENGINE = Distributed('prod-cluster', 'plumbline', '${table}_local', ${key})`,
     }
   });
 
-  it("count check evaluations with a view between the local tables of every node", () => {
-    const view = statements.find((s) => s.startsWith("CREATE MATERIALIZED VIEW"));
+  it("count check evaluations and outputs with views between the local tables of every node", () => {
+    const [view, outputsView] = statements.filter((s) => s.startsWith("CREATE MATERIALIZED VIEW"));
     expect(view).toMatch(
       /^CREATE MATERIALIZED VIEW IF NOT EXISTS plumbline\.check_counts_mv ON CLUSTER `prod-cluster` TO plumbline\.check_counts_local AS\n/,
     );
     expect(view).toContain("\nFROM plumbline.check_evaluations_local\n");
     expect(view).toContain("uniqExactState(OutputKey) AS Evaluated");
+    expect(outputsView).toMatch(
+      /^CREATE MATERIALIZED VIEW IF NOT EXISTS plumbline\.output_counts_mv ON CLUSTER `prod-cluster` TO plumbline\.output_counts_local AS\n/,
+    );
+    expect(outputsView).toContain("\nFROM plumbline.agent_outputs_local\n");
   });
 
   it("add indexes to the local table", () => {
     expect(statements).toContain(
       "ALTER TABLE plumbline.agent_outputs_local ON CLUSTER `prod-cluster` ADD INDEX IF NOT EXISTS idx_inserted_at InsertedAt TYPE minmax GRANULARITY 1",
+    );
+    expect(statements).toContain(
+      "ALTER TABLE plumbline.agent_outputs_local ON CLUSTER `prod-cluster` ADD INDEX IF NOT EXISTS idx_conversation_id ConversationId TYPE bloom_filter(0.001) GRANULARITY 1",
     );
   });
 
@@ -178,7 +193,7 @@ ENGINE = Distributed('prod-cluster', 'plumbline', '${table}_local', ${key})`,
       ...(/ TO ([\w.]+) AS\n/.exec(s)?.slice(1) ?? []),
       ...(/^CREATE MATERIALIZED VIEW[^]*\nFROM ([\w.]+)/.exec(s)?.slice(1) ?? []),
     ]);
-    expect(targets).toHaveLength(3);
+    expect(targets).toHaveLength(6);
     for (const target of targets)
       expect(engineOf(created.get(target))).toMatch(/^(Replicated\w*MergeTree\(|Null$)/);
   });
@@ -219,7 +234,7 @@ describe("runMigrations on a cluster", () => {
         void inserts.push({ table, values }),
     } as unknown as ClickHouseClient;
 
-    expect(await runMigrations(client, cluster)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(await runMigrations(client, cluster)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     expect(commands).toEqual([
       ...bootstrapStatements(cluster),
       ...MIGRATIONS.filter((m) => m.version > 1).flatMap((m) => m.statements(cluster)),
@@ -232,7 +247,8 @@ describe("runMigrations on a cluster", () => {
 
 // What every migration runs on a single server (retention 30 days): migrations 1–7 as they ran
 // before clusters existed, then 8 and 9 (the exporter's logs and metrics tables), then 10 (the
-// judge's queue and cache, and evaluation scores).
+// judge's queue and cache, and evaluation scores), 11 (outputs per minute, and their backfill),
+// then 12 (the conversation index).
 // A change here changes the schema of existing deployments: add a migration instead.
 const SINGLE_SERVER_DDL = `CREATE DATABASE IF NOT EXISTS plumbline
 ;
@@ -777,4 +793,30 @@ CREATE TABLE IF NOT EXISTS plumbline.evaluation_scores (
 PARTITION BY toDate(Timestamp)
 ORDER BY (Name, Timestamp, TraceId, SpanId)
 TTL toDateTime(Timestamp) + toIntervalDay(30)
-SETTINGS ttl_only_drop_parts = 1`;
+SETTINGS ttl_only_drop_parts = 1
+;
+CREATE TABLE IF NOT EXISTS plumbline.output_counts (
+  Minute DateTime,
+  ServiceName LowCardinality(String),
+  AgentName LowCardinality(String),
+  Outputs AggregateFunction(uniqExact, UInt64)
+) ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(Minute)
+ORDER BY (ServiceName, AgentName, Minute)
+TTL Minute + toIntervalDay(30)
+;
+CREATE MATERIALIZED VIEW IF NOT EXISTS plumbline.output_counts_mv TO plumbline.output_counts AS
+SELECT toStartOfMinute(Timestamp) AS Minute, ServiceName, AgentName,
+  uniqExactState(cityHash64(TraceId, SpanId)) AS Outputs
+FROM plumbline.agent_outputs
+WHERE NOT mapContains(SpanAttributes, 'plumbline.pending')
+GROUP BY Minute, ServiceName, AgentName
+;
+INSERT INTO plumbline.output_counts (Minute, ServiceName, AgentName, Outputs)
+SELECT toStartOfMinute(Timestamp) AS Minute, ServiceName, AgentName,
+  uniqExactState(cityHash64(TraceId, SpanId)) AS Outputs
+FROM plumbline.agent_outputs
+WHERE NOT mapContains(SpanAttributes, 'plumbline.pending')
+GROUP BY Minute, ServiceName, AgentName
+;
+ALTER TABLE plumbline.agent_outputs ADD INDEX IF NOT EXISTS idx_conversation_id ConversationId TYPE bloom_filter(0.001) GRANULARITY 1`;

@@ -41,6 +41,7 @@ export function tableNames(
     judgeQueue: `${database}.judge_queue`,
     judgeCache: `${database}.judge_cache`,
     evaluationScores: `${database}.evaluation_scores`,
+    outputCounts: `${database}.output_counts`,
     migrations: `${database}.plumbline_migrations`,
   };
 }

@@ -28,6 +28,8 @@ export interface TableNames {
   judgeQueue: string;
   judgeCache: string;
   evaluationScores: string;
+  /** Outputs per minute, service and agent (migration 11). */
+  outputCounts: string;
   migrations: string;
 }
 

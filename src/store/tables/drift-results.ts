@@ -92,11 +92,15 @@ FROM ${store.tables.driftResults} GROUP BY RuleId, RuleVersion`,
   return new Map(rows.map((r) => [`${r.RuleId}@${r.RuleVersion}`, Number(r.last)]));
 }
 
-/** Stored evaluations of one rule (newest first), for the API and tests. */
+/**
+ * Stored evaluations of one rule (newest first, at most `limit`), for the API and tests; with a
+ * period, those whose window ends in it (after `sinceMs`, at or before `untilMs`).
+ */
 export async function windowResultsOf(
   store: Store,
   ruleId: string,
   limit = 100,
+  period: { sinceMs?: number | undefined; untilMs?: number | undefined } = {},
 ): Promise<WindowEvaluation[]> {
   const result = await store.client.query({
     query: `SELECT RuleId, RuleVersion, CheckType,
@@ -109,8 +113,16 @@ export async function windowResultsOf(
   Bins, CurrentCounts, ReferenceCounts, Message
 FROM ${store.tables.driftResults} FINAL
 WHERE RuleId = {rule:String}
+  AND WindowEnd > fromUnixTimestamp64Milli({since:Int64})
+  AND WindowEnd <= fromUnixTimestamp64Milli({until:Int64})
 ORDER BY WindowEnd DESC LIMIT {limit:UInt32}`,
-    query_params: { rule: ruleId, limit },
+    query_params: {
+      rule: ruleId,
+      limit,
+      since: period.sinceMs ?? 0,
+      // Far enough for any window end; DateTime64(3) reaches 2299.
+      until: period.untilMs ?? 9_000_000_000_000,
+    },
     format: "JSONEachRow",
   });
   type Row = Record<string, unknown>;
@@ -118,7 +130,7 @@ ORDER BY WindowEnd DESC LIMIT {limit:UInt32}`,
   return (await result.json<Row>()).map((r) => ({
     ruleId: String(r["RuleId"]),
     ruleVersion: String(r["RuleVersion"]),
-    checkType: r["CheckType"] === "rate" ? "rate" : "drift",
+    checkType: r["CheckType"] === "rate" || r["CheckType"] === "absent" ? r["CheckType"] : "drift",
     evaluatedAt: Number(r["evaluatedAt"]),
     windowStart: Number(r["windowStart"]),
     windowEnd: Number(r["windowEnd"]),
