@@ -298,7 +298,7 @@ describe("plumbline backtest: the alerts the rules would have raised", () => {
     expect(header).toContain(base);
     expect(header).toContain(other);
     expect(lines.find((l) => l.startsWith("no-apology "))).toMatch(
-      /^no-apology +1 fired, 1 notified, firing \d+s +0 fired, 0 notified, firing 0s$/,
+      /^no-apology +1 fired, 1 notified, firing (\d+m )?\d+s +0 fired, 0 notified, firing 0s$/,
     );
     expect(lines.find((l) => l.startsWith("extra "))).toMatch(/^extra +— +1 fired/);
     expect(lines.find((l) => l.startsWith("total "))).toMatch(/^total +1 fired, .* +1 fired, /);
