@@ -1,8 +1,9 @@
 /**
  * Rule problems end to end (issue 14, item 5): outputs exported by the real OTel exporter meet a
  * rule whose expression never finishes. Its timeouts are retried, then stored and shown as
- * problems of the rule — not failures, no alert — while a sound rule on the same outputs fires
- * as usual; five in a row make the rule unhealthy in GET /api/rules.
+ * problems of the rule — not failures, no alert of its findings (a rule health alert once it
+ * is unhealthy) — while a sound rule on the same outputs fires as usual; five in a row make
+ * the rule unhealthy in GET /api/rules.
  */
 
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -133,8 +134,23 @@ describe("a rule whose expression times out", () => {
       await service.flushEvaluations();
       await new Promise((r) => setTimeout(r, 500)); // a few alert ticks
       const alerts = (await fetchJson(`${service.url}/api/alerts`)).alerts as Json[];
-      expect(alerts.map((a) => a.ruleId)).toEqual(["replies-short"]);
-      const notified = hook.requests.map((r) => (JSON.parse(r.body) as Json).alert.ruleId);
+      // No alert of its findings; only its rule health alert (alerts.ruleHealth), which counts
+      // no failed output.
+      const own = alerts.filter((a) => a.labels.alert !== "rule_health");
+      expect(own.map((a) => a.ruleId)).toEqual(["replies-short"]);
+      const health = alerts.filter((a) => a.labels.alert === "rule_health");
+      expect(health).toMatchObject([
+        {
+          ruleId: "runaway-sum",
+          labels: { rule: "runaway-sum", state: "rule_errors" },
+          counts: { failed: 0, evaluated: 0 },
+          examples: [],
+        },
+      ]);
+      const notified = hook.requests
+        .map((r) => (JSON.parse(r.body) as Json).alert)
+        .filter((a: Json) => a.labels.alert !== "rule_health")
+        .map((a: Json) => a.ruleId);
       expect(new Set(notified)).toEqual(new Set(["replies-short"]));
       expect((await ruleById("replies-short")).last24h).toEqual({ evaluated: 5, failed: 5 });
     },

@@ -29,8 +29,6 @@ import {
   type AlertNotificationKind,
 } from "./state-machine.ts";
 import type { Alert, AlertExample, Measurement, Notification } from "./types.ts";
-
-const NO_OUTPUT_LABELS = { service: "", agent: "", operation: "", model: "", tool: "" };
 import {
   isRuleHealthRecord,
   newRuleHealthRecord,
@@ -55,6 +53,8 @@ const REMOVED_RULE_SPEC: ParsedAlertSpec = {
   resolveAfterMs: 0,
   repeatIntervalMs: ALERT_DEFAULTS.repeatIntervalMs,
 };
+
+const NO_OUTPUT_LABELS = { service: "", agent: "", operation: "", model: "", tool: "" };
 
 export interface AlertStateStore {
   saveRecords(records: AlertRecord[]): Promise<void>;

@@ -231,6 +231,53 @@ describe("a backtest with a judge rule", () => {
     expect(summaries.find((s) => s.ruleId === "non-empty")?.evaluated).toBe(3);
   });
 
+  it("replays the sample's verdicts on the timeline, in time order with the other results", async () => {
+    const handed: { at: number; codes: string[]; evaluated: string[] }[] = [];
+    await backtest({
+      rules: [judgeRule],
+      source,
+      sinceMs: SINCE,
+      untilMs: SINCE + 2 * HOUR,
+      timeline: {
+        evaluated: async (at, findings, evaluations) =>
+          void handed.push({
+            at,
+            codes: findings.map((f) => f.code),
+            evaluated: evaluations.map((e) => e.ruleId),
+          }),
+        windowEvaluated: async () => undefined,
+      },
+      judge: {
+        sample: 3,
+        confirm: true,
+        price: { promptPerMillion: 1, replyPerMillion: 1 },
+        store: {
+          context: async () => new Map(),
+          cached: async () => new Map(),
+          saveVerdicts: async () => undefined,
+          tokensSince: async () => new Map(),
+        },
+        call: async (request) => ({
+          type: "verdict",
+          verdict: request.user.includes("lost")
+            ? { verdict: "fail", score: 0, explanation: "lost it" }
+            : { verdict: "pass", score: 1, explanation: "ok" },
+          model: "m",
+          usage: { inputTokens: 1, outputTokens: 1 },
+        }),
+        model: "m",
+        settings: { concurrency: 1, maxTokens: 50, backoffMs: 1, maxBackoffMs: 1 },
+      },
+    });
+    expect(handed.map((h) => h.evaluated)).toEqual([["judged"], ["judged"], ["judged"]]);
+    expect(handed.map((h) => h.codes)).toEqual([[], ["judge_failed"], []]);
+    const ats = handed.map((h) => h.at);
+    expect([...ats].sort((a, b) => a - b)).toEqual(ats);
+    // At the end of each output's span: after it started, a minute apart.
+    expect(ats[0]).toBeGreaterThanOrEqual(SINCE);
+    expect((ats[1] ?? 0) - (ats[0] ?? 0)).toBe(60_000);
+  });
+
   it("plans first, then judges the sample into the rule's summary", async () => {
     const events: string[] = [];
     const summaries = await run(true, events);
