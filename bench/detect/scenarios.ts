@@ -200,7 +200,7 @@ export const SILENCE_MS = 2 * 3_600_000;
 /**
  * agent-silent: the research agent sends nothing for two hours; field-disappears: the order
  * parser's output loses `total` for two hours; traffic-lull (a control, nothing failed): half
- * of both services' runs do not happen for two hours — a lull, not silence.
+ * of the research agent's runs do not happen for two hours — a lull, not silence.
  */
 function silenceEffects(
   scenario: ScenarioId,
@@ -221,7 +221,7 @@ function silenceEffects(
     return service === "research" ? on({ skipRun: true }) : STABLE_EFFECTS;
   if (scenario === "field-disappears")
     return service === "orders" ? on({ dropTotal: true }) : STABLE_EFFECTS;
-  return chance < 0.5 ? on({ skipRun: true }) : STABLE_EFFECTS;
+  return service === "research" && chance < 0.5 ? on({ skipRun: true }) : STABLE_EFFECTS;
 }
 
 /** Scenarios in which nothing failed: every alert of theirs is a false alarm. */
@@ -365,9 +365,9 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
   {
     id: "traffic-lull",
     issueNumber: 18,
-    services: ["orders", "research"],
+    services: ["research"],
     injects:
-      "nothing failed: half of both services' runs do not happen for two hours (a lull, not silence); a control, every alert is a false alarm",
+      "nothing failed: half of the research agent's runs do not happen for two hours (a lull, not silence); a control, every alert is a false alarm",
     caughtBy: [],
   },
 ];

@@ -84,6 +84,7 @@ export function absenceVerdict(counts: AbsenceCounts, t: AbsenceThresholds): Abs
   };
 }
 
+/** A number for messages: 4 significant digits, or 2.1e-9 below 0.001. */
 export function format(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   return Math.abs(value) >= 1e-3 || value === 0
