@@ -94,13 +94,18 @@ export function researchRun(input: RunInput): RunPlan {
   const planRandom = step("plan");
   const toolCalls = 2 + categoryIndex(planRandom(), TOOL_CALL_COUNTS);
   const steps: Step[] = [];
+  const draw = (i: number): Step =>
+    i > 0 && planRandom() < FETCH_SHARE
+      ? { kind: "fetch", url: sourceUrl(planRandom, topic) }
+      : { kind: "search", query: searchQuery(planRandom, topic) };
+  const same = (a: Step, b: Step) => JSON.stringify(a) === JSON.stringify(b);
   for (let i = 0; i < toolCalls; i++) {
-    const fetch = i > 0 && planRandom() < FETCH_SHARE;
-    steps.push(
-      fetch
-        ? { kind: "fetch", url: sourceUrl(planRandom, topic) }
-        : { kind: "search", query: searchQuery(planRandom, topic) },
-    );
+    // A healthy plan does not call a tool a third time with the same arguments (a loop, which
+    // builtin.loop reports): such a step is drawn again. Runs without one draw as before.
+    let next = draw(i);
+    for (let tries = 0; tries < 20 && steps.filter((s) => same(s, next)).length >= 2; tries++)
+      next = draw(i);
+    steps.push(next);
   }
   const compare = planRandom() < COMPARE_SHARE;
   const plan = [...steps, ...(compare ? [{ kind: "compare" }] : []), { kind: "summarise" }];
