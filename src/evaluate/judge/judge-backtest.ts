@@ -25,6 +25,7 @@ import { createJudgeClient, type JudgeCall, type JudgeRequest } from "./judge-cl
 import { createJudgeLimits, dayStart, estimateTokens, type JudgeLimits } from "./judge-limits.ts";
 import { judgeStore } from "./judge-queries.ts";
 import { inputHash, type JudgeWorkerStore } from "./judge-worker.ts";
+import { runPool, safely } from "./run-pool.ts";
 
 /** Outputs judged per judge rule unless the backtest says otherwise. */
 export const DEFAULT_JUDGE_SAMPLE = 200;
@@ -502,23 +503,4 @@ function sampleOrder(ruleId: string, row: Pick<AgentOutputRow, "TraceId" | "Span
   return createHash("sha256")
     .update(`backtest\u0000${ruleId}\u0000${row.TraceId}\u0000${row.SpanId}`)
     .digest("hex");
-}
-
-function safely(test: () => boolean): boolean {
-  try {
-    return test();
-  } catch {
-    return false;
-  }
-}
-
-async function runPool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  });
-  await Promise.all(lanes);
 }

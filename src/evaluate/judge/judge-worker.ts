@@ -43,6 +43,7 @@ import {
   type JudgeLimits,
   type JudgeLimitSettings,
 } from "./judge-limits.ts";
+import { runPool, safely } from "./run-pool.ts";
 
 /** The reads and writes the worker needs (judge-queries.ts binds them to the store). */
 export interface JudgeWorkerStore {
@@ -446,26 +447,6 @@ function tokensOf(usage: { inputTokens: number; outputTokens: number }): number 
 
 function keyOf(traceId: string, spanId: string): string {
   return `${traceId}/${spanId}`;
-}
-
-function safely(test: () => boolean): boolean {
-  try {
-    return test();
-  } catch {
-    return false;
-  }
-}
-
-/** Runs `work` on every item, at most `limit` at once. */
-async function runPool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  });
-  await Promise.all(lanes);
 }
 
 export type { JudgeActivity, JudgeLimitSettings };
