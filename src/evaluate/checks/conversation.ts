@@ -45,7 +45,7 @@ import { compileMatch } from "../match.ts";
 import { compileRegex } from "../regex.ts";
 import type { RE2JS } from "re2js";
 import { spanTime } from "./span-time.ts";
-import type { RowMatcher } from "./trace.ts";
+import { canonical, type RowMatcher } from "./trace.ts";
 
 type RuleStamp = Pick<Rule, "id" | "version" | "severity" | "check">;
 
@@ -313,19 +313,6 @@ function valueOf(row: AgentOutputRow, field: FieldRef): unknown {
   const value = readField(row, field, cache);
   if (!value.present) return ABSENT;
   return canonical(field.wildcard ? value.values : value.values[0]);
-}
-
-/** JSON with object keys sorted, so equal values have equal text. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value !== null && typeof value === "object") {
-    const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      sorted[key] = canonical((value as Record<string, unknown>)[key]);
-    }
-    return sorted;
-  }
-  return value;
 }
 
 function consistent(

@@ -174,7 +174,7 @@ function keyParts(row: AgentOutputRow, fields: FieldRef[]): unknown[] | undefine
 }
 
 /** JSON with object keys sorted, so equal values have equal text. */
-function canonical(value: unknown): unknown {
+export function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (value !== null && typeof value === "object") {
     const sorted: Record<string, unknown> = {};
