@@ -24,7 +24,7 @@ import { toFinding } from "../finding.ts";
 import { createJudgeClient, type JudgeCall, type JudgeRequest } from "./judge-client.ts";
 import { createJudgeLimits, dayStart, estimateTokens, type JudgeLimits } from "./judge-limits.ts";
 import { judgeStore } from "./judge-queries.ts";
-import { inputHash, type JudgeWorkerStore } from "./judge-worker.ts";
+import { renderRequests, type JudgeWorkerStore } from "./judge-worker.ts";
 import { runPool, safely } from "./run-pool.ts";
 
 /** Outputs judged per judge rule unless the backtest says otherwise. */
@@ -212,23 +212,7 @@ export function createJudgeBacktest(
           .sort((a, b) => Number(a.Timestamp) - Number(b.Timestamp));
         for (const row of rows) jobs.push({ rule: entry.rule, row });
       }
-      const contexts = await deps.store.context(
-        jobs
-          .filter((job) => job.rule.judge.reads.toolResults || job.rule.judge.reads.conversation)
-          .map((job) => ({ row: job.row, reads: job.rule.judge.reads })),
-      );
-      const rendered = jobs.map((job) => {
-        const messages = job.rule.judge.render(
-          job.row,
-          contexts.get(`${job.row.TraceId}/${job.row.SpanId}`) ?? {
-            toolResults: "",
-            conversation: "",
-          },
-        );
-        const model = job.rule.judge.model ?? deps.model ?? "";
-        const request: JudgeRequest = { ...messages, model, maxTokens: deps.settings.maxTokens };
-        return { ...job, request, hash: inputHash(job.rule.version, request) };
-      });
+      const rendered = await renderRequests(deps.store, jobs, deps.model, deps.settings.maxTokens);
       prepared = [];
       for (const rule of judgeRules) {
         const own = rendered.filter((r) => r.rule === rule);

@@ -203,23 +203,7 @@ export function createJudgeWorker(options: JudgeWorkerOptions): JudgeWorker {
       }
       jobs.push({ item, rule, row });
     }
-    const contexts = await options.store.context(
-      jobs
-        .filter((job) => job.rule.judge.reads.toolResults || job.rule.judge.reads.conversation)
-        .map((job) => ({ row: job.row, reads: job.rule.judge.reads })),
-    );
-    const prepared = jobs.map((job) => {
-      const messages = job.rule.judge.render(
-        job.row,
-        contexts.get(keyOf(job.row.TraceId, job.row.SpanId)) ?? {
-          toolResults: "",
-          conversation: "",
-        },
-      );
-      const model = job.rule.judge.model ?? options.model ?? "";
-      const request: JudgeRequest = { ...messages, model, maxTokens: settings.maxTokens };
-      return { ...job, request, hash: inputHash(job.rule.version, request) };
-    });
+    const prepared = await renderRequests(options.store, jobs, options.model, settings.maxTokens);
     const cache = new Map<string, CachedVerdict>();
     for (const rule of rules.values()) {
       const hashes = prepared.filter((p) => p.rule === rule).map((p) => p.hash);
@@ -429,6 +413,36 @@ export function createJudgeWorker(options: JudgeWorkerOptions): JudgeWorker {
     },
   };
 }
+
+/**
+ * Each job's request to the judge: its prompt rendered with what it reads of its trace and
+ * conversation (one read for all jobs), the rule's model or the default, and the hash the
+ * verdict cache keys it by. The live worker and judge backtests render alike.
+ */
+export async function renderRequests<J extends { rule: JudgeRuleLike; row: AgentOutputRow }>(
+  store: Pick<JudgeWorkerStore, "context">,
+  jobs: readonly J[],
+  defaultModel: string | undefined,
+  maxTokens: number,
+): Promise<(J & { request: JudgeRequest; hash: string })[]> {
+  const contexts = await store.context(
+    jobs
+      .filter((job) => job.rule.judge.reads.toolResults || job.rule.judge.reads.conversation)
+      .map((job) => ({ row: job.row, reads: job.rule.judge.reads })),
+  );
+  return jobs.map((job) => {
+    const messages = job.rule.judge.render(
+      job.row,
+      contexts.get(keyOf(job.row.TraceId, job.row.SpanId)) ?? { toolResults: "", conversation: "" },
+    );
+    const model = job.rule.judge.model ?? defaultModel ?? "";
+    const request: JudgeRequest = { ...messages, model, maxTokens };
+    return { ...job, request, hash: inputHash(job.rule.version, request) };
+  });
+}
+
+/** What renderRequests reads of a rule. */
+type JudgeRuleLike = { version: string; judge: CompiledJudge };
 
 /** What the cache is keyed by, beside the rule version: exactly what the judge reads. */
 export function inputHash(ruleVersion: string, request: JudgeRequest): string {
